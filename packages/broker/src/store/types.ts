@@ -1,0 +1,218 @@
+// The storage interface the broker core is written against; implemented once per adapter (SQLite, PostgreSQL).
+import type { Priority, Role, Status, StatusSource } from "@claudemesh/protocol";
+
+export interface MeshRow {
+  id: string;
+  slug: string;
+  name: string;
+  ownerMemberId: string;
+  createdAt: number;
+}
+
+export interface MemberRow {
+  id: string;
+  meshId: string;
+  pubkey: string;
+  displayName: string;
+  role: Role;
+  /** Member id this agent peer is enrolled under; null for members. */
+  parentMemberId: string | null;
+  createdAt: number;
+  /** Epoch ms of revocation (directly or through the parent); null when active. */
+  revokedAt: number | null;
+}
+
+/** One recipient's copy of a stored message: the broker only ever holds ciphertext. */
+export interface NewDelivery {
+  recipientMemberId: string;
+  nonce: string;
+  ciphertext: string;
+}
+
+/** One accepted `send`: a message id shared by its deliveries (one per recipient). */
+export interface NewMessage {
+  messageId: string;
+  meshId: string;
+  senderMemberId: string;
+  targetSpec: string;
+  priority: Priority;
+  createdAt: number;
+  deliveries: NewDelivery[];
+}
+
+/** A delivery as handed to the routing layer for a push. */
+export interface DeliveryRow {
+  /** Storage order; per-sender FIFO follows it. */
+  seq: number;
+  messageId: string;
+  meshId: string;
+  senderMemberId: string;
+  senderPubkey: string;
+  senderName: string;
+  recipientMemberId: string;
+  targetSpec: string;
+  priority: Priority;
+  nonce: string;
+  ciphertext: string;
+  createdAt: number;
+}
+
+export interface ClaimOptions {
+  recipientMemberId: string;
+  /** Only these priorities may be claimed now (status gating, SPEC §3). */
+  priorities: readonly Priority[];
+  /** Opaque owner written on the lease, e.g. the presence id; used by releaseLeases. */
+  leaseOwner: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+}
+
+export interface PresenceRow {
+  memberId: string;
+  presenceId: string | null;
+  brokerId: string | null;
+  sessionId: string | null;
+  pid: number | null;
+  cwd: string | null;
+  online: boolean;
+  connectedAt: number | null;
+  lastSeenAt: number | null;
+  /** When the socket dropped; the peer is listed offline-held until this + grace. */
+  disconnectedAt: number | null;
+  status: Status;
+  statusSource: StatusSource;
+  statusAt: number;
+  summary: string | null;
+}
+
+export interface PendingHookStatus {
+  meshId: string;
+  pubkey: string;
+  status: Status;
+  cwd: string;
+  pid: number;
+  sessionId: string | null;
+  receivedAt: number;
+}
+
+export type RedeemResult =
+  | { kind: "joined"; member: MemberRow }
+  /** The pubkey was already an active member: idempotent, no use consumed. */
+  | { kind: "existing"; member: MemberRow }
+  | { kind: "exhausted" };
+
+export interface AuditEntry {
+  meshId: string | null;
+  /** e.g. "mesh.create", "member.join", "agent.enroll", "member.revoke", "hello.reject". Metadata only. */
+  action: string;
+  actorPubkey: string | null;
+  /** Small JSON-able metadata: never plaintext, ciphertext, keys or tokens. */
+  detail: Record<string, string | number | boolean | null>;
+  at: number;
+}
+
+/** Wake-up from the store: new deliveries are waiting for these recipients (cross-broker on PostgreSQL). */
+export type DeliveryListener = (recipientMemberIds: readonly string[]) => void;
+
+/**
+ * Every method is async; errors from an unreachable store surface as StoreUnavailableError.
+ * Conflicts are reported through result values, not exceptions, where the caller branches on them.
+ */
+export interface Store {
+  readonly kind: "sqlite" | "postgres";
+  /** Applies pending migrations; safe to call on every start. */
+  migrate(): Promise<void>;
+  /** Cheap liveness probe for /health. Resolves false instead of throwing. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+
+  // meshes and members
+  /** Creates the mesh and its owner (an admin member) atomically; null when the slug is taken. */
+  createMesh(input: {
+    meshId: string;
+    slug: string;
+    name: string;
+    ownerMemberId: string;
+    ownerPubkey: string;
+    ownerName: string;
+    now: number;
+  }): Promise<{ mesh: MeshRow; owner: MemberRow } | null>;
+  getMesh(meshId: string): Promise<MeshRow | null>;
+  getMember(meshId: string, pubkey: string): Promise<MemberRow | null>;
+  getMemberById(memberId: string): Promise<MemberRow | null>;
+  /** All members and agents of the mesh, revoked ones included (callers filter). */
+  listMembers(meshId: string): Promise<MemberRow[]>;
+  /**
+   * Admits `pubkey` through invite `inviteId`: the use counter is claimed atomically so N concurrent
+   * redemptions of a 1-use invite admit exactly one. `displayName` is made unique within the mesh.
+   */
+  redeemInvite(input: {
+    meshId: string;
+    inviteId: string;
+    maxUses: number;
+    memberId: string;
+    pubkey: string;
+    displayName: string;
+    role: Role;
+    now: number;
+  }): Promise<RedeemResult>;
+  /**
+   * Enrolls (idempotently) an agent peer under a member. When `agentName` is taken by another
+   * identity in the mesh a numeric suffix is added (`name-2`, …); the stored row is returned.
+   */
+  enrollAgent(input: {
+    meshId: string;
+    parentMemberId: string;
+    memberId: string;
+    agentPubkey: string;
+    agentName: string;
+    now: number;
+  }): Promise<MemberRow>;
+  /** Revokes a member and every agent enrolled under it. */
+  revokeMember(memberId: string, now: number): Promise<void>;
+
+  // messages
+  /** Stores a batch of messages in one transaction (group commit); resolves once durable. */
+  enqueueMessages(messages: readonly NewMessage[]): Promise<void>;
+  /**
+   * Claims up to `limit` undelivered deliveries for a recipient (no live lease, allowed priority),
+   * in storage order, writing a lease. Concurrent claims never return the same delivery.
+   */
+  claimDeliveries(options: ClaimOptions): Promise<DeliveryRow[]>;
+  /** Marks the recipient's deliveries delivered; returns how many changed. */
+  markDelivered(recipientMemberId: string, messageIds: readonly string[], now: number): Promise<number>;
+  /** Drops the leases held by `leaseOwner` so those deliveries can be handed out again at once. */
+  releaseLeases(leaseOwner: string): Promise<number>;
+  /** Count of undelivered deliveries for a recipient (any priority). */
+  countPending(recipientMemberId: string): Promise<number>;
+  /** Deletes undelivered deliveries created before `olderThan` and delivered ones; returns count removed. */
+  sweepMessages(olderThan: number): Promise<number>;
+  /** Subscribes to new-delivery wake-ups; returns an unsubscribe function. */
+  onDeliveries(listener: DeliveryListener): () => void;
+
+  // presence, status, channels
+  getPresence(memberId: string): Promise<PresenceRow | null>;
+  listPresence(meshId: string): Promise<PresenceRow[]>;
+  /** Inserts or replaces the presence/status row of a member (the broker computes the values). */
+  upsertPresence(row: PresenceRow): Promise<void>;
+  /** Marks every presence owned by `brokerId` offline (startup recovery and shutdown). */
+  markBrokerPresencesOffline(brokerId: string, now: number): Promise<number>;
+  stashPendingHook(entry: PendingHookStatus): Promise<void>;
+  /** Removes and returns the pending hook status for (mesh, pubkey) if received at or after `notBefore`. */
+  takePendingHook(meshId: string, pubkey: string, notBefore: number): Promise<PendingHookStatus | null>;
+  joinChannel(meshId: string, channel: string, memberId: string): Promise<void>;
+  leaveChannel(meshId: string, channel: string, memberId: string): Promise<void>;
+  listChannelMembers(meshId: string, channel: string): Promise<string[]>;
+  /** channel names by member id, for list_peers. */
+  listChannelsByMember(meshId: string): Promise<Map<string, string[]>>;
+
+  // audit
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(meshId: string, limit: number): Promise<AuditEntry[]>;
+}
+
+/** Thrown by adapters when the database cannot be reached; mapped to 503 / `storage_unavailable`. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+}

@@ -1,0 +1,52 @@
+// Named defaults of SPEC §7; every one is configurable where it is used and documented in docs/CONFIG.md.
+
+/** Hello and signed-HTTP timestamp window, both directions (SPEC §3 check 1). */
+export const HELLO_SKEW_MS = 60_000;
+/** Broker ping interval (SPEC §3 Liveness). */
+export const PING_INTERVAL_MS = 30_000;
+/** A socket silent this long is dropped. */
+export const DEAD_AFTER_MS = 75_000;
+/** A dropped peer stays listed offline-held this long before it is `left`. */
+export const PRESENCE_GRACE_MS = 90_000;
+/** Lease on a pushed message; redelivered when no client_ack arrives in time. */
+export const CLAIM_LEASE_MS = 30_000;
+/** Undelivered messages older than this are swept. */
+export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Largest WebSocket text frame accepted (larger closes with 1009). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Largest HTTP body accepted (larger gets 413 before parsing). */
+export const MAX_HTTP_BODY_BYTES = 16 * 1024;
+/** Live connections allowed per mesh before `capacity`. */
+export const MAX_CONNECTIONS_PER_MESH = 1_000;
+/** A lower-ranked status source may overwrite only a record older than this. */
+export const STATUS_FRESH_MS = 30_000;
+/** A peer stuck in `working` longer than this flips to `idle`. */
+export const WORKING_TTL_MS = 60_000;
+/** A hook status that arrives before its session connects is kept this long. */
+export const PENDING_HOOK_MS = 10_000;
+/** Client reconnect backoff schedule; the last value repeats. */
+export const RECONNECT_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000] as const;
+/** Client outbound queue capacity while disconnected. */
+export const CLIENT_OUTBOUND_QUEUE = 100;
+/** Client buffer of received pushes awaiting check_messages. */
+export const CLIENT_PUSH_BUFFER = 500;
+/** Client waits this long for hello_ack. */
+export const HELLO_ACK_TIMEOUT_MS = 5_000;
+/** Client waits this long for a send's ack. */
+export const SEND_ACK_TIMEOUT_MS = 10_000;
+/** Default broker port (SPEC §2). */
+export const DEFAULT_PORT = 7900;
+/** Default broker bind address. */
+export const DEFAULT_HOST = "127.0.0.1";
+/** Longest status summary (SPEC §3 set_summary). */
+export const MAX_SUMMARY_CHARS = 280;
+/** Longest display / agent / mesh name. */
+export const MAX_NAME_CHARS = 64;
+/** Longest channel name (without the leading #). */
+export const MAX_CHANNEL_CHARS = 64;
+/** Shortest unique hex prefix accepted as a target (SPEC §5). */
+export const MIN_PUBKEY_PREFIX = 8;
+/** Invite payload version. */
+export const INVITE_VERSION = 1;
+/** Invite link prefix. */
+export const INVITE_PREFIX = "ic://join/";

@@ -1,0 +1,362 @@
+// zod schemas for every WebSocket frame and HTTP body of SPEC §2–§3: the single source of truth for the wire.
+import { z } from "zod";
+import { ERROR_CODES } from "./errors.js";
+import { MAX_CHANNEL_CHARS, MAX_NAME_CHARS, MAX_SUMMARY_CHARS } from "./constants.js";
+
+// ---------------------------------------------------------------- primitives
+
+/** 32-byte ed25519 public key as 64 lowercase hex chars (SPEC §1). */
+export const PubkeySchema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex chars");
+/** 64-byte ed25519 signature as 128 lowercase hex chars. */
+export const SignatureSchema = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex chars");
+/** Standard-alphabet base64 with padding, as produced for nonces and ciphertexts (SPEC §4). */
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** A 24-byte crypto_box nonce in base64 (always 32 chars). */
+export const NonceSchema = z.string().length(32).regex(BASE64_RE, "must be base64");
+/** crypto_box ciphertext in base64: at least the 16-byte MAC. */
+export const CiphertextSchema = z.string().min(24).regex(BASE64_RE, "must be base64");
+/** Unix epoch milliseconds. */
+export const TimestampMsSchema = z.number().int().nonnegative();
+/** Broker-assigned opaque id (mesh, member, message, presence). */
+export const OpaqueIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "must be an opaque id");
+/** Client-chosen request id, echoed in the reply. */
+export const RequestIdSchema = z.string().min(1).max(64);
+/** Mesh slug: lowercase words joined by dashes. */
+export const SlugSchema = z
+  .string()
+  .min(2)
+  .max(40)
+  .regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/, "must be lowercase letters, digits and inner dashes");
+/**
+ * Display / agent name. No `:` (it separates a mesh-slug prefix), no leading `#` or `*`
+ * (they mean channel and broadcast targets), no control characters.
+ */
+export const DisplayNameSchema = z
+  .string()
+  .min(1)
+  .max(MAX_NAME_CHARS)
+  .regex(/^[A-Za-z0-9_.@-][A-Za-z0-9 _.@+-]*$/, "must use letters, digits, space and . _ @ + - (not leading space)");
+/** Channel name without its `#`. */
+export const ChannelNameSchema = z
+  .string()
+  .min(1)
+  .max(MAX_CHANNEL_CHARS)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lowercase letters, digits and . _ -");
+export const PrioritySchema = z.enum(["now", "next", "low"]);
+export const StatusSchema = z.enum(["idle", "working", "dnd"]);
+export const StatusSourceSchema = z.enum(["hook", "manual", "jsonl"]);
+export const RoleSchema = z.enum(["admin", "member"]);
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
+export const SummarySchema = z.string().max(MAX_SUMMARY_CHARS);
+
+export type Pubkey = z.infer<typeof PubkeySchema>;
+export type Priority = z.infer<typeof PrioritySchema>;
+export type Status = z.infer<typeof StatusSchema>;
+export type StatusSource = z.infer<typeof StatusSourceSchema>;
+export type Role = z.infer<typeof RoleSchema>;
+
+/** `*` = every other member; `#name` = a channel; else a recipient pubkey. */
+const FANOUT_TARGET_RE = /^(?:\*|#[a-z0-9][a-z0-9._-]{0,63})$/;
+
+/** True when the target is a broadcast (`*`) or channel (`#name`) spec. */
+export function isFanoutTarget(targetSpec: string): boolean {
+  return FANOUT_TARGET_RE.test(targetSpec);
+}
+
+// ---------------------------------------------------------------- client → broker frames
+
+/**
+ * Hello (SPEC §3). pubkey/signature are plain strings here on purpose: the broker must check
+ * the timestamp window *before* their shape (seed order), so shape is judged by the handshake.
+ */
+export const HelloSchema = z.object({
+  type: z.literal("hello"),
+  meshId: z.string().min(1).max(128),
+  memberId: z.string().min(1).max(128),
+  pubkey: z.string().max(256),
+  sessionId: z.string().max(128),
+  pid: z.number().int().nonnegative(),
+  cwd: z.string().max(4096),
+  timestamp: z.number().int(),
+  signature: z.string().max(512),
+});
+
+/** One sealed envelope of a broadcast/channel fan-out (SPEC §4). */
+export const EnvelopeSchema = z.object({
+  to: PubkeySchema,
+  nonce: NonceSchema,
+  ciphertext: CiphertextSchema,
+});
+
+/**
+ * A send: direct (`targetSpec` = pubkey, with `nonce`+`ciphertext`) or fan-out
+ * (`*`/`#name`, with one envelope per recipient). One object with a refinement because
+ * both share `type:"send"`.
+ */
+export const SendSchema = z
+  .object({
+    type: z.literal("send"),
+    id: RequestIdSchema,
+    targetSpec: z.string().min(1).max(80),
+    priority: PrioritySchema,
+    nonce: NonceSchema.optional(),
+    ciphertext: CiphertextSchema.optional(),
+    envelopes: z.array(EnvelopeSchema).min(1).max(1_000).optional(),
+  })
+  .superRefine((frame, ctx) => {
+    if (isFanoutTarget(frame.targetSpec)) {
+      if (!frame.envelopes) ctx.addIssue({ code: "custom", path: ["envelopes"], message: "required for * and #channel" });
+      if (frame.nonce !== undefined || frame.ciphertext !== undefined)
+        ctx.addIssue({ code: "custom", path: ["nonce"], message: "fan-out sends carry envelopes only" });
+      if (frame.envelopes) {
+        const seen = new Set(frame.envelopes.map((e) => e.to));
+        if (seen.size !== frame.envelopes.length)
+          ctx.addIssue({ code: "custom", path: ["envelopes"], message: "duplicate recipient" });
+      }
+    } else {
+      if (!PubkeySchema.safeParse(frame.targetSpec).success)
+        ctx.addIssue({ code: "custom", path: ["targetSpec"], message: "must be a pubkey, * or #channel" });
+      if (frame.nonce === undefined || frame.ciphertext === undefined)
+        ctx.addIssue({ code: "custom", path: ["ciphertext"], message: "direct sends need nonce and ciphertext" });
+      if (frame.envelopes !== undefined)
+        ctx.addIssue({ code: "custom", path: ["envelopes"], message: "direct sends carry no envelopes" });
+    }
+  });
+
+export const ClientAckSchema = z.object({
+  type: z.literal("client_ack"),
+  messageIds: z.array(OpaqueIdSchema).min(1).max(1_000),
+});
+
+/** Manual status (default) or the client's `jsonl` transcript reading (SPEC §3 status model). */
+export const SetStatusSchema = z.object({
+  type: z.literal("set_status"),
+  status: StatusSchema,
+  source: z.enum(["manual", "jsonl"]).optional(),
+});
+
+export const SetSummarySchema = z.object({
+  type: z.literal("set_summary"),
+  summary: SummarySchema,
+});
+
+export const ListPeersSchema = z.object({
+  type: z.literal("list_peers"),
+  id: RequestIdSchema,
+});
+
+export const JoinChannelSchema = z.object({
+  type: z.literal("join_channel"),
+  name: ChannelNameSchema,
+});
+
+export const LeaveChannelSchema = z.object({
+  type: z.literal("leave_channel"),
+  name: ChannelNameSchema,
+});
+
+/** Every client frame, one discriminated union on `type`. */
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  HelloSchema,
+  SendSchema,
+  ClientAckSchema,
+  SetStatusSchema,
+  SetSummarySchema,
+  ListPeersSchema,
+  JoinChannelSchema,
+  LeaveChannelSchema,
+]);
+
+export type Hello = z.infer<typeof HelloSchema>;
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+export type Send = z.infer<typeof SendSchema>;
+export type ClientAck = z.infer<typeof ClientAckSchema>;
+export type SetStatus = z.infer<typeof SetStatusSchema>;
+export type SetSummary = z.infer<typeof SetSummarySchema>;
+export type ListPeers = z.infer<typeof ListPeersSchema>;
+export type JoinChannel = z.infer<typeof JoinChannelSchema>;
+export type LeaveChannel = z.infer<typeof LeaveChannelSchema>;
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+export type ClientFrameType = ClientFrame["type"];
+
+// ---------------------------------------------------------------- broker → client frames
+
+export const HelloAckSchema = z.object({
+  type: z.literal("hello_ack"),
+  presenceId: OpaqueIdSchema,
+  memberDisplayName: z.string(),
+});
+
+export const AckSchema = z.object({
+  type: z.literal("ack"),
+  id: RequestIdSchema,
+  messageId: OpaqueIdSchema,
+  /** True when at least one recipient could not be pushed to right now (offline or gated). */
+  queued: z.boolean(),
+});
+
+export const PushSchema = z.object({
+  type: z.literal("push"),
+  messageId: OpaqueIdSchema,
+  meshId: OpaqueIdSchema,
+  senderPubkey: PubkeySchema,
+  senderName: z.string(),
+  targetSpec: z.string(),
+  priority: PrioritySchema,
+  nonce: NonceSchema,
+  ciphertext: CiphertextSchema,
+  /** ISO 8601 time the broker stored the message. */
+  createdAt: z.string(),
+});
+
+export const PeerSchema = z.object({
+  memberId: OpaqueIdSchema,
+  pubkey: PubkeySchema,
+  displayName: z.string(),
+  role: RoleSchema,
+  /** Pubkey of the member an agent peer is enrolled under; null for members. */
+  parent: PubkeySchema.nullable(),
+  status: StatusSchema,
+  summary: z.string().nullable(),
+  online: z.boolean(),
+  /** ISO 8601; null when never seen. */
+  lastSeenAt: z.string().nullable(),
+  channels: z.array(ChannelNameSchema),
+  /** Only shown to agents of the same member (SPEC §3). */
+  cwd: z.string().optional(),
+});
+
+export const PeersSchema = z.object({
+  type: z.literal("peers"),
+  id: RequestIdSchema,
+  peers: z.array(PeerSchema),
+});
+
+export const ErrorFrameSchema = z.object({
+  type: z.literal("error"),
+  code: ErrorCodeSchema,
+  message: z.string(),
+  id: RequestIdSchema.optional(),
+  /** With `recipients_mismatch`: the pubkeys the envelopes must address. */
+  expected: z.array(PubkeySchema).optional(),
+});
+
+/** Every broker frame, one discriminated union on `type`. */
+export const ServerFrameSchema = z.discriminatedUnion("type", [
+  HelloAckSchema,
+  AckSchema,
+  PushSchema,
+  PeersSchema,
+  ErrorFrameSchema,
+]);
+
+export type HelloAck = z.infer<typeof HelloAckSchema>;
+export type Ack = z.infer<typeof AckSchema>;
+export type Push = z.infer<typeof PushSchema>;
+export type Peer = z.infer<typeof PeerSchema>;
+export type Peers = z.infer<typeof PeersSchema>;
+export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+
+// ---------------------------------------------------------------- HTTP bodies (SPEC §2)
+
+export const MeshCreateRequestSchema = z.object({
+  name: z.string().min(1).max(MAX_NAME_CHARS),
+  slug: SlugSchema,
+  owner_pubkey: PubkeySchema,
+  owner_name: DisplayNameSchema,
+  timestamp: z.number().int(),
+  signature: SignatureSchema,
+});
+
+export const MeshCreateResponseSchema = z.object({
+  ok: z.literal(true),
+  mesh_id: OpaqueIdSchema,
+  member_id: OpaqueIdSchema,
+});
+
+/** Invite payload carried inside `ic://join/<base64url(JSON)>` (SPEC §2 Invites). */
+export const InvitePayloadSchema = z.object({
+  v: z.literal(1),
+  mesh_id: OpaqueIdSchema,
+  mesh_slug: SlugSchema,
+  broker_url: z.string().regex(/^(?:https?|wss?):\/\/[^\s]+$/, "must be an http(s) or ws(s) URL"),
+  invite_id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "must be a random url-safe id"),
+  role: RoleSchema,
+  max_uses: z.number().int().min(1).max(1_000_000),
+  expires_at: z.number().int().positive(),
+  inviter_pubkey: PubkeySchema,
+  signature: SignatureSchema,
+});
+
+export const JoinRequestSchema = z.object({
+  /** The `ic://join/…` link or its decoded payload. */
+  invite: z.union([z.string().min(1).max(4096), InvitePayloadSchema]),
+  pubkey: PubkeySchema,
+  display_name: DisplayNameSchema,
+  timestamp: z.number().int(),
+  signature: SignatureSchema,
+});
+
+export const JoinResponseSchema = z.object({
+  ok: z.literal(true),
+  mesh_id: OpaqueIdSchema,
+  member_id: OpaqueIdSchema,
+  role: RoleSchema,
+  mesh_slug: SlugSchema,
+});
+
+export const AgentEnrollRequestSchema = z.object({
+  mesh_id: OpaqueIdSchema,
+  parent_pubkey: PubkeySchema,
+  agent_pubkey: PubkeySchema,
+  agent_name: DisplayNameSchema,
+  timestamp: z.number().int(),
+  parent_signature: SignatureSchema,
+  agent_signature: SignatureSchema,
+});
+
+export const AgentEnrollResponseSchema = z.object({
+  ok: z.literal(true),
+  member_id: OpaqueIdSchema,
+  display_name: z.string(),
+});
+
+export const HookStatusRequestSchema = z.object({
+  mesh_id: OpaqueIdSchema,
+  pubkey: PubkeySchema,
+  status: StatusSchema,
+  cwd: z.string().max(4096),
+  pid: z.number().int().nonnegative(),
+  session_id: z.string().max(128).optional(),
+  timestamp: z.number().int(),
+  signature: SignatureSchema,
+});
+
+export const HookStatusResponseSchema = z.object({
+  ok: z.literal(true),
+  /** `applied` to a live presence, `pending` (stashed for the session's connect), or `ignored` (dnd, stale). */
+  result: z.enum(["applied", "pending", "ignored"]),
+});
+
+export const HealthResponseSchema = z.union([
+  z.object({ status: z.literal("ok"), db: z.literal("up"), version: z.string() }),
+  z.object({ status: z.literal("degraded"), db: z.literal("down"), version: z.string().optional() }),
+]);
+
+export const HttpErrorBodySchema = z.object({
+  ok: z.literal(false),
+  error: z.object({ code: ErrorCodeSchema, message: z.string() }),
+});
+
+export type MeshCreateRequest = z.infer<typeof MeshCreateRequestSchema>;
+export type MeshCreateResponse = z.infer<typeof MeshCreateResponseSchema>;
+export type InvitePayload = z.infer<typeof InvitePayloadSchema>;
+export type JoinRequest = z.infer<typeof JoinRequestSchema>;
+export type JoinResponse = z.infer<typeof JoinResponseSchema>;
+export type AgentEnrollRequest = z.infer<typeof AgentEnrollRequestSchema>;
+export type AgentEnrollResponse = z.infer<typeof AgentEnrollResponseSchema>;
+export type HookStatusRequest = z.infer<typeof HookStatusRequestSchema>;
+export type HookStatusResponse = z.infer<typeof HookStatusResponseSchema>;
+export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+export type HttpErrorBody = z.infer<typeof HttpErrorBodySchema>;
