@@ -1,0 +1,72 @@
+// Shared services handed to every broker module: options, store, metrics, logger and clock.
+import type { Store } from "./store/types.js";
+
+/** Every limit of SPEC §7 plus operational knobs; defaults live in options.ts and docs/CONFIG.md. */
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  /** SQLite file path or postgres:// URL. */
+  db: string;
+  /** When set, POST /meshes requires `Authorization: Bearer <token>`. */
+  creationToken: string | null;
+  helloSkewMs: number;
+  pingIntervalMs: number;
+  deadAfterMs: number;
+  presenceGraceMs: number;
+  claimLeaseMs: number;
+  retentionMs: number;
+  sweepIntervalMs: number;
+  maxFrameBytes: number;
+  maxHttpBodyBytes: number;
+  maxConnectionsPerMesh: number;
+  statusFreshMs: number;
+  workingTtlMs: number;
+  pendingHookMs: number;
+  /** A socket that has not said hello within this is closed (4002). */
+  helloTimeoutMs: number;
+  /** Token bucket per connection: frames per second and burst. */
+  connFramesPerSec: number;
+  connFrameBurst: number;
+  /** Token bucket per member across its connections and HTTP hook calls: sends per second and burst. */
+  memberSendsPerSec: number;
+  memberSendBurst: number;
+  /** Token bucket per source IP for HTTP routes. */
+  httpRequestsPerSec: number;
+  httpRequestBurst: number;
+  /** Group commit: most sends per store transaction. */
+  maxBatch: number;
+  /** Deliveries claimed per drain round per recipient. */
+  drainBatch: number;
+}
+
+export interface Logger {
+  /** One JSON line on stderr. Never pass plaintext, ciphertext, keys or tokens. */
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+}
+
+export type Labels = Record<string, string>;
+
+export interface Metrics {
+  inc(name: string, labels?: Labels, by?: number): void;
+  set(name: string, value: number, labels?: Labels): void;
+  observe(name: string, value: number, labels?: Labels): void;
+  /** Prometheus text exposition format. */
+  render(): string;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface BrokerContext {
+  options: BrokerOptions;
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  clock: Clock;
+  /** Random id of this broker process; owns presence rows it creates. */
+  brokerId: string;
+  version: string;
+}
