@@ -100,7 +100,12 @@ export type RedeemResult =
   | { kind: "joined"; member: MemberRow }
   /** The pubkey was already an active member: idempotent, no use consumed. */
   | { kind: "existing"; member: MemberRow }
-  | { kind: "exhausted" };
+  | { kind: "exhausted" }
+  /**
+   * The pubkey belongs to a revoked member of this mesh: a revoked identity cannot rejoin with the
+   * same key (no use consumed). Maps to 403 `revoked`; the person must join with a new key.
+   */
+  | { kind: "revoked" };
 
 export interface AuditEntry {
   meshId: string | null;
