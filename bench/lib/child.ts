@@ -1,0 +1,75 @@
+// Spawns a benchmark role as its own Node process and talks to it over IPC.
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export interface RoleProcess {
+  child: ChildProcess;
+  /** Resolves with the next IPC message whose `type` matches. */
+  next<T extends { type: string }>(type: T["type"], timeoutMs?: number): Promise<T>;
+  send(message: object): void;
+  stop(): Promise<void>;
+}
+
+/** Starts `roles/<name>.js` (compiled next to this file) with the given argv. */
+export function startRole(name: string, args: string[] = []): RoleProcess {
+  const script = fileURLToPath(new URL(`../roles/${name}.js`, import.meta.url));
+  const child = fork(script, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const inbox: Array<{ type: string }> = [];
+  const waiters: Array<{ type: string; resolve: (m: { type: string }) => void }> = [];
+  child.on("message", (raw) => {
+    const message = raw as { type: string };
+    const index = waiters.findIndex((w) => w.type === message.type);
+    if (index >= 0) waiters.splice(index, 1)[0]?.resolve(message);
+    else inbox.push(message);
+  });
+  return {
+    child,
+    next<T extends { type: string }>(type: string, timeoutMs = 120_000): Promise<T> {
+      const index = inbox.findIndex((m) => m.type === type);
+      if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as T);
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`role ${name}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          type,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m as T);
+          },
+        });
+      });
+    },
+    send(message: object): void {
+      child.send(message);
+    },
+    stop(): Promise<void> {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      });
+    },
+  };
+}
+
+/** In a role process: send one IPC message to the orchestrator. */
+export function report(message: object): void {
+  process.send?.(message);
+}
+
+/** In a role process: resolves with the next IPC message of the given type. */
+export function awaitCommand<T extends { type: string }>(type: T["type"]): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (raw: unknown): void => {
+      const message = raw as T;
+      if (message.type === type) {
+        process.off("message", onMessage);
+        resolve(message);
+      }
+    };
+    process.on("message", onMessage);
+  });
+}

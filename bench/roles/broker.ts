@@ -1,0 +1,24 @@
+// Runs the real broker in its own process for the benchmarks (rate limits raised so they do not cap the run).
+import { startBroker } from "@claudemesh/broker";
+import { report } from "../lib/child.js";
+
+const db = process.argv[2];
+if (!db) throw new Error("usage: broker.js <sqlite-path|postgres-url>");
+
+const broker = await startBroker({
+  db,
+  host: "127.0.0.1",
+  port: 0,
+  memberSendsPerSec: 1_000_000,
+  memberSendBurst: 1_000_000,
+  connFramesPerSec: 1_000_000,
+  connFrameBurst: 1_000_000,
+  httpRequestsPerSec: 100_000,
+  httpRequestBurst: 100_000,
+});
+const httpUrl = broker.url.replace(/\/$/, "");
+report({ type: "ready", httpUrl, wsUrl: `${httpUrl.replace(/^http/, "ws")}/ws` });
+
+process.on("SIGTERM", () => {
+  void broker.close().then(() => process.exit(0));
+});

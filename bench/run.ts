@@ -1,0 +1,203 @@
+// Benchmark orchestrator: raw-ws relay baseline vs the broker (SQLite, and PostgreSQL when DATABASE_URL is set),
+// every process on loopback, results printed as a Markdown table with ratios to the baseline measured in this run.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { generateKeypair } from "@claudemesh/crypto";
+import { startRole, type RoleProcess } from "./lib/child.js";
+import { createBenchMesh, type BenchIdentity } from "./lib/mesh.js";
+import type { Mode } from "./lib/peer.js";
+import { ms, rate, ratio, summarize, type LatencySummary } from "./lib/stats.js";
+
+const args = new Set(process.argv.slice(2));
+const quick = args.has("--quick");
+const LATENCY_COUNT = quick ? 500 : 3_000;
+const LATENCY_INTERVAL_MS = 2;
+const THROUGHPUT_COUNT = quick ? 10_000 : 60_000;
+const THROUGHPUT_WINDOW = 2_000;
+const SWARM_PEERS = quick ? 20 : 100;
+const SWARM_PER_PEER = quick ? 200 : 1_000;
+const PAYLOAD_BYTES = 256;
+
+interface Server {
+  role: RoleProcess;
+  httpUrl: string;
+  wsUrl: string;
+  cleanup: () => Promise<void>;
+}
+
+async function startServer(target: "relay" | "sqlite" | "postgres"): Promise<Server> {
+  if (target === "relay") {
+    const role = startRole("relay");
+    const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
+    return { role, ...ready, cleanup: async () => {} };
+  }
+  let db: string;
+  let cleanup: () => Promise<void>;
+  if (target === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "claudemesh-bench-"));
+    db = join(dir, "bench.db");
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const base = process.env.DATABASE_URL as string;
+    const name = `claudemesh_bench_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    db = url.toString();
+    cleanup = async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  }
+  const role = startRole("broker", [db]);
+  const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
+  return { role, ...ready, cleanup };
+}
+
+async function identities(mode: Mode, server: Server, count: number): Promise<BenchIdentity[]> {
+  if (mode === "broker") return createBenchMesh(server.httpUrl, count);
+  return Array.from({ length: count }, (_, i) => {
+    const keys = generateKeypair();
+    return { meshId: "relay", memberId: `m${i}`, pubkey: keys.publicKey, secretKey: keys.secretKey, name: `peer-${i}` };
+  });
+}
+
+interface PairResult {
+  oneWay: LatencySummary;
+  ack: LatencySummary;
+  ackedPerSec: number;
+  deliveredPerSec: number;
+  duplicates: number;
+  delivered: number;
+}
+
+/** Three processes: server, sender, receiver. */
+async function runPair(target: "relay" | "sqlite" | "postgres", count: number, intervalMs: number): Promise<PairResult> {
+  const mode: Mode = target === "relay" ? "relay" : "broker";
+  const server = await startServer(target);
+  const sender = startRole("sender");
+  const receiver = startRole("receiver");
+  try {
+    const [a, b] = (await identities(mode, server, 2)) as [BenchIdentity, BenchIdentity];
+    receiver.send({ type: "setup", mode, wsUrl: server.wsUrl, identity: b, expect: count });
+    sender.send({
+      type: "setup",
+      mode,
+      wsUrl: server.wsUrl,
+      identity: a,
+      to: b.pubkey,
+      count,
+      intervalMs,
+      window: THROUGHPUT_WINDOW,
+      payloadBytes: PAYLOAD_BYTES,
+    });
+    await Promise.all([receiver.next("connected"), sender.next("connected")]);
+    sender.send({ type: "go" });
+    const sent = await sender.next<{
+      type: "done";
+      sendTimes: Record<string, number>;
+      ackLatencies: number[];
+      firstSend: number;
+      lastAck: number;
+    }>("done", 600_000);
+    const got = await receiver.next<{
+      type: "done";
+      recvTimes: Record<string, number>;
+      firstRecv: number;
+      lastRecv: number;
+      duplicates: number;
+    }>("done", 600_000);
+    const oneWay = Object.entries(got.recvTimes).map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN));
+    return {
+      oneWay: summarize(oneWay.filter((v) => Number.isFinite(v))),
+      ack: summarize(sent.ackLatencies),
+      ackedPerSec: rate(count, sent.lastAck - sent.firstSend),
+      deliveredPerSec: rate(count, got.lastRecv - sent.firstSend),
+      duplicates: got.duplicates,
+      delivered: Object.keys(got.recvTimes).length,
+    };
+  } finally {
+    await Promise.all([sender.stop(), receiver.stop(), server.role.stop()]);
+    await server.cleanup();
+  }
+}
+
+interface SwarmResult {
+  total: number;
+  received: number;
+  duplicates: number;
+  outOfOrder: number;
+  undecryptable: number;
+  elapsedMs: number;
+  timedOut: boolean;
+}
+
+async function runSwarm(target: "sqlite" | "postgres"): Promise<SwarmResult> {
+  const server = await startServer(target);
+  const swarm = startRole("swarm");
+  try {
+    const ids = await identities("broker", server, SWARM_PEERS);
+    swarm.send({ type: "setup", wsUrl: server.wsUrl, identities: ids, perPeer: SWARM_PER_PEER, window: 20 });
+    return await swarm.next<SwarmResult & { type: "done" }>("done", 600_000);
+  } finally {
+    await Promise.all([swarm.stop(), server.role.stop()]);
+    await server.cleanup();
+  }
+}
+
+const stores: Array<"sqlite" | "postgres"> = ["sqlite"];
+if (process.env.DATABASE_URL) stores.push("postgres");
+else console.error("bench: DATABASE_URL not set — PostgreSQL runs skipped");
+
+const lines: string[] = [];
+const out = (line: string): void => {
+  lines.push(line);
+  console.log(line);
+};
+
+console.error(`bench: latency (${LATENCY_COUNT} msgs, 1 every ${LATENCY_INTERVAL_MS} ms, ${PAYLOAD_BYTES} B)`);
+const baseLatency = await runPair("relay", LATENCY_COUNT, LATENCY_INTERVAL_MS);
+const latency = new Map<string, PairResult>();
+for (const store of stores) latency.set(store, await runPair(store, LATENCY_COUNT, LATENCY_INTERVAL_MS));
+
+console.error(`bench: throughput (${THROUGHPUT_COUNT} msgs, window ${THROUGHPUT_WINDOW})`);
+const baseThroughput = await runPair("relay", THROUGHPUT_COUNT, 0);
+const throughput = new Map<string, PairResult>();
+for (const store of stores) throughput.set(store, await runPair(store, THROUGHPUT_COUNT, 0));
+
+console.error(`bench: swarm (${SWARM_PEERS} peers × ${SWARM_PER_PEER} msgs)`);
+const swarm = new Map<string, SwarmResult>();
+for (const store of stores) swarm.set(store, await runSwarm(store));
+
+out(`### Direct-message latency, sender → server → recipient (3 processes, ${LATENCY_COUNT} msgs, paced)`);
+out("");
+out("| server | p50 | p90 | p99 | max | p50 vs relay | sender→ack p50 |");
+out("|---|---|---|---|---|---|---|");
+out(`| raw ws relay (baseline) | ${ms(baseLatency.oneWay.p50)} | ${ms(baseLatency.oneWay.p90)} | ${ms(baseLatency.oneWay.p99)} | ${ms(baseLatency.oneWay.max)} | 1.00× | ${ms(baseLatency.ack.p50)} |`);
+for (const [store, r] of latency)
+  out(`| broker (${store}) | ${ms(r.oneWay.p50)} | ${ms(r.oneWay.p90)} | ${ms(r.oneWay.p99)} | ${ms(r.oneWay.max)} | ${ratio(r.oneWay.p50, baseLatency.oneWay.p50)} | ${ms(r.ack.p50)} |`);
+out("");
+out(`### Sustained throughput (${THROUGHPUT_COUNT} direct msgs, ${THROUGHPUT_WINDOW} in flight)`);
+out("");
+out("| server | acked/s (durable for the broker) | delivered/s | vs relay delivered/s | delivered | duplicates |");
+out("|---|---|---|---|---|---|");
+out(`| raw ws relay (baseline) | ${baseThroughput.ackedPerSec.toFixed(0)} | ${baseThroughput.deliveredPerSec.toFixed(0)} | 1.00× | ${baseThroughput.delivered} | ${baseThroughput.duplicates} |`);
+for (const [store, r] of throughput)
+  out(`| broker (${store}) | ${r.ackedPerSec.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${ratio(r.deliveredPerSec, baseThroughput.deliveredPerSec)} | ${r.delivered} | ${r.duplicates} |`);
+out("");
+out(`### Load: ${SWARM_PEERS} peers × ${SWARM_PER_PEER} messages in a ring`);
+out("");
+out("| store | delivered | duplicates | out of order | undecryptable | elapsed | msgs/s |");
+out("|---|---|---|---|---|---|---|");
+for (const [store, r] of swarm)
+  out(`| ${store} | ${r.received}/${r.total}${r.timedOut ? " (timed out)" : ""} | ${r.duplicates} | ${r.outOfOrder} | ${r.undecryptable} | ${(r.elapsedMs / 1000).toFixed(1)} s | ${rate(r.received, r.elapsedMs).toFixed(0)} |`);
+
+const failed = [...swarm.values()].some((r) => r.received !== r.total || r.duplicates > 0 || r.outOfOrder > 0);
+process.exit(failed ? 1 : 0);
