@@ -1,0 +1,70 @@
+// The broker's single port (SPEC §2, §3): one node:http server for the HTTP routes plus the `/ws` WebSocket upgrade.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { BrokerContext } from "../context.js";
+import type { Hub } from "../hub-api.js";
+import { createRequestHandler } from "./router.js";
+import type { HttpDeps } from "./types.js";
+
+const WS_PATH = "/ws";
+
+/** Writes a bare HTTP error on a socket that asked to upgrade, then drops it. */
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const body = JSON.stringify({ ok: false, error: { code: status === 404 ? "not_found" : "malformed", message: reason } });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Bad Request"}\r\n` +
+      "Connection: close\r\nContent-Type: application/json\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  // A client that never reads must not hold the socket open.
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+export interface BrokerServer {
+  http: Server;
+  wss: WebSocketServer;
+}
+
+/**
+ * Creates (but does not start) the HTTP server and a noServer WebSocketServer whose maxPayload is
+ * options.maxFrameBytes, so `ws` closes over-size frames with 1009 (SPEC §3) before they are buffered.
+ */
+export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps): BrokerServer {
+  const http = createServer(createRequestHandler(deps));
+  // Slow-loris bounds: a request must send its headers and body within these.
+  http.headersTimeout = 20_000;
+  http.requestTimeout = 30_000;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.options.maxFrameBytes, clientTracking: false });
+
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", (error) => ctx.log.warn("ws.upgrade_socket_error", { error }));
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== WS_PATH) {
+      ctx.metrics.inc("ws_upgrades_rejected_total", { reason: "not_found" });
+      refuseUpgrade(socket, 404, `WebSocket endpoint is ${WS_PATH}`);
+      return;
+    }
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        try {
+          hub.handleConnection(ws, req);
+        } catch (error) {
+          ctx.log.error("ws.handle_connection_failed", { error });
+          ws.close(1011, "internal");
+        }
+      });
+    } catch (error) {
+      ctx.metrics.inc("ws_upgrades_rejected_total", { reason: "bad_upgrade" });
+      ctx.log.warn("ws.upgrade_failed", { error });
+      socket.destroy();
+    }
+  });
+  http.on("clientError", (error, socket) => {
+    // Unparseable HTTP: answer 400 if the socket is still writable, never crash.
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else socket.destroy();
+    ctx.metrics.inc("http_client_errors_total", { code: (error as { code?: string }).code ?? "unknown" });
+  });
+  return { http, wss };
+}

@@ -1,0 +1,68 @@
+// POST /agents (SPEC §1, §2): enroll an agent peer under an active member; both keys sign, idempotent.
+import { AgentEnrollRequestSchema } from "@claudemesh/protocol";
+import { randomId, verifyEnroll } from "@claudemesh/crypto";
+import { assertVerified } from "../auth.js";
+import { HttpError } from "../errors.js";
+import { assertFreshTimestamp, claimSignature } from "../signed.js";
+import { readValidBody } from "../validate.js";
+import { withReplayClaim } from "./signed-route.js";
+import type { Route } from "../types.js";
+
+export const agentsRoute: Route = {
+  method: "POST",
+  path: "/agents",
+  rateLimited: true,
+  async handle(request) {
+    const { deps, now } = request;
+    const { ctx, options } = deps;
+    const body = await readValidBody(request, AgentEnrollRequestSchema, "agent-enroll");
+    if (body.agent_pubkey === body.parent_pubkey)
+      throw new HttpError("malformed", "agent_pubkey must differ from parent_pubkey: an agent peer has its own key");
+    assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
+    const signed = {
+      mesh_id: body.mesh_id,
+      parent_pubkey: body.parent_pubkey,
+      agent_pubkey: body.agent_pubkey,
+      agent_name: body.agent_name,
+      timestamp: body.timestamp,
+    };
+    assertVerified(verifyEnroll({ ...signed, signature: body.parent_signature, signer: "parent" }, now), "parent");
+    assertVerified(verifyEnroll({ ...signed, signature: body.agent_signature, signer: "agent" }, now), "agent");
+    const release = claimSignature(deps.replay, body.parent_signature, body.timestamp, now);
+    return withReplayClaim(release, async () => {
+      const parent = await ctx.store.getMember(body.mesh_id, body.parent_pubkey);
+      if (!parent) throw new HttpError("unauthorized", "parent_pubkey is not a member of this mesh; join it first");
+      if (parent.revokedAt !== null)
+        throw new HttpError("revoked", "the parent member was revoked from this mesh; it cannot enroll agents");
+      if (parent.parentMemberId !== null)
+        throw new HttpError("forbidden", "an agent peer cannot enroll agents; sign with the member's own key");
+
+      const existing = await ctx.store.getMember(body.mesh_id, body.agent_pubkey);
+      if (existing) {
+        if (existing.revokedAt !== null)
+          throw new HttpError("revoked", "this agent key was revoked from the mesh; enroll a new key");
+        if (existing.parentMemberId !== parent.id)
+          throw new HttpError("forbidden", "this agent key already belongs to another identity in the mesh");
+      }
+      const agent = await ctx.store.enrollAgent({
+        meshId: body.mesh_id,
+        parentMemberId: parent.id,
+        memberId: randomId(),
+        agentPubkey: body.agent_pubkey,
+        agentName: body.agent_name,
+        now,
+      });
+      if (!existing) {
+        await ctx.store.appendAudit({
+          meshId: body.mesh_id,
+          action: "agent.enroll",
+          actorPubkey: body.parent_pubkey,
+          detail: { memberId: agent.id, parentMemberId: parent.id, agentPubkey: agent.pubkey, name: agent.displayName },
+          at: now,
+        });
+        ctx.log.info("agent.enroll", { meshId: body.mesh_id, memberId: agent.id, parentMemberId: parent.id });
+      }
+      return { status: 200, json: { ok: true, member_id: agent.id, display_name: agent.displayName } };
+    });
+  },
+};
