@@ -1,6 +1,6 @@
 // POST /agents (SPEC §1, §2): enroll an agent peer under an active member; both keys sign, idempotent.
 import { AgentEnrollRequestSchema } from "@claudemesh/protocol";
-import { randomId, verifyEnroll } from "@claudemesh/crypto";
+import { randomId, verifyEnrollRequest } from "@claudemesh/crypto";
 import { assertVerified } from "../auth.js";
 import { HttpError } from "../errors.js";
 import { assertFreshTimestamp, claimSignature } from "../signed.js";
@@ -19,15 +19,8 @@ export const agentsRoute: Route = {
     if (body.agent_pubkey === body.parent_pubkey)
       throw new HttpError("malformed", "agent_pubkey must differ from parent_pubkey: an agent peer has its own key");
     assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
-    const signed = {
-      mesh_id: body.mesh_id,
-      parent_pubkey: body.parent_pubkey,
-      agent_pubkey: body.agent_pubkey,
-      agent_name: body.agent_name,
-      timestamp: body.timestamp,
-    };
-    assertVerified(verifyEnroll({ ...signed, signature: body.parent_signature, signer: "parent" }, now), "parent");
-    assertVerified(verifyEnroll({ ...signed, signature: body.agent_signature, signer: "agent" }, now), "agent");
+    // Parent first, then agent (crypto's verifyEnrollRequest order); both must verify.
+    assertVerified(verifyEnrollRequest(body, now), "parent or agent");
     const release = claimSignature(deps.replay, body.parent_signature, body.timestamp, now);
     return withReplayClaim(release, async () => {
       const parent = await ctx.store.getMember(body.mesh_id, body.parent_pubkey);

@@ -1,0 +1,103 @@
+// Process entry for a standalone broker (`node packages/broker/dist/main.js [--port N] [--host H] [--db D]`): signals, exit codes, ready line.
+import { pathToFileURL } from "node:url";
+import { createLogger } from "./log.js";
+import { OptionsError, resolveOptions, type Env, type ResolvedOptions } from "./options.js";
+import { startBroker, type RunningBroker } from "./server.js";
+
+const FLAGS: Readonly<Record<string, "port" | "host" | "db" | "logLevel">> = {
+  "--port": "port",
+  "--host": "host",
+  "--db": "db",
+  "--log-level": "logLevel",
+};
+
+/** Parses `--port N --host H --db D --log-level L` (also `--flag=value`); throws OptionsError on anything else. */
+export function parseBrokerArgs(argv: readonly string[]): Partial<ResolvedOptions> {
+  const out: Record<string, string | number> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = FLAGS[flag];
+    if (!key) throw new OptionsError(`unknown argument ${JSON.stringify(arg)}; expected --port, --host, --db or --log-level`);
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined || value === "") throw new OptionsError(`${flag} needs a value`);
+    out[key] = value;
+  }
+  // Numbers are validated (with their source named) by resolveOptions.
+  return out as Partial<ResolvedOptions>;
+}
+
+export interface ProcessIo {
+  /** The one "ready" line (SPEC §6: prints one line with its URL when ready). */
+  stdout: (line: string) => void;
+  exit: (code: number) => void;
+}
+
+/**
+ * Runs a broker for the life of the process: SIGTERM/SIGINT shut it down gracefully and exit 0;
+ * a second signal exits 1 at once. Exit 2 for bad options, 1 when it cannot start.
+ */
+export async function runBrokerProcess(
+  argv: readonly string[],
+  env: Env,
+  io: ProcessIo = { stdout: (line) => void process.stdout.write(`${line}\n`), exit: (code) => process.exit(code) },
+): Promise<RunningBroker | null> {
+  let options: ResolvedOptions;
+  try {
+    options = resolveOptions(parseBrokerArgs(argv), env);
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    process.stderr.write(`claudemesh broker: ${error.message}\n`);
+    io.exit(2);
+    return null;
+  }
+  const log = createLogger({ level: options.logLevel });
+
+  let broker: RunningBroker;
+  try {
+    broker = await startBroker({ ...options, logger: log });
+  } catch (error) {
+    log.error("broker.start_failed", { error });
+    io.exit(1);
+    return null;
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn("broker.forced_exit", { signal });
+      io.exit(1);
+      return;
+    }
+    stopping = true;
+    log.info("broker.signal", { signal });
+    broker.close().then(
+      () => io.exit(0),
+      (error: unknown) => {
+        log.error("broker.close_failed", { error });
+        io.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  // Edges catch their own errors; anything that still escapes is a bug. Log it as a JSON line
+  // (Node's default would print an unstructured stack) and exit non-zero: acked messages are
+  // durable in the store, so a supervisor restart loses nothing, while limping on might.
+  process.on("uncaughtException", (error) => {
+    log.error("process.uncaught_exception", { error });
+    io.exit(1);
+  });
+  process.on("unhandledRejection", (reason) => {
+    log.error("process.unhandled_rejection", { error: reason });
+    io.exit(1);
+  });
+
+  io.stdout(`claudemesh broker listening on ${broker.url} (ws: ${broker.wsUrl}, store: ${broker.ctx.store.kind})`);
+  return broker;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void runBrokerProcess(process.argv.slice(2), process.env);
+}
