@@ -1,0 +1,37 @@
+// @claudemesh/crypto: identities, signatures, and end-to-end boxes for claudemesh (SPEC §1–§4), over libsodium.
+export { CryptoArgumentError } from "./errors.js";
+export { toHex, fromHex, toBase64, fromBase64, randomId, isPubkeyHex, isSignatureHex } from "./encoding.js";
+export { generateKeypair, keypairFromSeed, publicKeyFromSecretKey, type Keypair } from "./keys.js";
+export { signDetached, verifyDetached, type SignableMessage } from "./sign.js";
+export type { SignatureRejection, TimestampedSignature, VerifyResult } from "./timestamped.js";
+export { signHello, verifyHelloSignature, type HelloSignatureFields } from "./hello.js";
+export {
+  signMeshCreate,
+  verifyMeshCreate,
+  signJoin,
+  verifyJoin,
+  signEnroll,
+  signEnrollRequest,
+  verifyEnroll,
+  verifyEnrollRequest,
+  signStatus,
+  verifyStatus,
+  type MeshCreateSignatureFields,
+  type JoinSignatureFields,
+  type EnrollFields,
+  type EnrollRequestFields,
+  type StatusSignatureFields,
+} from "./requests.js";
+export { signInvite, verifyInvite, type UnsignedInvite } from "./invite.js";
+export {
+  encryptDirect,
+  decryptDirect,
+  sealForRecipients,
+  clearKeyCache,
+  keyCacheStats,
+  setKeyCacheCapacity,
+  DEFAULT_KEY_CACHE_CAPACITY,
+  type DirectEnvelope,
+  type SealedEnvelope,
+} from "./box.js";
+export type { KeyCacheStats } from "./key-cache.js";
