@@ -38,7 +38,11 @@ function sanitize(value: unknown, depth: number, redacted: Set<string>): unknown
   if (value instanceof Error) {
     // Only name/message/code: stacks can be long, and an error's extra properties are not vetted.
     const code = (value as { code?: unknown }).code;
-    return { name: value.name, message: sanitize(value.message, depth, redacted), ...(code !== undefined ? { code: String(code) } : {}) };
+    return {
+      name: value.name,
+      message: sanitize(value.message, depth, redacted),
+      ...(code !== undefined ? { code: String(code) } : {}),
+    };
   }
   if (depth >= MAX_DEPTH) return "[depth]";
   if (Array.isArray(value)) return value.slice(0, 50).map((item) => sanitize(item, depth + 1, redacted));
@@ -57,7 +61,12 @@ function sanitize(value: unknown, depth: number, redacted: Set<string>): unknown
 }
 
 /** Builds one log line; exported for tests of the guard. */
-export function formatLogLine(ts: number, level: LogLevel, event: string, fields: Record<string, unknown>): string {
+export function formatLogLine(
+  ts: number,
+  level: LogLevel,
+  event: string,
+  fields: Record<string, unknown>,
+): string {
   const redacted = new Set<string>();
   const clean = sanitize(fields, 0, redacted) as Record<string, unknown>;
   // ts/level/event come first and cannot be overridden by fields.
@@ -74,7 +83,11 @@ export function createLogger(options: LoggerOptions = {}, base: Record<string, u
   const min = RANK[options.level ?? "info"];
   const write = options.write ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const clock = options.clock ?? { now: () => Date.now() };
-  const emit = (level: Exclude<LogLevel, "silent">, event: string, fields?: Record<string, unknown>): void => {
+  const emit = (
+    level: Exclude<LogLevel, "silent">,
+    event: string,
+    fields?: Record<string, unknown>,
+  ): void => {
     if (RANK[level] < min) return;
     try {
       write(formatLogLine(clock.now(), level, event, { ...base, ...fields }));

@@ -19,7 +19,10 @@ export function parseBrokerArgs(argv: readonly string[]): Partial<ResolvedOption
     const eq = arg.indexOf("=");
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const key = FLAGS[flag];
-    if (!key) throw new OptionsError(`unknown argument ${JSON.stringify(arg)}; expected --port, --host, --db or --log-level`);
+    if (!key)
+      throw new OptionsError(
+        `unknown argument ${JSON.stringify(arg)}; expected --port, --host, --db or --log-level`,
+      );
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined || value === "") throw new OptionsError(`${flag} needs a value`);
     out[key] = value;
@@ -41,7 +44,10 @@ export interface ProcessIo {
 export async function runBrokerProcess(
   argv: readonly string[],
   env: Env,
-  io: ProcessIo = { stdout: (line) => void process.stdout.write(`${line}\n`), exit: (code) => process.exit(code) },
+  io: ProcessIo = {
+    stdout: (line) => void process.stdout.write(`${line}\n`),
+    exit: (code) => process.exit(code),
+  },
 ): Promise<RunningBroker | null> {
   let options: ResolvedOptions;
   try {
@@ -94,7 +100,9 @@ export async function runBrokerProcess(
     io.exit(1);
   });
 
-  io.stdout(`claudemesh broker listening on ${broker.url} (ws: ${broker.wsUrl}, store: ${broker.ctx.store.kind})`);
+  io.stdout(
+    `claudemesh broker listening on ${broker.url} (ws: ${broker.wsUrl}, store: ${broker.ctx.store.kind})`,
+  );
   return broker;
 }
 

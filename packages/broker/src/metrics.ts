@@ -17,13 +17,19 @@ export const DEFAULT_BUCKETS: readonly number[] = [
 
 /** Metrics the broker emits, described once so every one gets `# HELP`/`# TYPE` even before first use. */
 export const BROKER_METRICS: Readonly<Record<string, MetricDescription>> = {
-  connections_rejected_total: { type: "counter", help: "WebSocket handshakes rejected, by reason (SPEC §3)." },
+  connections_rejected_total: {
+    type: "counter",
+    help: "WebSocket handshakes rejected, by reason (SPEC §3).",
+  },
   connections_active: { type: "gauge", help: "Authenticated WebSocket connections." },
   http_requests_total: { type: "counter", help: "HTTP requests by route, method and status." },
   http_request_duration_seconds: { type: "histogram", help: "HTTP request handling time by route." },
   http_rate_limited_total: { type: "counter", help: "HTTP requests refused with 429, by route." },
   store_errors_total: { type: "counter", help: "Storage failures surfaced to callers, by operation." },
-  ws_upgrades_rejected_total: { type: "counter", help: "WebSocket upgrades refused before the handshake, by reason." },
+  ws_upgrades_rejected_total: {
+    type: "counter",
+    help: "WebSocket upgrades refused before the handshake, by reason.",
+  },
 };
 
 const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -50,7 +56,8 @@ function renderLabels(labels: Labels | undefined, extra?: [string, string]): str
   const entries = Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (extra) entries.push(extra);
   if (entries.length === 0) return "";
-  for (const [key] of entries) if (!LABEL_RE.test(key)) throw new RangeError(`invalid metric label name "${key}"`);
+  for (const [key] of entries)
+    if (!LABEL_RE.test(key)) throw new RangeError(`invalid metric label name "${key}"`);
   return `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(String(v))}"`).join(",")}}`;
 }
 
@@ -129,7 +136,8 @@ export class MetricsRegistry implements Metrics {
       series = { labels: { ...labels }, counts: buckets.map(() => 0), sum: 0, count: 0 };
       family.histograms.set(key, series);
     }
-    for (let i = 0; i < buckets.length; i++) if (value <= (buckets[i] as number)) series.counts[i] = (series.counts[i] ?? 0) + 1;
+    for (let i = 0; i < buckets.length; i++)
+      if (value <= (buckets[i] as number)) series.counts[i] = (series.counts[i] ?? 0) + 1;
     series.sum += value;
     series.count += 1;
   }
@@ -151,7 +159,9 @@ export class MetricsRegistry implements Metrics {
         for (const series of family.histograms.values()) {
           // Buckets are cumulative by construction in observe().
           buckets.forEach((le, i) => {
-            lines.push(`${name}_bucket${renderLabels(series.labels, ["le", formatNumber(le)])} ${series.counts[i] ?? 0}`);
+            lines.push(
+              `${name}_bucket${renderLabels(series.labels, ["le", formatNumber(le)])} ${series.counts[i] ?? 0}`,
+            );
           });
           lines.push(`${name}_bucket${renderLabels(series.labels, ["le", "+Inf"])} ${series.count}`);
           lines.push(`${name}_sum${renderLabels(series.labels)} ${formatNumber(series.sum)}`);

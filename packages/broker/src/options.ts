@@ -58,7 +58,12 @@ export const NUMERIC_OPTIONS: Readonly<Record<NumericOption, NumericSpec>> = {
   claimLeaseMs: { default: CLAIM_LEASE_MS, env: "CLAUDEMESH_CLAIM_LEASE_MS", min: 10, max: DAY },
   retentionMs: { default: RETENTION_MS, env: "CLAUDEMESH_RETENTION_MS", min: 1_000, max: 365 * DAY },
   sweepIntervalMs: { default: 60_000, env: "CLAUDEMESH_SWEEP_INTERVAL_MS", min: 100, max: DAY },
-  maxFrameBytes: { default: MAX_FRAME_BYTES, env: "CLAUDEMESH_MAX_FRAME_BYTES", min: 1_024, max: 16 * 1024 * 1024 },
+  maxFrameBytes: {
+    default: MAX_FRAME_BYTES,
+    env: "CLAUDEMESH_MAX_FRAME_BYTES",
+    min: 1_024,
+    max: 16 * 1024 * 1024,
+  },
   maxHttpBodyBytes: {
     default: MAX_HTTP_BODY_BYTES,
     env: "CLAUDEMESH_MAX_HTTP_BODY_BYTES",
@@ -120,9 +125,11 @@ function checkNumber(key: NumericOption, value: unknown, source: string): number
   const spec = NUMERIC_OPTIONS[key];
   let n: number;
   if (typeof value === "number") n = value;
-  else if (typeof value === "string" && /^\s*-?\d+(?:_\d+)*\s*$/.test(value)) n = Number(value.replace(/_/g, ""));
+  else if (typeof value === "string" && /^\s*-?\d+(?:_\d+)*\s*$/.test(value))
+    n = Number(value.replace(/_/g, ""));
   else throw new OptionsError(`${key} (${source}) must be an integer, got ${JSON.stringify(value)}`);
-  if (!Number.isSafeInteger(n)) throw new OptionsError(`${key} (${source}) must be an integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(n))
+    throw new OptionsError(`${key} (${source}) must be an integer, got ${String(value)}`);
   if (n < spec.min || n > spec.max)
     throw new OptionsError(`${key} (${source}) must be between ${spec.min} and ${spec.max}, got ${n}`);
   return n;
@@ -132,7 +139,10 @@ function checkNumber(key: NumericOption, value: unknown, source: string): number
  * Resolves the full option set. Precedence: `partial` (flags, code) > environment > defaults.
  * Throws OptionsError naming the first bad option and where it came from.
  */
-export function resolveOptions(partial: Partial<ResolvedOptions> = {}, env: Env = process.env): ResolvedOptions {
+export function resolveOptions(
+  partial: Partial<ResolvedOptions> = {},
+  env: Env = process.env,
+): ResolvedOptions {
   const numbers = {} as Record<NumericOption, number>;
   for (const key of Object.keys(NUMERIC_OPTIONS) as NumericOption[]) {
     const spec = NUMERIC_OPTIONS[key];
@@ -152,16 +162,22 @@ export function resolveOptions(partial: Partial<ResolvedOptions> = {}, env: Env 
   if (typeof db !== "string" || db.trim() === "")
     throw new OptionsError("db must be a SQLite file path or a postgres:// URL");
 
-  const tokenSource = partial.creationToken !== undefined ? null : fromEnv(env, STRING_OPTION_ENV.creationToken);
-  const creationToken = partial.creationToken !== undefined ? partial.creationToken : (tokenSource?.value ?? null);
+  const tokenSource =
+    partial.creationToken !== undefined ? null : fromEnv(env, STRING_OPTION_ENV.creationToken);
+  const creationToken =
+    partial.creationToken !== undefined ? partial.creationToken : (tokenSource?.value ?? null);
   // Short tokens are guessable; the message never echoes the value.
   if (creationToken !== null && (typeof creationToken !== "string" || creationToken.length < 8))
-    throw new OptionsError("creationToken must be at least 8 characters (or unset to allow anyone to create meshes)");
+    throw new OptionsError(
+      "creationToken must be at least 8 characters (or unset to allow anyone to create meshes)",
+    );
 
   const levelSource = fromEnv(env, STRING_OPTION_ENV.logLevel);
   const logLevel = partial.logLevel ?? levelSource?.value ?? "info";
   if (!isLogLevel(logLevel))
-    throw new OptionsError(`logLevel must be one of debug, info, warn, error, silent; got ${JSON.stringify(logLevel)}`);
+    throw new OptionsError(
+      `logLevel must be one of debug, info, warn, error, silent; got ${JSON.stringify(logLevel)}`,
+    );
 
   const options: ResolvedOptions = { ...numbers, host, db, creationToken, logLevel };
   // Cross-field rules: liveness only works when a peer gets at least one ping before it is declared dead.

@@ -38,7 +38,9 @@ export interface RunningBroker {
 /** The broker package version, reported by /health. */
 export const BROKER_VERSION: string = (() => {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
     return pkg.version ?? "0.0.0";
   } catch {
     return "0.0.0";
@@ -89,8 +91,16 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
     hub,
     replay: new ReplayGuard(options.helloSkewMs),
     health: new HealthProbe(store, clock, options.healthCacheMs),
-    ipLimiter: new KeyedRateLimiter({ ratePerSec: options.httpRequestsPerSec, burst: options.httpRequestBurst, clock }),
-    hookLimiter: new KeyedRateLimiter({ ratePerSec: options.memberSendsPerSec, burst: options.memberSendBurst, clock }),
+    ipLimiter: new KeyedRateLimiter({
+      ratePerSec: options.httpRequestsPerSec,
+      burst: options.httpRequestBurst,
+      clock,
+    }),
+    hookLimiter: new KeyedRateLimiter({
+      ratePerSec: options.memberSendsPerSec,
+      burst: options.memberSendBurst,
+      clock,
+    }),
   };
   const { http, wss } = createBrokerServer(ctx, hub, deps);
 
@@ -143,5 +153,13 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
     return closing;
   };
 
-  return { url, wsUrl: `ws://${hostForUrl(host)}:${address.port}/ws`, host, port: address.port, ctx, hub, close };
+  return {
+    url,
+    wsUrl: `ws://${hostForUrl(host)}:${address.port}/ws`,
+    host,
+    port: address.port,
+    ctx,
+    hub,
+    close,
+  };
 }

@@ -29,7 +29,8 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   const declared = req.headers["content-length"];
   if (declared !== undefined) {
     const length = Number(declared);
-    if (!Number.isSafeInteger(length) || length < 0) throw new HttpError("malformed", "invalid Content-Length header");
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new HttpError("malformed", "invalid Content-Length header");
     if (length > maxBytes) throw tooLarge(maxBytes);
   }
   const raw = await new Promise<Buffer>((resolve, reject) => {

@@ -39,5 +39,10 @@ export function sendJson(
 
 /** Writes the SPEC §2 error body for `error`. */
 export function sendError(res: ServerResponse, error: HttpError): void {
-  sendJson(res, error.status, { ok: false, error: { code: error.code, message: error.message } }, error.headers);
+  sendJson(
+    res,
+    error.status,
+    { ok: false, error: { code: error.code, message: error.message } },
+    error.headers,
+  );
 }

@@ -11,7 +11,10 @@ const WS_PATH = "/ws";
 
 /** Writes a bare HTTP error on a socket that asked to upgrade, then drops it. */
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
-  const body = JSON.stringify({ ok: false, error: { code: status === 404 ? "not_found" : "malformed", message: reason } });
+  const body = JSON.stringify({
+    ok: false,
+    error: { code: status === 404 ? "not_found" : "malformed", message: reason },
+  });
   socket.end(
     `HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Bad Request"}\r\n` +
       "Connection: close\r\nContent-Type: application/json\r\n" +
@@ -35,7 +38,11 @@ export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps)
   // Slow-loris bounds: a request must send its headers and body within these.
   http.headersTimeout = 20_000;
   http.requestTimeout = 30_000;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.options.maxFrameBytes, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: ctx.options.maxFrameBytes,
+    clientTracking: false,
+  });
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", (error) => ctx.log.warn("ws.upgrade_socket_error", { error }));
@@ -62,7 +69,8 @@ export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps)
   });
   http.on("clientError", (error, socket) => {
     // Unparseable HTTP: answer 400 if the socket is still writable, never crash.
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    if (socket.writable)
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     else socket.destroy();
     ctx.metrics.inc("http_client_errors_total", { code: (error as { code?: string }).code ?? "unknown" });
   });

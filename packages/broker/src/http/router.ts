@@ -10,7 +10,14 @@ import { meshesRoute } from "./routes/meshes.js";
 import type { HttpDeps, Route, RouteReply } from "./types.js";
 
 /** Every HTTP route of SPEC §2 (the `/ws` upgrade is handled by the server, not here). */
-export const ROUTES: readonly Route[] = [healthRoute, metricsRoute, meshesRoute, joinRoute, agentsRoute, hookStatusRoute];
+export const ROUTES: readonly Route[] = [
+  healthRoute,
+  metricsRoute,
+  meshesRoute,
+  joinRoute,
+  agentsRoute,
+  hookStatusRoute,
+];
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
@@ -41,9 +48,13 @@ function toHttpError(error: unknown, deps: HttpDeps, route: string): HttpError {
   if (error instanceof StoreUnavailableError) {
     deps.ctx.metrics.inc("store_errors_total", { op: route });
     deps.ctx.log.warn("http.storage_unavailable", { route, error });
-    return new HttpError("storage_unavailable", "the broker's storage is unreachable right now; retry shortly", {
-      headers: { "retry-after": "1" },
-    });
+    return new HttpError(
+      "storage_unavailable",
+      "the broker's storage is unreachable right now; retry shortly",
+      {
+        headers: { "retry-after": "1" },
+      },
+    );
   }
   deps.ctx.log.error("http.internal_error", { route, error });
   return new HttpError("internal", "internal broker error");
@@ -65,15 +76,22 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     res.on("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const methodLabel = KNOWN_METHODS.has(method) ? method : "other";
-      metrics.inc("http_requests_total", { route: routeLabel, method: methodLabel, status: String(res.statusCode) });
+      metrics.inc("http_requests_total", {
+        route: routeLabel,
+        method: methodLabel,
+        status: String(res.statusCode),
+      });
       metrics.observe("http_request_duration_seconds", seconds, { route: routeLabel });
     });
 
     const run = async (): Promise<void> => {
-      if (!candidates) throw new HttpError("not_found", `no route ${path}; see SPEC §2 for the broker's HTTP API`);
+      if (!candidates)
+        throw new HttpError("not_found", `no route ${path}; see SPEC §2 for the broker's HTTP API`);
       const route = candidates.find((r) => r.method === method || (method === "HEAD" && r.method === "GET"));
       if (!route) {
-        const allow = [...new Set(candidates.flatMap((r) => (r.method === "GET" ? ["GET", "HEAD"] : [r.method])))];
+        const allow = [
+          ...new Set(candidates.flatMap((r) => (r.method === "GET" ? ["GET", "HEAD"] : [r.method]))),
+        ];
         throw new HttpError("method_not_allowed", `${path} accepts ${allow.join(", ")}`, {
           headers: { allow: allow.join(", ") },
         });
@@ -83,9 +101,13 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
         if (!deps.ipLimiter.take(ip)) {
           metrics.inc("http_rate_limited_total", { route: route.path });
           const retryAfter = Math.max(1, Math.ceil(deps.ipLimiter.retryAfterMs(ip) / 1000));
-          throw new HttpError("rate_limited", `too many requests from this address; retry in ${retryAfter} s`, {
-            headers: { "retry-after": String(retryAfter) },
-          });
+          throw new HttpError(
+            "rate_limited",
+            `too many requests from this address; retry in ${retryAfter} s`,
+            {
+              headers: { "retry-after": String(retryAfter) },
+            },
+          );
         }
       }
       writeReply(req, res, await route.handle({ req, res, deps, now: deps.ctx.clock.now() }));

@@ -47,8 +47,16 @@ export class ReplayGuard {
 }
 
 /** Claims a signature or throws `replay`. Returns the release function for failures that are not the client's. */
-export function claimSignature(guard: ReplayGuard, signature: string, timestamp: number, now: number): () => void {
+export function claimSignature(
+  guard: ReplayGuard,
+  signature: string,
+  timestamp: number,
+  now: number,
+): () => void {
   if (!guard.claim(signature, timestamp, now))
-    throw new HttpError("replay", "this signed request was already used; sign it again with a fresh timestamp");
+    throw new HttpError(
+      "replay",
+      "this signed request was already used; sign it again with a fresh timestamp",
+    );
   return () => guard.release(signature);
 }

@@ -6,7 +6,11 @@ import { HttpError } from "./errors.js";
 import type { RouteRequest } from "./types.js";
 
 /** Body → typed value, or HttpError 413/415/400 (`malformed` names the failing fields). */
-export async function readValidBody<T>(request: RouteRequest, schema: z.ZodType<T>, what: string): Promise<T> {
+export async function readValidBody<T>(
+  request: RouteRequest,
+  schema: z.ZodType<T>,
+  what: string,
+): Promise<T> {
   const value = await readJsonBody(request.req, request.deps.options.maxHttpBodyBytes);
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new HttpError("malformed", `${what} body must be a JSON object`);

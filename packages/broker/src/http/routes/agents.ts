@@ -17,18 +17,28 @@ export const agentsRoute: Route = {
     const { ctx, options } = deps;
     const body = await readValidBody(request, AgentEnrollRequestSchema, "agent-enroll");
     if (body.agent_pubkey === body.parent_pubkey)
-      throw new HttpError("malformed", "agent_pubkey must differ from parent_pubkey: an agent peer has its own key");
+      throw new HttpError(
+        "malformed",
+        "agent_pubkey must differ from parent_pubkey: an agent peer has its own key",
+      );
     assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
     // Parent first, then agent (crypto's verifyEnrollRequest order); both must verify.
     assertVerified(verifyEnrollRequest(body, now), "parent or agent");
     const release = claimSignature(deps.replay, body.parent_signature, body.timestamp, now);
     return withReplayClaim(release, async () => {
       const parent = await ctx.store.getMember(body.mesh_id, body.parent_pubkey);
-      if (!parent) throw new HttpError("unauthorized", "parent_pubkey is not a member of this mesh; join it first");
+      if (!parent)
+        throw new HttpError("unauthorized", "parent_pubkey is not a member of this mesh; join it first");
       if (parent.revokedAt !== null)
-        throw new HttpError("revoked", "the parent member was revoked from this mesh; it cannot enroll agents");
+        throw new HttpError(
+          "revoked",
+          "the parent member was revoked from this mesh; it cannot enroll agents",
+        );
       if (parent.parentMemberId !== null)
-        throw new HttpError("forbidden", "an agent peer cannot enroll agents; sign with the member's own key");
+        throw new HttpError(
+          "forbidden",
+          "an agent peer cannot enroll agents; sign with the member's own key",
+        );
 
       const existing = await ctx.store.getMember(body.mesh_id, body.agent_pubkey);
       if (existing) {
@@ -50,7 +60,12 @@ export const agentsRoute: Route = {
           meshId: body.mesh_id,
           action: "agent.enroll",
           actorPubkey: body.parent_pubkey,
-          detail: { memberId: agent.id, parentMemberId: parent.id, agentPubkey: agent.pubkey, name: agent.displayName },
+          detail: {
+            memberId: agent.id,
+            parentMemberId: parent.id,
+            agentPubkey: agent.pubkey,
+            name: agent.displayName,
+          },
           at: now,
         });
         ctx.log.info("agent.enroll", { meshId: body.mesh_id, memberId: agent.id, parentMemberId: parent.id });

@@ -19,6 +19,10 @@ export const metricsRoute: Route = {
   rateLimited: false,
   async handle({ deps }) {
     deps.ctx.metrics.set("connections_active", deps.hub.connectionCount());
-    return { status: 200, text: deps.ctx.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+    return {
+      status: 200,
+      text: deps.ctx.metrics.render(),
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+    };
   },
 };

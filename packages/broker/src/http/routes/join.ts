@@ -59,7 +59,8 @@ export const joinRoute: Route = {
     const body = await readValidBody(request, JoinRequestSchema, "join");
     const invite = invitePayload(body.invite);
     assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
-    if (!verifyInvite(invite).ok) throw invalid("the invite's signature does not verify (it was altered or forged)");
+    if (!verifyInvite(invite).ok)
+      throw invalid("the invite's signature does not verify (it was altered or forged)");
     assertVerified(
       verifyJoin(
         {
@@ -125,7 +126,11 @@ export const joinRoute: Route = {
             },
             at: now,
           });
-          ctx.log.info("member.join", { meshId: mesh.id, memberId: result.member.id, role: result.member.role });
+          ctx.log.info("member.join", {
+            meshId: mesh.id,
+            memberId: result.member.id,
+            role: result.member.role,
+          });
           return joinReply(mesh, result.member);
       }
     });

@@ -31,7 +31,11 @@ export const meshesRoute: Route = {
         ownerName: body.owner_name,
         now,
       });
-      if (!created) throw new HttpError("slug_taken", `the slug "${body.slug}" is already used on this broker; pick another`);
+      if (!created)
+        throw new HttpError(
+          "slug_taken",
+          `the slug "${body.slug}" is already used on this broker; pick another`,
+        );
       await ctx.store.appendAudit({
         meshId: created.mesh.id,
         action: "mesh.create",
@@ -39,7 +43,11 @@ export const meshesRoute: Route = {
         detail: { slug: created.mesh.slug, memberId: created.owner.id },
         at: now,
       });
-      ctx.log.info("mesh.create", { meshId: created.mesh.id, slug: created.mesh.slug, memberId: created.owner.id });
+      ctx.log.info("mesh.create", {
+        meshId: created.mesh.id,
+        slug: created.mesh.slug,
+        memberId: created.owner.id,
+      });
       return { status: 200, json: { ok: true, mesh_id: created.mesh.id, member_id: created.owner.id } };
     });
   },

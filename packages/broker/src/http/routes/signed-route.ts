@@ -7,7 +7,10 @@ import type { RouteReply } from "../types.js";
  * HttpError); when anything else fails (storage down, a bug) the claim is released so the client
  * can retry the very same signed body.
  */
-export async function withReplayClaim(release: () => void, work: () => Promise<RouteReply>): Promise<RouteReply> {
+export async function withReplayClaim(
+  release: () => void,
+  work: () => Promise<RouteReply>,
+): Promise<RouteReply> {
   try {
     return await work();
   } catch (error) {
