@@ -6,7 +6,10 @@ const LOOKUP: Record<string, number> = Object.fromEntries([...ALPHABET].map((c, 
 function utf8Encode(text: string): number[] {
   const bytes: number[] = [];
   for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
+    const raw = ch.codePointAt(0) ?? 0;
+    // A lone surrogate has no UTF-8 form; write U+FFFD as TextEncoder and Buffer do (WHATWG Encoding),
+    // rather than bytes our own strict decoder would reject.
+    const cp = raw >= 0xd800 && raw <= 0xdfff ? 0xfffd : raw;
     if (cp < 0x80) bytes.push(cp);
     else if (cp < 0x800) bytes.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
     else if (cp < 0x10000) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));

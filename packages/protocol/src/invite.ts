@@ -20,9 +20,14 @@ export class InviteError extends Error {
   }
 }
 
-/** Encodes a signed invite payload as an `ic://join/…` link. */
+/**
+ * Encodes a signed invite payload as an `ic://join/…` link. The payload is checked and reduced to
+ * the schema's fields first, so a malformed invite is never handed out and no stray property of
+ * the caller's object (a secret key, say) can travel in a link (SPEC §2 Invites). Throws
+ * InviteError `bad_shape`.
+ */
 export function encodeInviteLink(payload: InvitePayload): string {
-  return INVITE_PREFIX + base64urlEncodeText(JSON.stringify(payload));
+  return INVITE_PREFIX + base64urlEncodeText(JSON.stringify(parseInvitePayload(payload)));
 }
 
 /** Checks a decoded (or literal) payload's shape; throws InviteError `bad_shape`. */

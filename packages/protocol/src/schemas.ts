@@ -11,8 +11,14 @@ export const PubkeySchema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower
 export const SignatureSchema = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex chars");
 /** Standard-alphabet base64 with padding, as produced for nonces and ciphertexts (SPEC §4). */
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-/** A 24-byte crypto_box nonce in base64 (always 32 chars). */
-export const NonceSchema = z.string().length(32).regex(BASE64_RE, "must be base64");
+/**
+ * A 24-byte crypto_box nonce in base64: exactly 32 alphabet chars and no `=`. (32 chars that end
+ * in padding would decode to 22 or 23 bytes, so the generic BASE64_RE is not enough here.)
+ */
+export const NonceSchema = z
+  .string()
+  .length(32)
+  .regex(/^[A-Za-z0-9+/]{32}$/, "must be base64 of exactly 24 bytes (32 chars, no padding)");
 /** crypto_box ciphertext in base64: at least the 16-byte MAC. */
 export const CiphertextSchema = z.string().min(24).regex(BASE64_RE, "must be base64");
 /** Unix epoch milliseconds. */
@@ -35,7 +41,10 @@ export const DisplayNameSchema = z
   .string()
   .min(1)
   .max(MAX_NAME_CHARS)
-  .regex(/^[A-Za-z0-9_.@-][A-Za-z0-9 _.@+-]*$/, "must use letters, digits, space and . _ @ + - (not leading space)");
+  .regex(
+    /^[A-Za-z0-9_.@-](?:[A-Za-z0-9 _.@+-]*[A-Za-z0-9_.@+-])?$/,
+    "must use letters, digits, space and . _ @ + - (no leading or trailing space)",
+  );
 /** Channel name without its `#`. */
 export const ChannelNameSchema = z
   .string()
@@ -68,11 +77,13 @@ export function isFanoutTarget(targetSpec: string): boolean {
 /**
  * Hello (SPEC §3). pubkey/signature are plain strings here on purpose: the broker must check
  * the timestamp window *before* their shape (seed order), so shape is judged by the handshake.
+ * meshId/memberId are opaque ids (no `|`), so the signed `${meshId}|${memberId}|…` string has
+ * exactly one reading.
  */
 export const HelloSchema = z.object({
   type: z.literal("hello"),
-  meshId: z.string().min(1).max(128),
-  memberId: z.string().min(1).max(128),
+  meshId: OpaqueIdSchema,
+  memberId: OpaqueIdSchema,
   pubkey: z.string().max(256),
   sessionId: z.string().max(128),
   pid: z.number().int().nonnegative(),
@@ -104,20 +115,29 @@ export const SendSchema = z
     envelopes: z.array(EnvelopeSchema).min(1).max(1_000).optional(),
   })
   .superRefine((frame, ctx) => {
+    // Each issue's path names the field actually at fault, so the error a sender gets is actionable.
     if (isFanoutTarget(frame.targetSpec)) {
-      if (!frame.envelopes) ctx.addIssue({ code: "custom", path: ["envelopes"], message: "required for * and #channel" });
-      if (frame.nonce !== undefined || frame.ciphertext !== undefined)
-        ctx.addIssue({ code: "custom", path: ["nonce"], message: "fan-out sends carry envelopes only" });
+      if (!frame.envelopes)
+        ctx.addIssue({ code: "custom", path: ["envelopes"], message: "required for * and #channel" });
+      for (const key of ["nonce", "ciphertext"] as const)
+        if (frame[key] !== undefined)
+          ctx.addIssue({ code: "custom", path: [key], message: "fan-out sends carry envelopes only" });
       if (frame.envelopes) {
         const seen = new Set(frame.envelopes.map((e) => e.to));
         if (seen.size !== frame.envelopes.length)
           ctx.addIssue({ code: "custom", path: ["envelopes"], message: "duplicate recipient" });
       }
+    } else if (!PubkeySchema.safeParse(frame.targetSpec).success) {
+      // Neither a pubkey nor a fan-out spec: the direct-send checks below would only add noise.
+      ctx.addIssue({
+        code: "custom",
+        path: ["targetSpec"],
+        message: "must be a 64-hex pubkey, * or #channel (lowercase letters, digits, . _ -)",
+      });
     } else {
-      if (!PubkeySchema.safeParse(frame.targetSpec).success)
-        ctx.addIssue({ code: "custom", path: ["targetSpec"], message: "must be a pubkey, * or #channel" });
-      if (frame.nonce === undefined || frame.ciphertext === undefined)
-        ctx.addIssue({ code: "custom", path: ["ciphertext"], message: "direct sends need nonce and ciphertext" });
+      for (const key of ["nonce", "ciphertext"] as const)
+        if (frame[key] === undefined)
+          ctx.addIssue({ code: "custom", path: [key], message: "direct sends need nonce and ciphertext" });
       if (frame.envelopes !== undefined)
         ctx.addIssue({ code: "custom", path: ["envelopes"], message: "direct sends carry no envelopes" });
     }
@@ -339,7 +359,8 @@ export const HookStatusResponseSchema = z.object({
   result: z.enum(["applied", "pending", "ignored"]),
 });
 
-export const HealthResponseSchema = z.union([
+/** Discriminated on `status` so a bad body's error names the field (`db`, `version`) rather than "(root)". */
+export const HealthResponseSchema = z.discriminatedUnion("status", [
   z.object({ status: z.literal("ok"), db: z.literal("up"), version: z.string() }),
   z.object({ status: z.literal("degraded"), db: z.literal("down"), version: z.string().optional() }),
 ]);
