@@ -1,0 +1,43 @@
+// Argument parsing for `claudemesh mcp [--name NAME] [--mesh SLUG]…`; usage problems are one-line errors (exit 2).
+
+export const MCP_USAGE =
+  "usage: claudemesh mcp [--name NAME] [--mesh SLUG]…  (stdio MCP server; started by Claude Code, see 'claudemesh install')";
+
+export interface McpArgs {
+  help: boolean;
+  /** Agent name for this session; default: derived from the working directory. */
+  name: string | undefined;
+  /** Serve only these meshes; default: every joined mesh. */
+  meshes: string[];
+}
+
+/** Thrown for bad arguments; the message is the one-line hint. */
+export class McpUsageError extends Error {
+  override readonly name = "McpUsageError";
+}
+
+/** Parses `--name X`, `--name=X`, `--mesh X` (repeatable), `-h`/`--help`. */
+export function parseMcpArgs(args: readonly string[]): McpArgs {
+  const out: McpArgs = { help: false, name: undefined, meshes: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === "-h" || arg === "--help") {
+      out.help = true;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const flag = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    if (flag !== "--name" && flag !== "--mesh")
+      throw new McpUsageError(`unknown argument "${arg}" — ${MCP_USAGE}`);
+    let value: string | undefined;
+    if (eq > 0 && arg.startsWith("--")) value = arg.slice(eq + 1);
+    else value = args[++i];
+    if (value === undefined || value === "" || (value.startsWith("-") && eq < 0))
+      throw new McpUsageError(`${flag} needs a value — ${MCP_USAGE}`);
+    if (flag === "--name") {
+      if (out.name !== undefined) throw new McpUsageError(`--name given twice — ${MCP_USAGE}`);
+      out.name = value;
+    } else out.meshes.push(value);
+  }
+  return out;
+}
