@@ -1,4 +1,4 @@
-// Reads a JSON request body with the size cap enforced before parsing (SPEC §2: 413 before parsing).
+// Reads request bodies with the size cap enforced before parsing (SPEC §2: bodies over the cap get 413 before parsing).
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./errors.js";
 
@@ -19,21 +19,26 @@ function tooLarge(maxBytes: number): HttpError {
 }
 
 /**
- * Reads and parses a JSON body. Order: content type (415), declared Content-Length over the cap
- * (413, nothing read), streamed bytes over the cap (413, reading stops at the first byte past it),
- * then JSON.parse (400 malformed).
+ * Refuses a declared Content-Length over the cap before a single body byte is read. Runs for
+ * every request, whatever its route or method.
  */
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  if (!isJsonContentType(req.headers["content-type"]))
-    throw new HttpError("unsupported_media_type", "send the body as Content-Type: application/json");
+export function assertDeclaredLength(req: IncomingMessage, maxBytes: number): void {
   const declared = req.headers["content-length"];
-  if (declared !== undefined) {
-    const length = Number(declared);
-    if (!Number.isSafeInteger(length) || length < 0)
-      throw new HttpError("malformed", "invalid Content-Length header");
-    if (length > maxBytes) throw tooLarge(maxBytes);
-  }
-  const raw = await new Promise<Buffer>((resolve, reject) => {
+  if (declared === undefined) return;
+  if (!/^\d+$/.test(declared)) throw new HttpError("malformed", "invalid Content-Length header");
+  if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
+}
+
+/** True when the request carries a body (declared length > 0, or chunked). */
+export function hasBody(req: IncomingMessage): boolean {
+  const declared = req.headers["content-length"];
+  return (declared !== undefined && declared !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+/** Reads the raw body, counting bytes as they stream and stopping at the first one past `maxBytes` (413). */
+export function readBodyCapped(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  assertDeclaredLength(req, maxBytes);
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const cleanup = (): void => {
@@ -69,16 +74,25 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     req.on("error", onError);
     req.on("aborted", onAborted);
   });
-  const text = new TextDecoder("utf-8", { fatal: true });
-  let decoded: string;
+}
+
+/**
+ * Reads and parses a JSON body. Order: content type (415), declared Content-Length over the cap
+ * (413, nothing read), streamed bytes over the cap (413), then UTF-8 and JSON (400 malformed).
+ */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  if (!isJsonContentType(req.headers["content-type"]))
+    throw new HttpError("unsupported_media_type", "send the body as Content-Type: application/json");
+  const raw = await readBodyCapped(req, maxBytes);
+  let text: string;
   try {
-    decoded = text.decode(raw);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
   } catch {
     throw new HttpError("malformed", "request body is not valid UTF-8");
   }
-  if (decoded.trim() === "") throw new HttpError("malformed", "request body is empty; send a JSON object");
+  if (text.trim() === "") throw new HttpError("malformed", "request body is empty; send a JSON object");
   try {
-    return JSON.parse(decoded) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     throw new HttpError("malformed", "request body is not valid JSON");
   }

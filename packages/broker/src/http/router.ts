@@ -1,6 +1,7 @@
 // The HTTP request handler: route table, 404/405, per-IP rate limit, error mapping and request metrics (SPEC §2).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { StoreUnavailableError } from "../store/types.js";
+import { assertDeclaredLength, hasBody, readBodyCapped } from "./body.js";
 import { HttpError, sendError, sendJson } from "./errors.js";
 import { agentsRoute } from "./routes/agents.js";
 import { healthRoute, metricsRoute } from "./routes/health.js";
@@ -85,6 +86,7 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
     });
 
     const run = async (): Promise<void> => {
+      assertDeclaredLength(req, deps.options.maxHttpBodyBytes);
       if (!candidates)
         throw new HttpError("not_found", `no route ${path}; see SPEC §2 for the broker's HTTP API`);
       const route = candidates.find((r) => r.method === method || (method === "HEAD" && r.method === "GET"));
@@ -110,6 +112,8 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
           );
         }
       }
+      // GET routes ignore bodies, but a streamed one is still capped rather than read without bound.
+      if (route.method === "GET" && hasBody(req)) await readBodyCapped(req, deps.options.maxHttpBodyBytes);
       writeReply(req, res, await route.handle({ req, res, deps, now: deps.ctx.clock.now() }));
     };
 
