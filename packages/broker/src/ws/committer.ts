@@ -1,0 +1,73 @@
+// Group commit for sends (issue 3 item 7): sends arriving together are stored by one store transaction.
+import type { NewMessage, Store } from "../store/types.js";
+import type { Metrics } from "../context.js";
+
+interface Pending {
+  message: NewMessage;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Collects messages submitted during one event-loop turn (and while a previous batch is being
+ * written) into one `enqueueMessages` call of at most `maxBatch` messages. Exactly one batch is in
+ * flight at a time, so under load batches grow by themselves and storage order equals submit order,
+ * which keeps per-sender FIFO (SPEC §3). Each submit resolves only once its batch is durable, so an
+ * `ack` is never sent for a message a crash could lose.
+ */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+  private scheduled = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxBatch: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  submit(message: NewMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ message, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once everything submitted so far has been written (or failed). */
+  async flush(): Promise<void> {
+    while (this.running || this.queue.length > 0) {
+      if (!this.running) this.start();
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate runs after the I/O callbacks of this loop turn: every frame already read joins the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.running) this.start();
+    });
+  }
+
+  private start(): void {
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, Math.max(1, this.maxBatch));
+      this.metrics.observe("commit_batch_size", batch.length);
+      try {
+        await this.store.enqueueMessages(batch.map((item) => item.message));
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,297 @@
+// Connection lifecycle (SPEC §3 Handshake, Liveness): frame intake, hello, newest-wins registration, teardown.
+import type { IncomingMessage } from "node:http";
+import type { RawData, WebSocket } from "ws";
+import {
+  CLOSE_CODES,
+  parseClientFrame,
+  type ClientFrame,
+  type HandshakeRejection,
+  type Hello,
+} from "@claudemesh/protocol";
+import { randomId } from "@claudemesh/crypto";
+import { StoreUnavailableError, type PendingHookStatus } from "../store/types.js";
+import { allowedPriorities, effectiveStatus } from "../core/status.js";
+import { Drainer } from "./drain.js";
+import { checkHello } from "./handshake.js";
+import { handleFrame } from "./handlers.js";
+import { viewTimings } from "./presence.js";
+import { MAX_HELD_FRAMES, Session } from "./session.js";
+import type { HubState } from "./state.js";
+
+/** Takes over an upgraded socket: hello timeout, frame intake, close handling. */
+export function acceptConnection(state: HubState, socket: WebSocket, request: IncomingMessage): void {
+  const { options, clock, log, metrics } = state.ctx;
+  if (state.closing) {
+    socket.close(CLOSE_CODES.goingAway, "broker shutting down");
+    return;
+  }
+  const session = new Session(socket, randomId(8), request.socket.remoteAddress ?? "unknown", clock.now(), {
+    framesPerSec: options.connFramesPerSec,
+    burst: options.connFrameBurst,
+  });
+  state.sockets.add(session);
+  session.helloTimer = setTimeout(() => {
+    session.helloTimer = null;
+    if (session.phase === "ready" || session.phase === "closed") return;
+    metrics.inc("connections_rejected_total", { reason: "hello_timeout" });
+    log.info("ws.hello_timeout", { conn: session.connId, remote: session.remote });
+    session.close(CLOSE_CODES.helloTimeout, "hello_timeout");
+  }, options.helloTimeoutMs);
+  socket.on("message", (data: RawData, isBinary: boolean) => onMessage(state, session, data, isBinary));
+  socket.on("pong", () => touch(state, session));
+  socket.on("error", (error) => log.warn("ws.socket_error", { conn: session.connId, error }));
+  socket.on("close", (code: number) => {
+    log.info("ws.closed", { conn: session.connId, memberId: session.member?.id, code });
+    void teardown(state, session);
+  });
+}
+
+function touch(state: HubState, session: Session): void {
+  const now = state.ctx.clock.now();
+  session.lastSeenAt = now;
+  if (session.peer && session.phase === "ready") state.presence.touch(session.peer, now);
+}
+
+function onMessage(state: HubState, session: Session, data: RawData, isBinary: boolean): void {
+  touch(state, session);
+  if (session.phase === "closed" || state.closing) return;
+  if (isBinary) {
+    session.sendError("malformed", "frames must be JSON text frames, not binary");
+    return;
+  }
+  const raw = Array.isArray(data)
+    ? Buffer.concat(data).toString("utf8")
+    : Buffer.from(data as Buffer).toString("utf8");
+  if (session.phase === "authenticating") {
+    // Frames pipelined right behind the hello run once it succeeds (they are not "before hello").
+    if (session.held.length < MAX_HELD_FRAMES) session.held.push(raw);
+    else session.sendError("no_hello", "wait for hello_ack before sending more frames");
+    return;
+  }
+  processRaw(state, session, raw);
+}
+
+function frameId(frame: ClientFrame): string | undefined {
+  return "id" in frame ? frame.id : undefined;
+}
+
+/** Parse, rate-limit, dispatch. Every failure becomes an error frame; the connection stays usable. */
+function processRaw(state: HubState, session: Session, raw: string): void {
+  const { clock, metrics } = state.ctx;
+  const parsed = parseClientFrame(raw);
+  if (!session.frames.take(clock.now())) {
+    metrics.inc("frames_rejected_total", { reason: "rate_limited" });
+    const id = parsed.ok ? frameId(parsed.value) : parsed.id;
+    session.sendError("rate_limited", "too many frames on this connection; slow down", { id });
+    return;
+  }
+  if (!parsed.ok) {
+    metrics.inc("frames_rejected_total", { reason: "malformed" });
+    session.sendError("malformed", parsed.message, { id: parsed.id });
+    return;
+  }
+  const frame = parsed.value;
+  if (session.phase !== "ready") {
+    if (frame.type === "hello") {
+      void runHello(state, session, frame);
+    } else {
+      metrics.inc("frames_rejected_total", { reason: "no_hello" });
+      session.sendError("no_hello", "say hello first: the first frame must be a signed hello", {
+        id: frameId(frame),
+      });
+    }
+    return;
+  }
+  handleFrame(state, session, frame).catch((error: unknown) => reportFailure(state, session, frame, error));
+}
+
+/** An unexpected failure in a handler: logged (metadata only) and answered, never a crash. */
+function reportFailure(state: HubState, session: Session, frame: ClientFrame, error: unknown): void {
+  const unavailable = error instanceof StoreUnavailableError;
+  const code = unavailable ? "storage_unavailable" : "internal";
+  state.ctx.metrics.inc("frames_failed_total", { code });
+  state.ctx.log.error("ws.frame_failed", {
+    conn: session.connId,
+    memberId: session.member?.id,
+    type: frame.type,
+    code,
+    error,
+  });
+  session.sendError(
+    code,
+    unavailable
+      ? "the broker's storage is unavailable; retry shortly"
+      : "the broker failed to handle this frame",
+    { id: frameId(frame) },
+  );
+}
+
+/** Rejects a hello: error frame, then close 1008 with the reason as close text (SPEC §3). */
+function reject(
+  state: HubState,
+  session: Session,
+  code: HandshakeRejection,
+  message: string,
+  hello: Hello,
+): void {
+  state.ctx.metrics.inc("connections_rejected_total", { reason: code });
+  state.ctx.log.info("ws.hello_rejected", {
+    conn: session.connId,
+    remote: session.remote,
+    reason: code,
+    meshId: hello.meshId,
+  });
+  session.sendError(code, message);
+  session.close(CLOSE_CODES.policyViolation, code);
+  void teardown(state, session);
+}
+
+async function runHello(state: HubState, session: Session, hello: Hello): Promise<void> {
+  const { store, options, clock, log, metrics } = state.ctx;
+  session.phase = "authenticating";
+  try {
+    const verdict = await checkHello(hello, {
+      store,
+      replay: state.replay,
+      now: clock.now(),
+      skewMs: options.helloSkewMs,
+    });
+    if (session.closed) return;
+    if (!verdict.ok) return reject(state, session, verdict.code, verdict.message, hello);
+    if (state.closing) return session.close(CLOSE_CODES.goingAway, "broker shutting down");
+    const member = verdict.member;
+
+    // Capacity and registration happen in one synchronous step, so concurrent hellos cannot overshoot.
+    const previous = state.live.get(member.id);
+    const inMesh = state.perMesh.get(member.meshId) ?? 0;
+    if (!previous && inMesh >= options.maxConnectionsPerMesh) {
+      return reject(
+        state,
+        session,
+        "capacity",
+        "this mesh is at its connection limit; try again later",
+        hello,
+      );
+    }
+    const presenceId = randomId();
+    session.member = member;
+    session.presenceId = presenceId;
+    state.live.set(member.id, session);
+    if (previous) {
+      // Newest wins: the older socket is told why and its leases are released before we drain.
+      previous.replaced = true;
+      previous.close(CLOSE_CODES.replaced, "replaced: a newer connection of this identity took over");
+      log.info("ws.replaced", { conn: previous.connId, by: session.connId, memberId: member.id });
+    } else {
+      state.perMesh.set(member.meshId, inMesh + 1);
+    }
+    metrics.set("connections", state.live.size);
+    const earlier = previous ? teardown(state, previous) : state.teardowns.get(member.id);
+    await earlier;
+    const [stored, pendingHook] = await Promise.all([
+      state.presence.loadStored(member.id),
+      store.takePendingHook(member.meshId, member.pubkey, clock.now() - options.pendingHookMs),
+    ]);
+    if (session.closed || state.live.get(member.id) !== session) return;
+
+    const peer = state.presence.connect(
+      member,
+      { presenceId, cwd: hello.cwd, pid: hello.pid, sessionId: hello.sessionId },
+      stored,
+    );
+    session.peer = peer;
+    applyEarlyHooks(state, session, pendingHook);
+    session.drainer = new Drainer(
+      {
+        memberId: member.id,
+        presenceId,
+        priorities: () =>
+          allowedPriorities(effectiveStatus(peer.status, clock.now(), viewTimings(options)).status),
+        bufferedAmount: () => session.socket.bufferedAmount,
+        send: (raw) => session.sendRaw(raw),
+      },
+      { store, options, clock, metrics, log, ledger: state.ledger },
+    );
+    await state.presence.persist(peer);
+    if (session.closed || state.live.get(member.id) !== session) return;
+
+    // The session is complete before hello_ack goes out, so frames right after the ack just work.
+    session.phase = "ready";
+    if (session.helloTimer) clearTimeout(session.helloTimer);
+    session.helloTimer = null;
+    session.send({ type: "hello_ack", presenceId, memberDisplayName: member.displayName });
+    metrics.inc("connections_accepted_total");
+    log.info("ws.hello_ok", { conn: session.connId, meshId: member.meshId, memberId: member.id, presenceId });
+    // Then the offline queue drains, then the frames that were pipelined behind the hello.
+    session.drainer.enable();
+    const held = session.held;
+    session.held = [];
+    for (const raw of held) processRaw(state, session, raw);
+  } catch (error) {
+    const unavailable = error instanceof StoreUnavailableError;
+    log.error("ws.hello_failed", { conn: session.connId, error });
+    session.sendError(
+      unavailable ? "storage_unavailable" : "internal",
+      unavailable
+        ? "the broker's storage is unavailable; reconnect shortly"
+        : "the broker failed to complete the hello",
+    );
+    session.close(CLOSE_CODES.internalError, unavailable ? "storage_unavailable" : "internal");
+    void teardown(state, session);
+  }
+}
+
+/**
+ * Hook statuses that arrived before this session was ready: the stored one (SPEC §3: kept 10 s and
+ * applied on connect), then one that raced the handshake on this broker, newest last.
+ */
+function applyEarlyHooks(state: HubState, session: Session, stored: PendingHookStatus | null): void {
+  const peer = session.peer!;
+  const early = [stored ? { status: stored.status, at: stored.receivedAt } : null, session.earlyHook]
+    .filter((hook) => hook !== null)
+    .sort((a, b) => a.at - b.at);
+  session.earlyHook = null;
+  for (const hook of early) state.presence.setStatus(peer, hook.status, "hook", hook.at);
+}
+
+/**
+ * Runs once per socket, however it ended: unregisters it, stops its delivery loop, releases its
+ * leases so the messages go to the next connection at once (SPEC §3: redelivered when the
+ * connection drops), and — unless a newer connection took over — holds the peer for the grace.
+ */
+export function teardown(state: HubState, session: Session): Promise<void> {
+  session.teardown ??= (async () => {
+    session.phase = "closed";
+    if (session.helloTimer) clearTimeout(session.helloTimer);
+    session.helloTimer = null;
+    session.held = [];
+    state.sockets.delete(session);
+    const member = session.member;
+    if (!member) return;
+    const registered = state.live.get(member.id) === session;
+    if (registered) {
+      state.live.delete(member.id);
+      const left = (state.perMesh.get(member.meshId) ?? 1) - 1;
+      if (left > 0) state.perMesh.set(member.meshId, left);
+      else state.perMesh.delete(member.meshId);
+      state.ctx.metrics.set("connections", state.live.size);
+    }
+    const done = (async () => {
+      try {
+        await session.drainer?.stop();
+        // Acks that arrived before the drop are written first, so they are not redelivered.
+        await state.delivered.flush();
+        if (session.presenceId) await state.ctx.store.releaseLeases(session.presenceId);
+      } catch (error) {
+        state.ctx.log.error("ws.release_failed", { conn: session.connId, memberId: member.id, error });
+      }
+      if (registered && session.peer && !state.live.has(member.id) && !state.closing) {
+        await state.presence.disconnect(session.peer);
+      }
+    })();
+    state.teardowns.set(member.id, done);
+    await done;
+    if (state.teardowns.get(member.id) === done) state.teardowns.delete(member.id);
+  })();
+  return session.teardown;
+}

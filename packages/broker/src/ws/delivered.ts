@@ -1,0 +1,71 @@
+// Batches `client_ack`s into few `markDelivered` writes (issue 3 item 7: no store round trip per message).
+import type { Store } from "../store/types.js";
+import type { Clock, Logger, Metrics } from "../context.js";
+
+/**
+ * Acks that arrive in the same event-loop turn (or while a write is running) are merged per
+ * recipient into one `markDelivered` call. A failed write is only logged: the deliveries keep their
+ * lease, expire and are pushed again, and the client drops the duplicate by messageId — so the
+ * guarantee stays at-least-once to the peer, exactly-once to the agent (SPEC §3).
+ */
+export class DeliveredBatcher {
+  private pending = new Map<string, Set<string>>();
+  private running: Promise<void> | null = null;
+  private scheduled = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  add(recipientMemberId: string, messageIds: readonly string[]): void {
+    let set = this.pending.get(recipientMemberId);
+    if (!set) this.pending.set(recipientMemberId, (set = new Set()));
+    for (const id of messageIds) set.add(id);
+    this.schedule();
+  }
+
+  /** Resolves once every ack received so far has been written (or failed). */
+  async flush(): Promise<void> {
+    while (this.running || this.pending.size > 0) {
+      if (!this.running) this.start();
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.running) this.start();
+    });
+  }
+
+  private start(): void {
+    this.running = this.write().finally(() => {
+      this.running = null;
+      if (this.pending.size > 0) this.schedule();
+    });
+  }
+
+  private async write(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = this.pending;
+      this.pending = new Map();
+      const now = this.clock.now();
+      await Promise.all(
+        [...batch].map(async ([recipient, ids]) => {
+          try {
+            const changed = await this.store.markDelivered(recipient, [...ids], now);
+            if (changed > 0) this.metrics.inc("messages_delivered_total", undefined, changed);
+          } catch (error) {
+            this.log.error("ws.mark_delivered_failed", { memberId: recipient, count: ids.size, error });
+          }
+        }),
+      );
+    }
+  }
+}

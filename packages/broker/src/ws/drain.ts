@@ -1,0 +1,200 @@
+// Per-connection delivery loop (SPEC §3 Delivery guarantees): claim with a lease, push, redeliver when a lease runs out.
+import type { Priority, Push } from "@claudemesh/protocol";
+import type { DeliveryRow, Store } from "../store/types.js";
+import type { BrokerOptions, Clock, Logger, Metrics } from "../context.js";
+
+/**
+ * Above this many bytes queued in the socket the loop stops claiming until the reader catches up,
+ * so a slow reader costs at most this plus one claim batch of memory (issue 3: backpressure).
+ */
+export const SOCKET_HIGH_WATER_BYTES = 512 * 1024;
+/** How often a paused loop looks at the socket buffer again. */
+const BACKPRESSURE_POLL_MS = 5;
+/** After a failed claim (store down) the loop tries again this much later. */
+const RETRY_AFTER_ERROR_MS = 1_000;
+/** Lease expiry timers fire this long after the lease, so the store sees it as expired. */
+const LEASE_SLACK_MS = 5;
+
+/** Which messages a member has been pushed and not yet acked; a repeat push is a redelivery. */
+export class PushLedger {
+  private readonly outstanding = new Map<string, Set<string>>();
+
+  /** Records a push; true when this message was already pushed to this member before (a redelivery). */
+  pushed(memberId: string, messageId: string): boolean {
+    let set = this.outstanding.get(memberId);
+    if (!set) this.outstanding.set(memberId, (set = new Set()));
+    if (set.has(messageId)) return true;
+    set.add(messageId);
+    return false;
+  }
+
+  acked(memberId: string, messageIds: readonly string[]): void {
+    const set = this.outstanding.get(memberId);
+    if (!set) return;
+    for (const id of messageIds) set.delete(id);
+    if (set.size === 0) this.outstanding.delete(memberId);
+  }
+
+  hasOutstanding(memberId: string): boolean {
+    return this.outstanding.has(memberId);
+  }
+
+  /** Forgets a member that has left (its unacked messages stay queued in the store). */
+  forget(memberId: string): void {
+    this.outstanding.delete(memberId);
+  }
+}
+
+/** What the loop needs from the connection it serves. */
+export interface DrainTarget {
+  readonly memberId: string;
+  /** Lease owner: the presence id, released in one call when the socket goes. */
+  readonly presenceId: string;
+  /** Priorities the peer's current status lets through (SPEC §3 priority gating). */
+  priorities(): readonly Priority[];
+  bufferedAmount(): number;
+  send(raw: string): void;
+}
+
+export interface DrainDeps {
+  store: Store;
+  options: Pick<BrokerOptions, "claimLeaseMs" | "drainBatch">;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  ledger: PushLedger;
+}
+
+/** Renders a stored delivery as the `push` frame of SPEC §3. */
+export function pushFrame(row: DeliveryRow): Push {
+  return {
+    type: "push",
+    messageId: row.messageId,
+    meshId: row.meshId,
+    senderPubkey: row.senderPubkey,
+    senderName: row.senderName,
+    targetSpec: row.targetSpec,
+    priority: row.priority,
+    nonce: row.nonce,
+    ciphertext: row.ciphertext,
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+/**
+ * At most one claim loop runs per connection; wake-ups that arrive meanwhile coalesce into one more
+ * round. Claims go out in storage order and the loop pushes them in that order, so each sender's
+ * messages arrive in the order they were stored (per-sender FIFO). The store's claim takes a lease,
+ * so concurrent loops (another connection, another broker) never hand out the same delivery.
+ */
+export class Drainer {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private enabled = false;
+  private stopped = false;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Ascending lease expiry times of claims whose messages may still be unacked. */
+  private expiries: number[] = [];
+
+  constructor(
+    private readonly target: DrainTarget,
+    private readonly deps: DrainDeps,
+  ) {}
+
+  /** Lets pushes flow; called once `hello_ack` has gone out (so pushes never precede it). */
+  enable(): void {
+    if (this.stopped) return;
+    this.enabled = true;
+    this.wake();
+  }
+
+  /** Asks for a drain round soon; cheap to call often. */
+  wake(): void {
+    if (this.stopped) return;
+    this.again = true;
+    if (!this.enabled || this.running) return;
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      if (this.again) this.wake();
+    });
+  }
+
+  /** Stops the loop and waits for a claim in flight, so the caller can release every lease after it. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.leaseTimer = this.retryTimer = null;
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const { store, options, clock, metrics, ledger } = this.deps;
+    try {
+      while (this.again && !this.stopped) {
+        this.again = false;
+        let full = true;
+        while (full && !this.stopped) {
+          if (this.target.bufferedAmount() > SOCKET_HIGH_WATER_BYTES) {
+            await new Promise((resolve) => setTimeout(resolve, BACKPRESSURE_POLL_MS));
+            continue;
+          }
+          const now = clock.now();
+          const rows = await store.claimDeliveries({
+            recipientMemberId: this.target.memberId,
+            priorities: this.target.priorities(),
+            leaseOwner: this.target.presenceId,
+            now,
+            leaseMs: options.claimLeaseMs,
+            limit: options.drainBatch,
+          });
+          // Stopped while claiming: the caller releases this presence's leases after stop() resolves.
+          if (this.stopped) return;
+          for (const row of rows) {
+            if (ledger.pushed(this.target.memberId, row.messageId)) metrics.inc("redeliveries_total");
+            this.target.send(JSON.stringify(pushFrame(row)));
+          }
+          if (rows.length > 0) {
+            metrics.inc("pushes_total", undefined, rows.length);
+            this.noteLease(now + options.claimLeaseMs);
+          }
+          full = rows.length >= options.drainBatch;
+        }
+      }
+    } catch (error) {
+      this.deps.log.error("ws.drain_failed", { memberId: this.target.memberId, error });
+      if (!this.stopped && !this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.wake();
+        }, RETRY_AFTER_ERROR_MS);
+      }
+    }
+  }
+
+  /** Remembers a lease expiry and makes sure a timer will re-drain when it passes without an ack. */
+  private noteLease(expiresAt: number): void {
+    const last = this.expiries[this.expiries.length - 1];
+    // Claims within a few ms of each other share one wake-up.
+    if (last === undefined || expiresAt - last > LEASE_SLACK_MS) this.expiries.push(expiresAt);
+    if (!this.leaseTimer) this.armLeaseTimer();
+  }
+
+  private armLeaseTimer(): void {
+    const next = this.expiries[0];
+    if (next === undefined || this.stopped) return;
+    const delay = Math.max(0, next - this.deps.clock.now()) + LEASE_SLACK_MS;
+    this.leaseTimer = setTimeout(() => this.onLeaseTimer(), delay);
+  }
+
+  private onLeaseTimer(): void {
+    this.leaseTimer = null;
+    const now = this.deps.clock.now();
+    while (this.expiries.length > 0 && this.expiries[0]! <= now) this.expiries.shift();
+    // Only messages still unacked need another round; everything else was marked delivered.
+    if (this.deps.ledger.hasOutstanding(this.target.memberId)) this.wake();
+    else this.expiries = [];
+    this.armLeaseTimer();
+  }
+}

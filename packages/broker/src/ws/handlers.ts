@@ -1,0 +1,150 @@
+// Frames of an authenticated connection (SPEC §3 Messages): send, client_ack, set_status, set_summary, list_peers, channels.
+import type { ClientFrame, ListPeers, Send } from "@claudemesh/protocol";
+import { randomId } from "@claudemesh/crypto";
+import type { NewMessage, PresenceRow } from "../store/types.js";
+import { routeSend, type RouteResult } from "../core/routing.js";
+import { allowedPriorities, effectiveStatus } from "../core/status.js";
+import { buildPeerList, isOnline } from "../core/peers.js";
+import { viewTimings } from "./presence.js";
+import type { Session } from "./session.js";
+import { wakeRecipients, type HubState } from "./state.js";
+
+/** Handles one validated frame of a `ready` session. Throws only on unexpected failures (answered `internal`). */
+export async function handleFrame(state: HubState, session: Session, frame: ClientFrame): Promise<void> {
+  switch (frame.type) {
+    case "hello":
+      session.sendError(
+        "already_authenticated",
+        "this connection already said hello; open a new one to switch identity",
+      );
+      return;
+    case "send":
+      return handleSend(state, session, frame);
+    case "client_ack": {
+      const me = session.me;
+      state.ledger.acked(me.id, frame.messageIds);
+      state.delivered.add(me.id, frame.messageIds);
+      return;
+    }
+    case "set_status":
+      if (session.peer) state.presence.setStatus(session.peer, frame.status, frame.source ?? "manual");
+      return;
+    case "set_summary":
+      if (session.peer) state.presence.setSummary(session.peer, frame.summary);
+      return;
+    case "list_peers":
+      return handleListPeers(state, session, frame);
+    case "join_channel":
+      await state.ctx.store.joinChannel(session.me.meshId, frame.name, session.me.id);
+      state.membership.invalidate(session.me.meshId);
+      return;
+    case "leave_channel":
+      await state.ctx.store.leaveChannel(session.me.meshId, frame.name, session.me.id);
+      state.membership.invalidate(session.me.meshId);
+      return;
+  }
+}
+
+/**
+ * Routes against the cached membership; a send that does not match it is re-checked against a
+ * fresh read before it is refused, so the cache can delay a revocation by at most its TTL but
+ * never refuses a member who just joined.
+ */
+async function route(state: HubState, session: Session, frame: Send): Promise<RouteResult> {
+  const meshId = session.me.meshId;
+  const cached = state.membership.peek(meshId);
+  const first = routeSend(cached ?? (await state.membership.get(meshId)), frame, session.me.id);
+  // Without a cached snapshot the one just used was read for this send: re-reading changes nothing.
+  if (first.ok || !cached) return first;
+  return routeSend(await state.membership.load(meshId), frame, session.me.id);
+}
+
+/** Stores the message (group commit) and returns once it is queued for the store, not yet durable. */
+async function prepareSend(
+  state: HubState,
+  session: Session,
+  frame: Send,
+): Promise<{ message: NewMessage; durable: Promise<void> } | null> {
+  const routed = await route(state, session, frame);
+  if (!routed.ok) {
+    state.ctx.metrics.inc("sends_rejected_total", { reason: routed.code });
+    session.sendError(routed.code, routed.message, {
+      id: frame.id,
+      ...(routed.code === "recipients_mismatch" ? { expected: routed.expected } : {}),
+    });
+    return null;
+  }
+  const me = session.me;
+  const message: NewMessage = {
+    messageId: randomId(),
+    meshId: me.meshId,
+    senderMemberId: me.id,
+    targetSpec: frame.targetSpec,
+    priority: frame.priority,
+    createdAt: state.ctx.clock.now(),
+    deliveries: routed.deliveries,
+  };
+  return { message, durable: state.committer.submit(message) };
+}
+
+/** True when `memberId` is connected here with a status that lets `priority` through right now. */
+function pushableNow(state: HubState, memberId: string, priority: Send["priority"]): boolean {
+  const peer = state.live.get(memberId)?.peer;
+  if (!peer?.online) return false;
+  const status = effectiveStatus(peer.status, state.ctx.clock.now(), viewTimings(state.ctx.options)).status;
+  return allowedPriorities(status).includes(priority);
+}
+
+/**
+ * `send` (SPEC §3): acked only after the store has committed it. Sends of one connection are
+ * routed and submitted strictly in arrival order (sendChain), so storage order — and with it
+ * per-sender FIFO — follows the order the sender sent them in, while their commits still share
+ * batches with everyone else's.
+ */
+async function handleSend(state: HubState, session: Session, frame: Send): Promise<void> {
+  const me = session.me;
+  if (!state.memberSends.take(me.id)) {
+    state.ctx.metrics.inc("sends_rejected_total", { reason: "rate_limited" });
+    session.sendError("rate_limited", "too many sends from this member; slow down and retry", {
+      id: frame.id,
+    });
+    return;
+  }
+  const prepared = session.sendChain.then(() => prepareSend(state, session, frame));
+  session.sendChain = prepared.then(
+    () => undefined,
+    () => undefined,
+  );
+  const result = await prepared;
+  if (!result) return;
+  await result.durable;
+  state.ctx.metrics.inc("messages_sent_total");
+  const recipients = result.message.deliveries.map((delivery) => delivery.recipientMemberId);
+  const queued = !recipients.every((id) => pushableNow(state, id, frame.priority));
+  session.send({ type: "ack", id: frame.id, messageId: result.message.messageId, queued });
+  wakeRecipients(state, recipients);
+}
+
+/** `list_peers` (SPEC §3): read fresh from the store, with this broker's live peers laid over it. */
+async function handleListPeers(state: HubState, session: Session, frame: ListPeers): Promise<void> {
+  const { store, clock, options } = state.ctx;
+  const me = session.me;
+  const [members, rows, channelsByMember] = await Promise.all([
+    store.listMembers(me.meshId),
+    store.listPresence(me.meshId),
+    store.listChannelsByMember(me.meshId),
+  ]);
+  const now = clock.now();
+  const timings = viewTimings(options);
+  const presence = new Map<string, PresenceRow>(rows.map((row) => [row.memberId, row]));
+  for (const member of members) {
+    const local = state.presence.get(member.id);
+    if (!local) continue;
+    const stored = presence.get(member.id);
+    // Our in-memory state is the freshest — unless the peer has since connected to another broker.
+    if (local.online || !stored || !isOnline(stored, now, timings))
+      presence.set(member.id, state.presence.toRow(local));
+  }
+  const peers = buildPeerList({ viewer: me, members, presence, channelsByMember, now, timings });
+  session.send({ type: "peers", id: frame.id, peers });
+}

@@ -1,0 +1,158 @@
+// createHub: the WebSocket session layer behind the Hub contract — connections, timers, store wake-ups, hooks, shutdown.
+import type { IncomingMessage } from "node:http";
+import type { WebSocket } from "ws";
+import { CLOSE_CODES, type HookStatusRequest } from "@claudemesh/protocol";
+import type { BrokerContext } from "../context.js";
+import type { HookResult, Hub } from "../hub-api.js";
+import { acceptConnection, teardown } from "./connection.js";
+import { createHubState, wakeRecipients, type HubState } from "./state.js";
+
+/** A dead socket that does not answer our close frame is cut this much later. */
+const TERMINATE_AFTER_CLOSE_MS = 2_000;
+
+export function createHub(ctx: BrokerContext): Hub {
+  const state = createHubState(ctx);
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribe: (() => void) | null = null;
+  let shuttingDown: Promise<void> | null = null;
+
+  return {
+    handleConnection(socket: WebSocket, request: IncomingMessage): void {
+      acceptConnection(state, socket, request);
+    },
+    applyHookStatus: (request) => applyHookStatus(state, request),
+    connectionCount: () => state.live.size,
+    async start(): Promise<void> {
+      const { store, clock, options, brokerId } = ctx;
+      // Rows this broker id left online (a previous run that crashed) are not live any more.
+      await store.markBrokerPresencesOffline(brokerId, clock.now());
+      // Cross-broker wake-ups (PostgreSQL LISTEN/NOTIFY) and same-process ones both land here.
+      unsubscribe = store.onDeliveries((memberIds) => wakeRecipients(state, memberIds));
+      timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
+      timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
+      for (const timer of timers) timer.unref();
+      ctx.metrics.set("connections", 0);
+    },
+    shutdown(): Promise<void> {
+      shuttingDown ??= (async () => {
+        state.closing = true;
+        for (const timer of timers) clearInterval(timer);
+        unsubscribe?.();
+        await shutdown(state);
+      })();
+      return shuttingDown;
+    },
+  };
+}
+
+/**
+ * Ping every live socket; drop those silent past `deadAfterMs` (SPEC §3 Liveness, close 4004);
+ * re-write live presence rows (heartbeat for other brokers); close connections of revoked members.
+ */
+async function livenessTick(state: HubState): Promise<void> {
+  const { clock, options, metrics, log } = state.ctx;
+  const now = clock.now();
+  for (const session of state.sockets) {
+    if (now - session.lastSeenAt > options.deadAfterMs) {
+      metrics.inc("dead_peers_total");
+      log.info("ws.dead_peer", {
+        conn: session.connId,
+        memberId: session.member?.id,
+        silentMs: now - session.lastSeenAt,
+      });
+      session.close(CLOSE_CODES.deadPeer, "dead_peer: no frame or pong within the liveness window");
+      setTimeout(() => session.socket.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
+      void teardown(state, session);
+    } else if (session.isOpen) {
+      session.socket.ping();
+    }
+  }
+  state.replay.prune(now);
+  try {
+    await state.presence.heartbeat();
+    await closeRevoked(state);
+  } catch (error) {
+    log.error("ws.liveness_tick_failed", { error });
+  }
+}
+
+/** A member revoked while connected is disconnected (close 4003) at the next liveness tick. */
+async function closeRevoked(state: HubState): Promise<void> {
+  const meshes = new Set([...state.live.values()].map((session) => session.me.meshId));
+  state.membership.retain(meshes);
+  for (const meshId of meshes) {
+    const membership = await state.membership.load(meshId);
+    for (const session of state.live.values()) {
+      if (session.me.meshId !== meshId || membership.byId.has(session.me.id)) continue;
+      state.ctx.log.info("ws.revoked_disconnect", { conn: session.connId, memberId: session.me.id });
+      session.sendError("revoked", "this member was revoked from the mesh");
+      session.close(CLOSE_CODES.revoked, "revoked");
+      void teardown(state, session);
+    }
+  }
+}
+
+/** Retention (SPEC §3 Offline queue: default 7 days): drops old undelivered and delivered rows. */
+async function sweep(state: HubState): Promise<void> {
+  const { store, clock, options, metrics, log } = state.ctx;
+  try {
+    const removed = await store.sweepMessages(clock.now() - options.retentionMs);
+    if (removed > 0) {
+      metrics.inc("messages_swept_total", undefined, removed);
+      log.info("ws.swept", { removed });
+    }
+  } catch (error) {
+    log.error("ws.sweep_failed", { error });
+  }
+}
+
+/**
+ * A verified hook status (POST /hook/set-status). Applied at once to a peer connected here; for a
+ * peer whose hello is still completing it is kept on the connection; otherwise it is stashed in the
+ * store and applied when the session connects within `pendingHookMs` (SPEC §3).
+ */
+async function applyHookStatus(state: HubState, request: HookStatusRequest): Promise<HookResult> {
+  const { store, clock } = state.ctx;
+  const now = clock.now();
+  let member = (await state.membership.get(request.mesh_id)).byPubkey.get(request.pubkey);
+  member ??= (await state.membership.load(request.mesh_id)).byPubkey.get(request.pubkey);
+  if (!member) return "ignored";
+  const session = state.live.get(member.id);
+  if (session?.phase === "ready" && session.peer) {
+    return state.presence.setStatus(session.peer, request.status, "hook", now);
+  }
+  if (session && session.phase === "authenticating") {
+    session.earlyHook = { status: request.status, at: now };
+    return "pending";
+  }
+  await store.stashPendingHook({
+    meshId: request.mesh_id,
+    pubkey: request.pubkey,
+    status: request.status,
+    cwd: request.cwd,
+    pid: request.pid,
+    sessionId: request.session_id ?? null,
+    receivedAt: now,
+  });
+  return "pending";
+}
+
+/**
+ * Graceful stop (issue 3 item 6): no new frames are read; sends already routed are committed and
+ * acked; then every socket is closed with 1001, leases are released and presences marked offline.
+ */
+async function shutdown(state: HubState): Promise<void> {
+  const { store, clock, brokerId, log } = state.ctx;
+  const sessions = [...state.sockets];
+  await Promise.all(sessions.map((session) => session.sendChain));
+  await state.committer.flush();
+  for (const session of sessions) session.close(CLOSE_CODES.goingAway, "broker shutting down");
+  await Promise.all(sessions.map((session) => teardown(state, session)));
+  await state.delivered.flush();
+  await state.presence.closeAll();
+  try {
+    await store.markBrokerPresencesOffline(brokerId, clock.now());
+  } catch (error) {
+    log.error("ws.shutdown_mark_offline_failed", { error });
+  }
+}

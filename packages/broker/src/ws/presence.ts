@@ -1,0 +1,309 @@
+// Presence and status of the peers this broker serves (SPEC §3 status model, Liveness): state, persistence, grace, working TTL.
+import type { Status, StatusSource } from "@claudemesh/protocol";
+import type { MemberRow, PresenceRow, Store } from "../store/types.js";
+import type { BrokerOptions, Clock, Logger } from "../context.js";
+import {
+  applyStatus,
+  effectiveStatus,
+  initialStatus,
+  workingExpiresAt,
+  type StatusRecord,
+} from "../core/status.js";
+import { isHeld, isOnline, type PeerViewTimings } from "../core/peers.js";
+
+/** What this broker knows about one peer it serves now or held within the grace. */
+export interface LocalPeer {
+  member: MemberRow;
+  /** Presence id of the live connection; null once the peer is offline. */
+  presenceId: string | null;
+  online: boolean;
+  status: StatusRecord;
+  summary: string | null;
+  cwd: string | null;
+  pid: number | null;
+  sessionId: string | null;
+  connectedAt: number | null;
+  lastSeenAt: number | null;
+  disconnectedAt: number | null;
+  graceTimer: NodeJS.Timeout | null;
+  workingTimer: NodeJS.Timeout | null;
+  /** Coalesced presence write: at most one upsert in flight, the latest state wins. */
+  writing: Promise<void> | null;
+  dirty: boolean;
+}
+
+export interface PresenceEvents {
+  /** The peer's status now lets queued `next`/`low` messages through (it became idle). */
+  onBecameIdle(peer: LocalPeer): void;
+  /** The grace ran out without a reconnect: the peer has left. */
+  onLeft(peer: LocalPeer): void;
+}
+
+export type StatusOutcome = "applied" | "ignored";
+
+export function viewTimings(options: BrokerOptions): PeerViewTimings {
+  return {
+    statusFreshMs: options.statusFreshMs,
+    workingTtlMs: options.workingTtlMs,
+    presenceGraceMs: options.presenceGraceMs,
+    // Live rows are re-written every ping interval (heartbeat); one that missed two beats past the
+    // dead-peer window comes from a broker that died without marking its presences offline.
+    staleOnlineMs: options.deadAfterMs + 2 * options.pingIntervalMs,
+  };
+}
+
+/**
+ * Owns the LocalPeer records. Every change goes through here so that the persisted row (read by
+ * list_peers on every broker) and the in-memory state never disagree for long.
+ */
+export class PresenceBook {
+  private readonly peers = new Map<string, LocalPeer>();
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      options: BrokerOptions;
+      clock: Clock;
+      log: Logger;
+      brokerId: string;
+    },
+    private readonly events: PresenceEvents,
+  ) {}
+
+  get(memberId: string): LocalPeer | undefined {
+    return this.peers.get(memberId);
+  }
+
+  all(): IterableIterator<LocalPeer> {
+    return this.peers.values();
+  }
+
+  /**
+   * The stored row to restore from when this broker holds no state for the member (first connect
+   * here, or after a restart); null when local state exists or nothing is stored.
+   */
+  async loadStored(memberId: string): Promise<PresenceRow | null> {
+    if (this.peers.has(memberId)) return null;
+    return this.deps.store.getPresence(memberId);
+  }
+
+  /**
+   * Marks `member` connected under `presenceId` (synchronously, so the caller decides atomically who
+   * is live). A peer held within the grace — here, or on another broker as `stored` says — keeps its
+   * status and summary: the reconnect is seamless (SPEC §3 Liveness).
+   */
+  connect(
+    member: MemberRow,
+    session: { presenceId: string; cwd: string; pid: number; sessionId: string },
+    stored: PresenceRow | null,
+  ): LocalPeer {
+    const now = this.deps.clock.now();
+    let peer = this.peers.get(member.id);
+    if (!peer) {
+      peer = this.blank(member);
+      this.peers.set(member.id, peer);
+      if (stored && this.isRestorable(stored, now)) {
+        peer.status = { status: stored.status, source: stored.statusSource, at: stored.statusAt };
+        peer.summary = stored.summary;
+      }
+    }
+    if (peer.graceTimer) clearTimeout(peer.graceTimer);
+    peer.graceTimer = null;
+    peer.member = member;
+    peer.presenceId = session.presenceId;
+    peer.online = true;
+    peer.cwd = session.cwd;
+    peer.pid = session.pid;
+    peer.sessionId = session.sessionId;
+    peer.connectedAt = now;
+    peer.lastSeenAt = now;
+    peer.disconnectedAt = null;
+    peer.status = effectiveStatus(peer.status, now, this.timings());
+    this.armWorkingTimer(peer);
+    return peer;
+  }
+
+  /** The socket went away: the peer is held offline for the grace, then it has left. */
+  disconnect(peer: LocalPeer): Promise<void> {
+    const now = this.deps.clock.now();
+    peer.online = false;
+    peer.presenceId = null;
+    peer.disconnectedAt = now;
+    if (peer.workingTimer) clearTimeout(peer.workingTimer);
+    peer.workingTimer = null;
+    if (peer.graceTimer) clearTimeout(peer.graceTimer);
+    peer.graceTimer = setTimeout(() => this.leave(peer), this.deps.options.presenceGraceMs);
+    return this.persist(peer);
+  }
+
+  /**
+   * Applies a status from `source` under the SPEC §3 rules (see core/status.ts). Returns whether it
+   * took effect; a change that lets more priorities through wakes the peer's delivery.
+   */
+  setStatus(
+    peer: LocalPeer,
+    status: Status,
+    source: StatusSource,
+    at = this.deps.clock.now(),
+  ): StatusOutcome {
+    const before = effectiveStatus(peer.status, at, this.timings());
+    const decision = applyStatus(peer.status, { status, source, at }, this.timings());
+    if (!decision.accepted) {
+      this.deps.log.info("ws.status_ignored", {
+        memberId: peer.member.id,
+        status,
+        source,
+        reason: decision.reason,
+      });
+      return "ignored";
+    }
+    peer.status = decision.record;
+    this.armWorkingTimer(peer);
+    void this.persist(peer);
+    if (before.status !== "idle" && decision.record.status === "idle") this.events.onBecameIdle(peer);
+    return "applied";
+  }
+
+  setSummary(peer: LocalPeer, summary: string): void {
+    peer.summary = summary.trim() === "" ? null : summary;
+    void this.persist(peer);
+  }
+
+  /** Records activity (any frame or pong); written out with the next heartbeat. */
+  touch(peer: LocalPeer, now: number): void {
+    peer.lastSeenAt = now;
+  }
+
+  /** The row this broker would store for `peer` now. */
+  toRow(peer: LocalPeer): PresenceRow {
+    return {
+      memberId: peer.member.id,
+      presenceId: peer.presenceId,
+      brokerId: this.deps.brokerId,
+      sessionId: peer.sessionId,
+      pid: peer.pid,
+      cwd: peer.cwd,
+      online: peer.online,
+      connectedAt: peer.connectedAt,
+      lastSeenAt: peer.lastSeenAt,
+      disconnectedAt: peer.disconnectedAt,
+      status: peer.status.status,
+      statusSource: peer.status.source,
+      statusAt: peer.status.at,
+      summary: peer.summary,
+    };
+  }
+
+  /** Writes the latest state of `peer`; concurrent calls coalesce and the last state always lands. */
+  persist(peer: LocalPeer): Promise<void> {
+    peer.dirty = true;
+    if (!peer.writing) {
+      peer.writing = (async () => {
+        try {
+          while (peer.dirty) {
+            peer.dirty = false;
+            await this.deps.store.upsertPresence(this.toRow(peer));
+          }
+        } catch (error) {
+          this.deps.log.error("ws.presence_write_failed", { memberId: peer.member.id, error });
+        } finally {
+          peer.writing = null;
+        }
+      })();
+    }
+    return peer.writing;
+  }
+
+  /** Heartbeat: re-writes every online peer so other brokers can tell live rows from a dead broker's. */
+  async heartbeat(): Promise<void> {
+    await Promise.all(
+      [...this.peers.values()].filter((peer) => peer.online).map((peer) => this.persist(peer)),
+    );
+  }
+
+  /** Marks every peer offline and waits for the writes (graceful shutdown). */
+  async closeAll(): Promise<void> {
+    const now = this.deps.clock.now();
+    const writes: Promise<void>[] = [];
+    for (const peer of this.peers.values()) {
+      if (peer.graceTimer) clearTimeout(peer.graceTimer);
+      if (peer.workingTimer) clearTimeout(peer.workingTimer);
+      peer.graceTimer = peer.workingTimer = null;
+      if (peer.online) {
+        peer.online = false;
+        peer.presenceId = null;
+        peer.disconnectedAt = now;
+      }
+      writes.push(this.persist(peer));
+    }
+    await Promise.all(writes);
+  }
+
+  private leave(peer: LocalPeer): void {
+    peer.graceTimer = null;
+    if (peer.online || this.peers.get(peer.member.id) !== peer) return;
+    this.peers.delete(peer.member.id);
+    // A peer that left starts over: its status and summary described a session that is gone.
+    peer.status = initialStatus();
+    peer.summary = null;
+    peer.cwd = null;
+    peer.pid = null;
+    peer.sessionId = null;
+    void this.persist(peer);
+    this.deps.log.info("ws.peer_left", { memberId: peer.member.id });
+    this.events.onLeft(peer);
+  }
+
+  /** Flips an expired `working` to idle when its TTL passes, so gated messages drain without a poll. */
+  private armWorkingTimer(peer: LocalPeer): void {
+    if (peer.workingTimer) clearTimeout(peer.workingTimer);
+    peer.workingTimer = null;
+    const expiresAt = workingExpiresAt(peer.status, this.timings());
+    if (expiresAt === null || !peer.online) return;
+    const record = peer.status;
+    peer.workingTimer = setTimeout(
+      () => {
+        peer.workingTimer = null;
+        if (peer.status !== record) return;
+        const now = Math.max(this.deps.clock.now(), expiresAt);
+        peer.status = effectiveStatus(record, now, this.timings());
+        if (peer.status.status === "idle") {
+          void this.persist(peer);
+          this.events.onBecameIdle(peer);
+        } else {
+          this.armWorkingTimer(peer);
+        }
+      },
+      Math.max(0, expiresAt - this.deps.clock.now()),
+    );
+  }
+
+  private isRestorable(row: PresenceRow, now: number): boolean {
+    const timings = this.timings();
+    return isOnline(row, now, timings) || isHeld(row, now, timings);
+  }
+
+  private timings(): PeerViewTimings {
+    return viewTimings(this.deps.options);
+  }
+
+  private blank(member: MemberRow): LocalPeer {
+    return {
+      member,
+      presenceId: null,
+      online: false,
+      status: initialStatus(),
+      summary: null,
+      cwd: null,
+      pid: null,
+      sessionId: null,
+      connectedAt: null,
+      lastSeenAt: null,
+      disconnectedAt: null,
+      graceTimer: null,
+      workingTimer: null,
+      writing: null,
+      dirty: false,
+    };
+  }
+}

@@ -1,0 +1,67 @@
+// The shared state of one hub: registries of sockets and live peers plus the services every handler uses.
+import type { BrokerContext } from "../context.js";
+import { ReplayGuard } from "../core/replay.js";
+import { KeyedRateLimiter } from "../rate-limit.js";
+import { GroupCommitter } from "./committer.js";
+import { DeliveredBatcher } from "./delivered.js";
+import { PushLedger } from "./drain.js";
+import { MembershipCache } from "./membership.js";
+import { PresenceBook } from "./presence.js";
+import type { Session } from "./session.js";
+
+export interface HubState {
+  ctx: BrokerContext;
+  /** Every open socket, authenticated or not (liveness, shutdown). */
+  sockets: Set<Session>;
+  /** The live authenticated connection per member id (newest wins). */
+  live: Map<string, Session>;
+  /** Teardowns still releasing leases, by member: a reconnect waits for them before it drains. */
+  teardowns: Map<string, Promise<void>>;
+  /** Live connections per mesh (the `capacity` check). */
+  perMesh: Map<string, number>;
+  presence: PresenceBook;
+  membership: MembershipCache;
+  committer: GroupCommitter;
+  delivered: DeliveredBatcher;
+  ledger: PushLedger;
+  replay: ReplayGuard;
+  memberSends: KeyedRateLimiter;
+  /** Set by shutdown(): new sockets are turned away and no new work starts. */
+  closing: boolean;
+}
+
+export function createHubState(ctx: BrokerContext): HubState {
+  const { store, clock, metrics, log, options } = ctx;
+  const state: HubState = {
+    ctx,
+    sockets: new Set(),
+    live: new Map(),
+    perMesh: new Map(),
+    teardowns: new Map(),
+    // Wired below: a peer becoming idle wakes its delivery loop; a peer leaving forgets its pushes.
+    presence: new PresenceBook(
+      { store, options, clock, log, brokerId: ctx.brokerId },
+      {
+        onBecameIdle: (peer) => state.live.get(peer.member.id)?.drainer?.wake(),
+        onLeft: (peer) => state.ledger.forget(peer.member.id),
+      },
+    ),
+    membership: new MembershipCache(store, clock),
+    committer: new GroupCommitter(store, options.maxBatch, metrics),
+    delivered: new DeliveredBatcher(store, clock, metrics, log),
+    ledger: new PushLedger(),
+    replay: new ReplayGuard(),
+    memberSends: new KeyedRateLimiter({
+      ratePerSec: options.memberSendsPerSec,
+      burst: options.memberSendBurst,
+      clock,
+    }),
+    closing: false,
+  };
+  return state;
+}
+
+/** Wakes the delivery loop of every listed recipient connected to this broker. */
+export function wakeRecipients(state: HubState, memberIds: Iterable<string>): void {
+  for (const memberId of memberIds) state.live.get(memberId)?.drainer?.wake();
+}
