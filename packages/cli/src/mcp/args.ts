@@ -1,7 +1,8 @@
-// Argument parsing for `claudemesh mcp [--name NAME] [--mesh SLUG]…`; usage problems are one-line errors (exit 2).
+// Argument parsing for `claudemesh mcp [--name NAME] [--mesh SLUG]… [--channel NAME]…`; usage problems are one-line errors (exit 2).
+import { ChannelNameSchema } from "@claudemesh/protocol";
 
 export const MCP_USAGE =
-  "usage: claudemesh mcp [--name NAME] [--mesh SLUG]…  (stdio MCP server; started by Claude Code, see 'claudemesh install')";
+  "usage: claudemesh mcp [--name NAME] [--mesh SLUG]… [--channel NAME]…  (stdio MCP server started by Claude Code; see 'claudemesh install')";
 
 export interface McpArgs {
   help: boolean;
@@ -9,6 +10,8 @@ export interface McpArgs {
   name: string | undefined;
   /** Serve only these meshes; default: every joined mesh. */
   meshes: string[];
+  /** Channels (without `#`) this session joins in every mesh it serves, so `#name` messages reach it. */
+  channels: string[];
 }
 
 /** Thrown for bad arguments; the message is the one-line hint. */
@@ -16,9 +19,9 @@ export class McpUsageError extends Error {
   override readonly name = "McpUsageError";
 }
 
-/** Parses `--name X`, `--name=X`, `--mesh X` (repeatable), `-h`/`--help`. */
+/** Parses `--name X`, `--name=X`, `--mesh X` and `--channel X` (both repeatable), `-h`/`--help`. */
 export function parseMcpArgs(args: readonly string[]): McpArgs {
-  const out: McpArgs = { help: false, name: undefined, meshes: [] };
+  const out: McpArgs = { help: false, name: undefined, meshes: [], channels: [] };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === "-h" || arg === "--help") {
@@ -27,7 +30,7 @@ export function parseMcpArgs(args: readonly string[]): McpArgs {
     }
     const eq = arg.indexOf("=");
     const flag = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    if (flag !== "--name" && flag !== "--mesh")
+    if (flag !== "--name" && flag !== "--mesh" && flag !== "--channel")
       throw new McpUsageError(`unknown argument "${arg}" — ${MCP_USAGE}`);
     let value: string | undefined;
     if (eq > 0 && arg.startsWith("--")) value = arg.slice(eq + 1);
@@ -37,6 +40,13 @@ export function parseMcpArgs(args: readonly string[]): McpArgs {
     if (flag === "--name") {
       if (out.name !== undefined) throw new McpUsageError(`--name given twice — ${MCP_USAGE}`);
       out.name = value;
+    } else if (flag === "--channel") {
+      const channel = value.replace(/^#/, "");
+      if (!ChannelNameSchema.safeParse(channel).success)
+        throw new McpUsageError(
+          `--channel "${value}" is not a channel name (lowercase letters, digits, . _ -)`,
+        );
+      if (!out.channels.includes(channel)) out.channels.push(channel);
     } else out.meshes.push(value);
   }
   return out;

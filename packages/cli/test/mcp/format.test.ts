@@ -133,11 +133,25 @@ describe("mcp notify - claude/channel notification", () => {
 
 describe("mcp args", () => {
   it("parses --name, --name=, repeated --mesh and --help", () => {
-    expect(parseMcpArgs([])).toEqual({ help: false, name: undefined, meshes: [] });
-    expect(parseMcpArgs(["--name", "backend", "--mesh", "a", "--mesh=b"])).toEqual({
+    expect(parseMcpArgs([])).toEqual({ help: false, name: undefined, meshes: [], channels: [] });
+    expect(
+      parseMcpArgs([
+        "--name",
+        "backend",
+        "--mesh",
+        "a",
+        "--mesh=b",
+        "--channel",
+        "#ops",
+        "--channel=qa",
+        "--channel",
+        "ops",
+      ]),
+    ).toEqual({
       help: false,
       name: "backend",
       meshes: ["a", "b"],
+      channels: ["ops", "qa"],
     });
     expect(parseMcpArgs(["--name=api"]).name).toBe("api");
     expect(parseMcpArgs(["-h"]).help).toBe(true);
@@ -150,6 +164,7 @@ describe("mcp args", () => {
     [["--name", "--mesh", "x"], /--name needs a value/],
     [["--name="], /--name needs a value/],
     [["--name", "a", "--name", "b"], /--name given twice/],
+    [["--channel", "Ops!"], /is not a channel name/],
   ])("rejects %j", (args, message) => {
     expect(() => parseMcpArgs(args)).toThrow(McpUsageError);
     expect(() => parseMcpArgs(args)).toThrow(message);
