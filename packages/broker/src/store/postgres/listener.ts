@@ -1,0 +1,99 @@
+// A dedicated PostgreSQL connection that LISTENs for cross-broker delivery wake-ups and reconnects
+// with backoff when it drops (the pool's connections cannot hold a LISTEN).
+import pg from "pg";
+import type { StoreLog } from "../options.js";
+
+const MIN_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+export interface ListenerEvents {
+  /** One NOTIFY payload on the channel. */
+  notification(payload: string): void;
+  /** LISTEN is (again) in place; notifications sent while it was down were lost. */
+  established(): void;
+}
+
+export class NotificationListener {
+  private client: pg.Client | null = null;
+  private running = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private backoffMs = MIN_BACKOFF_MS;
+  private waiters: Array<() => void> = [];
+  private listening = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly channel: string,
+    private readonly events: ListenerEvents,
+    private readonly log: StoreLog,
+  ) {}
+
+  /** Starts listening (idempotent); failures are retried in the background. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.connect();
+  }
+
+  /** Resolves once LISTEN is in place (immediately if it already is). */
+  whenListening(): Promise<void> {
+    if (this.listening) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const client = this.client;
+    this.client = null;
+    this.listening = false;
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = null;
+    if (!this.running) return;
+    const client = new pg.Client(this.config);
+    this.client = client;
+    // Registered before connect: a dropped connection emits 'error' and must never crash the process.
+    client.on("error", (err) => this.dropped(client, err));
+    client.on("end", () => this.dropped(client, null));
+    client.on("notification", (message) => {
+      if (message.channel === this.channel && message.payload !== undefined)
+        this.events.notification(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch (err) {
+      this.dropped(client, err);
+      return;
+    }
+    if (this.client !== client) return;
+    this.listening = true;
+    this.backoffMs = MIN_BACKOFF_MS;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+    this.events.established();
+  }
+
+  private dropped(client: pg.Client, err: unknown): void {
+    if (this.client !== client) return; // already replaced or stopped
+    this.client = null;
+    this.listening = false;
+    client.removeAllListeners("notification");
+    client.on("error", () => undefined);
+    void client.end().catch(() => undefined);
+    if (!this.running) return;
+    const code = (err as { code?: unknown } | null)?.code;
+    this.log.warn("store.listen_connection_lost", {
+      retryInMs: this.backoffMs,
+      code: typeof code === "string" ? code : null,
+    });
+    this.retryTimer = setTimeout(() => void this.connect(), this.backoffMs);
+    this.retryTimer.unref();
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+  }
+}

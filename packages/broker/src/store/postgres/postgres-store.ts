@@ -1,0 +1,266 @@
+// PostgreSQL adapter (pg Pool): shared rules over pooled clients, multi-row INSERT + NOTIFY as the
+// hot path, an advisory-locked migrator, and a LISTEN connection for cross-broker wake-ups.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import type { NewMessage } from "../types.js";
+import { silentLog, type OpenStoreOptions } from "../options.js";
+import { postgresDialect } from "../sql/dialect.js";
+import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
+import {
+  driveAsync,
+  MAX_TRANSACTION_ATTEMPTS,
+  RetryTransaction,
+  rows,
+  type Op,
+  type Statement,
+} from "../sql/op.js";
+import {
+  DELIVERY_INSERT_COLUMNS,
+  DELIVERY_INSERT_CONFLICT,
+  deliveryValues,
+  pendingRecipients,
+  recipientIds,
+} from "../sql/rules.js";
+import { SqlStore } from "../sql/sql-store.js";
+import { isPgUnavailable } from "./errors.js";
+import { NotificationListener } from "./listener.js";
+import { decodeWakeup, encodeWakeups } from "./wakeup-payload.js";
+
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const PING_TIMEOUT_MS = 2_000;
+/** PostgreSQL allows 65,535 bind parameters per statement; stay well below. */
+const MAX_PARAMS_PER_STATEMENT = 60_000;
+const ROWS_PER_INSERT = Math.floor(MAX_PARAMS_PER_STATEMENT / DELIVERY_INSERT_COLUMNS.length);
+const CHANNEL = "claudemesh_deliveries";
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
+
+/** `?` placeholders → `$1, $2, …` (shared SQL never contains a literal `?`). */
+const pgTextCache = new Map<string, string>();
+function toPgText(sql: string): string {
+  // Statements built with $n already (multi-row inserts) vary in length: never cache them.
+  if (!sql.includes("?")) return sql;
+  let text = pgTextCache.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    pgTextCache.set(sql, text);
+  }
+  return text;
+}
+
+type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
+
+async function execute(on: Queryable, s: Statement): Promise<unknown> {
+  const result = await on.query(toPgText(s.sql), s.params as unknown[]);
+  return s.want === "rows" ? result.rows : (result.rowCount ?? 0);
+}
+
+export class PostgresStore extends SqlStore {
+  readonly kind = "postgres" as const;
+  private readonly pool: pg.Pool;
+  private readonly listener: NotificationListener;
+  private readonly schema: string | null;
+  private readonly channel: string;
+  /** Tags our own NOTIFYs: local listeners were already woken right after commit. */
+  private readonly instanceId = randomUUID();
+
+  constructor(url: string, options: OpenStoreOptions = {}) {
+    super(postgresDialect, options.log ?? silentLog);
+    if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+      throw new Error(
+        `invalid PostgreSQL schema name "${options.schema}": use lowercase letters, digits and _ (≤ 40)`,
+      );
+    }
+    this.schema = options.schema ?? null;
+    // Brokers sharing a schema share a channel; separate schemas on one database do not wake each other.
+    this.channel = this.schema ? `${CHANNEL}_${this.schema}` : CHANNEL;
+    const config: pg.PoolConfig = {
+      connectionString: url,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      application_name: "claudemesh-broker",
+      ...(this.schema ? { options: `-c search_path=${this.schema}` } : {}),
+    };
+    this.pool = new pg.Pool({
+      ...config,
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client whose connection drops (server restart, network) emits 'error' on the pool;
+    // without a handler that would crash the broker. The pool discards it and reconnects on demand.
+    this.pool.on("error", (err) => {
+      this.log.warn("store.pg_idle_client_error", { code: (err as { code?: string }).code ?? null });
+    });
+    this.listener = new NotificationListener(
+      config,
+      this.channel,
+      {
+        notification: (payload) => {
+          const wakeup = decodeWakeup(payload);
+          if (wakeup && wakeup.origin !== this.instanceId) this.wakeups.emit(wakeup.recipients);
+        },
+        established: () => void this.resync(),
+      },
+      this.log,
+    );
+  }
+
+  protected describe(): string {
+    return "PostgreSQL";
+  }
+
+  protected isUnavailable(err: unknown): boolean {
+    return isPgUnavailable(err);
+  }
+
+  protected autocommit<T>(op: Op<T>): Promise<T> {
+    return driveAsync(op, (s) => execute(this.pool, s));
+  }
+
+  protected async transaction<T>(makeOp: () => Op<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: unknown = undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        await client.query("BEGIN");
+        try {
+          const result = await driveAsync(makeOp(), (s) => execute(client, s));
+          await client.query("COMMIT");
+          return result;
+        } catch (err) {
+          try {
+            await client.query("ROLLBACK");
+          } catch (rollbackErr) {
+            broken = rollbackErr; // the connection is gone: never return it to the pool
+          }
+          if (broken || !(err instanceof RetryTransaction) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw err;
+        }
+      }
+    } catch (err) {
+      if (isPgUnavailable(err)) broken = err;
+      throw err;
+    } finally {
+      client.release(broken ? (broken instanceof Error ? broken : true) : undefined);
+    }
+  }
+
+  /**
+   * Each migration in its own transaction under a transaction-scoped advisory lock, so brokers
+   * starting together on one database apply each version exactly once.
+   */
+  async migrate(): Promise<void> {
+    const schema = this.schema;
+    const lockKey = `claudemesh.migrate.${schema ?? "default"}`;
+    for (const migration of MIGRATIONS) {
+      await this.guard(() =>
+        this.transaction(function* () {
+          yield* rows("SELECT pg_advisory_xact_lock(hashtext(?))", [lockKey]);
+          if (schema) yield* rows(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+          return yield* applyMigration(postgresDialect, migration, Date.now());
+        }),
+      );
+    }
+  }
+
+  /**
+   * Hot path (group commit): one multi-row INSERT per ≤ ROWS_PER_INSERT deliveries, with the
+   * wake-up NOTIFY in the same statement (delivered at commit). A single chunk is one round trip in
+   * autocommit; larger batches run the chunks in one transaction.
+   */
+  async enqueueMessages(messages: readonly NewMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const values: unknown[][] = [];
+    for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
+    if (values.length === 0) return;
+    const recipients = recipientIds(messages);
+    const payloads = encodeWakeups(this.instanceId, recipients);
+    const chunks: unknown[][][] = [];
+    for (let i = 0; i < values.length; i += ROWS_PER_INSERT)
+      chunks.push(values.slice(i, i + ROWS_PER_INSERT));
+    await this.guard(async () => {
+      if (chunks.length === 1) {
+        await this.pool.query(insertStatement(chunks[0] ?? [], this.channel, payloads));
+        return;
+      }
+      const channel = this.channel;
+      await this.transaction(function* () {
+        for (const [i, chunk] of chunks.entries()) {
+          const statement = insertStatement(chunk, channel, i === chunks.length - 1 ? payloads : []);
+          yield* rows(statement.text, statement.values);
+        }
+      });
+    });
+    this.wakeups.emit(recipients);
+  }
+
+  protected override listenerAdded(): void {
+    if (!this.closed) this.listener.start();
+  }
+
+  /** Resolves once the LISTEN connection is up (tests, and callers that must not miss a wake-up). */
+  whenListening(): Promise<void> {
+    return this.listener.whenListening();
+  }
+
+  /** After (re)connecting LISTEN: wake every recipient with undelivered rows, since NOTIFYs may have been missed. */
+  private async resync(): Promise<void> {
+    try {
+      const recipients = await this.guard(() => this.autocommit(pendingRecipients()));
+      this.wakeups.emit(recipients);
+    } catch (err) {
+      this.log.warn("store.resync_failed", { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+    });
+    const probe = this.pool.query("SELECT 1").then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.listener.stop();
+    await this.pool.end();
+  }
+}
+
+/**
+ * `INSERT … VALUES ($1…$9), ($10…$18), …` for one chunk, wrapped so the same statement also
+ * NOTIFYs each payload (a data-modifying CTE always runs to completion even when unreferenced).
+ */
+function insertStatement(
+  chunk: readonly unknown[][],
+  channel: string,
+  payloads: readonly string[],
+): pg.QueryConfig {
+  const width = DELIVERY_INSERT_COLUMNS.length;
+  const tuples: string[] = [];
+  const params: unknown[] = [];
+  for (const row of chunk) {
+    const base = params.length;
+    tuples.push(`(${row.map((_, i) => `$${base + i + 1}`).join(", ")})`);
+    params.push(...row);
+  }
+  if (tuples.length * width !== params.length) throw new Error("insertStatement: ragged delivery rows");
+  const insert = `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ${DELIVERY_INSERT_CONFLICT}`;
+  if (payloads.length === 0) return { text: insert, values: params };
+  params.push(channel, [...payloads]);
+  return {
+    text: `WITH inserted AS (${insert}) SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p`,
+    values: params,
+  };
+}

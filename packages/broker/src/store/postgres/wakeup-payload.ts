@@ -1,0 +1,51 @@
+// NOTIFY payloads for delivery wake-ups: JSON {o: origin store instance, r: recipient ids}, split so
+// each stays under PostgreSQL's 8,000-byte payload limit.
+
+/** PostgreSQL rejects NOTIFY payloads of 8,000 bytes or more; keep a margin. */
+export const MAX_PAYLOAD_BYTES = 7_900;
+
+export interface Wakeup {
+  origin: string;
+  recipients: string[];
+}
+
+function encode(origin: string, recipients: readonly string[]): string {
+  return JSON.stringify({ o: origin, r: recipients });
+}
+
+/** One or more payloads that together name every recipient, each ≤ MAX_PAYLOAD_BYTES. */
+export function encodeWakeups(origin: string, recipients: readonly string[]): string[] {
+  const emptyBytes = Buffer.byteLength(encode(origin, []));
+  const payloads: string[] = [];
+  let current: string[] = [];
+  let bytes = emptyBytes;
+  for (const id of recipients) {
+    // Each id adds its JSON string form plus a separating comma.
+    const idBytes = Buffer.byteLength(JSON.stringify(id)) + 1;
+    if (emptyBytes + idBytes > MAX_PAYLOAD_BYTES)
+      throw new Error("wake-up payload: a recipient id is too long for NOTIFY");
+    if (current.length > 0 && bytes + idBytes > MAX_PAYLOAD_BYTES) {
+      payloads.push(encode(origin, current));
+      current = [];
+      bytes = emptyBytes;
+    }
+    current.push(id);
+    bytes += idBytes;
+  }
+  if (current.length > 0) payloads.push(encode(origin, current));
+  return payloads;
+}
+
+/** Parses a payload; null for anything malformed (another program may share the channel). */
+export function decodeWakeup(payload: string): Wakeup | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object") return null;
+  const { o, r } = value as { o?: unknown; r?: unknown };
+  if (typeof o !== "string" || !Array.isArray(r) || !r.every((id) => typeof id === "string")) return null;
+  return { origin: o, recipients: r as string[] };
+}

@@ -1,0 +1,36 @@
+// The few places where SQLite and PostgreSQL SQL differ; everything else in sql/ is shared text.
+
+export interface Dialect {
+  readonly name: "sqlite" | "postgres";
+  /** Column types used by the migrations. */
+  readonly types: {
+    /** 64-bit integer (epoch ms timestamps, counters). */
+    readonly bigint: string;
+    readonly bool: string;
+    /** Monotonic storage-order primary key (never reused). */
+    readonly serialKey: string;
+  };
+  /** Row-lock clause appended to a claim's inner SELECT so concurrent claimers skip each other's rows. */
+  readonly skipLocked: string;
+  /** `column` matches any value of one list parameter (bound with `list`): keeps one SQL text per query. */
+  anyOf(column: string): string;
+  /** Binds a list of values for an `anyOf` placeholder. */
+  list(values: readonly string[]): unknown;
+}
+
+export const sqliteDialect: Dialect = {
+  name: "sqlite",
+  types: { bigint: "INTEGER", bool: "INTEGER", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT" },
+  // One writer at a time: the claim runs in an IMMEDIATE transaction instead.
+  skipLocked: "",
+  anyOf: (column) => `${column} IN (SELECT value FROM json_each(?))`,
+  list: (values) => JSON.stringify(values),
+};
+
+export const postgresDialect: Dialect = {
+  name: "postgres",
+  types: { bigint: "BIGINT", bool: "BOOLEAN", serialKey: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" },
+  skipLocked: "FOR UPDATE SKIP LOCKED",
+  anyOf: (column) => `${column} = ANY(?)`,
+  list: (values) => [...values],
+};

@@ -1,0 +1,157 @@
+// Versioned schema migrations, written once against the dialect's column types (applied by migrate()).
+import type { Dialect } from "./dialect.js";
+import { exec, first, type Op } from "./op.js";
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  statements(d: Dialect): string[];
+}
+
+/** Append-only: never edit a released migration, add the next version instead. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    statements: ({ types: t }) => [
+      `CREATE TABLE meshes (
+        id TEXT PRIMARY KEY,
+        slug TEXT NOT NULL,
+        name TEXT NOT NULL,
+        owner_member_id TEXT NOT NULL,
+        created_at ${t.bigint} NOT NULL,
+        CONSTRAINT meshes_slug_unique UNIQUE (slug)
+      )`,
+      // Agent peers are member rows with a parent (SPEC §1); revocation is soft so history stays.
+      `CREATE TABLE members (
+        id TEXT PRIMARY KEY,
+        mesh_id TEXT NOT NULL REFERENCES meshes (id),
+        pubkey TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        parent_member_id TEXT REFERENCES members (id),
+        created_at ${t.bigint} NOT NULL,
+        revoked_at ${t.bigint},
+        CONSTRAINT members_mesh_pubkey_unique UNIQUE (mesh_id, pubkey),
+        CONSTRAINT members_mesh_name_unique UNIQUE (mesh_id, display_name)
+      )`,
+      `CREATE INDEX members_parent ON members (parent_member_id) WHERE parent_member_id IS NOT NULL`,
+      // One counter per invite, claimed with a conditional upsert (SPEC §2 Invites).
+      `CREATE TABLE invite_uses (
+        mesh_id TEXT NOT NULL REFERENCES meshes (id),
+        invite_id TEXT NOT NULL,
+        uses INTEGER NOT NULL,
+        max_uses INTEGER NOT NULL,
+        first_used_at ${t.bigint} NOT NULL,
+        last_used_at ${t.bigint} NOT NULL,
+        PRIMARY KEY (mesh_id, invite_id)
+      )`,
+      `CREATE TABLE presence (
+        member_id TEXT PRIMARY KEY REFERENCES members (id),
+        presence_id TEXT,
+        broker_id TEXT,
+        session_id TEXT,
+        pid INTEGER,
+        cwd TEXT,
+        online ${t.bool} NOT NULL,
+        connected_at ${t.bigint},
+        last_seen_at ${t.bigint},
+        disconnected_at ${t.bigint},
+        status TEXT NOT NULL CHECK (status IN ('idle', 'working', 'dnd')),
+        status_source TEXT NOT NULL CHECK (status_source IN ('hook', 'manual', 'jsonl')),
+        status_at ${t.bigint} NOT NULL,
+        summary TEXT
+      )`,
+      `CREATE INDEX presence_broker ON presence (broker_id) WHERE broker_id IS NOT NULL`,
+      // One row per recipient of a message; seq is storage order (per-sender FIFO, SPEC §3).
+      // Only nonce + ciphertext and routing metadata are stored (SPEC §4).
+      `CREATE TABLE deliveries (
+        seq ${t.serialKey},
+        message_id TEXT NOT NULL,
+        mesh_id TEXT NOT NULL,
+        recipient_member_id TEXT NOT NULL REFERENCES members (id),
+        sender_member_id TEXT NOT NULL REFERENCES members (id),
+        target_spec TEXT NOT NULL,
+        priority TEXT NOT NULL CHECK (priority IN ('now', 'next', 'low')),
+        nonce TEXT NOT NULL,
+        ciphertext TEXT NOT NULL,
+        created_at ${t.bigint} NOT NULL,
+        lease_until ${t.bigint},
+        lease_owner TEXT,
+        delivered_at ${t.bigint},
+        CONSTRAINT deliveries_recipient_message_unique UNIQUE (recipient_member_id, message_id)
+      )`,
+      // Claims and pending counts scan only the recipient's undelivered rows, already in seq order.
+      `CREATE INDEX deliveries_pending ON deliveries (recipient_member_id, seq) WHERE delivered_at IS NULL`,
+      // releaseLeases on disconnect touches only leased rows (markDelivered clears the lease).
+      `CREATE INDEX deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL`,
+      `CREATE TABLE pending_hook_status (
+        mesh_id TEXT NOT NULL,
+        pubkey TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('idle', 'working', 'dnd')),
+        cwd TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        session_id TEXT,
+        received_at ${t.bigint} NOT NULL,
+        PRIMARY KEY (mesh_id, pubkey)
+      )`,
+      `CREATE TABLE channel_members (
+        mesh_id TEXT NOT NULL REFERENCES meshes (id),
+        channel TEXT NOT NULL,
+        member_id TEXT NOT NULL REFERENCES members (id),
+        PRIMARY KEY (mesh_id, channel, member_id)
+      )`,
+      // Metadata only: never plaintext, ciphertext, keys or tokens (SPEC §4).
+      `CREATE TABLE audit_log (
+        id ${t.serialKey},
+        mesh_id TEXT,
+        action TEXT NOT NULL,
+        actor_pubkey TEXT,
+        detail TEXT NOT NULL,
+        at ${t.bigint} NOT NULL
+      )`,
+      `CREATE INDEX audit_log_mesh ON audit_log (mesh_id, id)`,
+    ],
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/** Raised when the database was migrated by a newer claudemesh than this one. */
+export class SchemaTooNewError extends Error {
+  override readonly name = "SchemaTooNewError";
+}
+
+/**
+ * Applies one migration if it is not recorded yet; the caller runs this inside one transaction
+ * (PostgreSQL: holding an advisory lock, so concurrent brokers apply each version exactly once).
+ * Returns true when the migration ran.
+ */
+export function* applyMigration(d: Dialect, migration: Migration, now: number): Op<boolean> {
+  yield* exec(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at ${d.types.bigint} NOT NULL
+    )`,
+  );
+  const newest = yield* first("SELECT MAX(version) AS version FROM schema_migrations");
+  const newestVersion =
+    newest?.version === null || newest?.version === undefined ? 0 : Number(newest.version);
+  if (newestVersion > LATEST_SCHEMA_VERSION) {
+    throw new SchemaTooNewError(
+      `database schema is at version ${newestVersion} but this broker knows up to ${LATEST_SCHEMA_VERSION}: upgrade claudemesh`,
+    );
+  }
+  const applied = yield* first("SELECT version FROM schema_migrations WHERE version = ?", [
+    migration.version,
+  ]);
+  if (applied) return false;
+  for (const statement of migration.statements(d)) yield* exec(statement);
+  yield* exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+    migration.version,
+    migration.name,
+    now,
+  ]);
+  return true;
+}

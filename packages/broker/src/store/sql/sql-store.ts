@@ -1,0 +1,190 @@
+// The Store implementation shared by both adapters: each method runs a shared rule (rules.ts); an
+// adapter supplies only how statements execute, the hot-path insert, migrations and liveness.
+import {
+  StoreUnavailableError,
+  type AuditEntry,
+  type ClaimOptions,
+  type DeliveryListener,
+  type DeliveryRow,
+  type MemberRow,
+  type MeshRow,
+  type NewMessage,
+  type PendingHookStatus,
+  type PresenceRow,
+  type RedeemResult,
+  type Store,
+} from "../types.js";
+import type { StoreLog } from "../options.js";
+import type { Dialect } from "./dialect.js";
+import type { Op } from "./op.js";
+import * as rules from "./rules.js";
+import { DeliveryWakeups } from "./wakeups.js";
+
+export abstract class SqlStore implements Store {
+  abstract readonly kind: "sqlite" | "postgres";
+  protected readonly wakeups: DeliveryWakeups;
+  protected closed = false;
+
+  protected constructor(
+    protected readonly dialect: Dialect,
+    protected readonly log: StoreLog,
+  ) {
+    this.wakeups = new DeliveryWakeups(log);
+  }
+
+  // ------------------------------------------------------------ adapter hooks
+
+  /** Runs an operation with each statement committed on its own (reads, single-statement writes). */
+  protected abstract autocommit<T>(op: Op<T>): Promise<T>;
+  /** Runs an operation atomically (SQLite: IMMEDIATE; PostgreSQL: one client, BEGIN/COMMIT), retrying on RetryTransaction. */
+  protected abstract transaction<T>(makeOp: () => Op<T>): Promise<T>;
+  /** True when `err` means the database cannot be reached (mapped to StoreUnavailableError). */
+  protected abstract isUnavailable(err: unknown): boolean;
+  protected abstract describe(): string;
+  /** Called when the first wake-up listener subscribes (PostgreSQL starts LISTEN). */
+  protected listenerAdded(): void {}
+
+  abstract migrate(): Promise<void>;
+  abstract ping(): Promise<boolean>;
+  abstract close(): Promise<void>;
+  abstract enqueueMessages(messages: readonly NewMessage[]): Promise<void>;
+
+  /** Runs `work`, turning connectivity failures (and use after close) into StoreUnavailableError. */
+  protected async guard<T>(work: () => T | Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(`${this.describe()} store is closed`);
+    try {
+      return await work();
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  protected mapError(err: unknown): unknown {
+    if (err instanceof StoreUnavailableError || !this.isUnavailable(err)) return err;
+    const code = (err as { code?: unknown }).code;
+    const reason = typeof code === "string" ? code : err instanceof Error ? err.message : "unknown error";
+    return new StoreUnavailableError(`${this.describe()} is unavailable (${reason})`, { cause: err });
+  }
+
+  private direct<T>(op: Op<T>): Promise<T> {
+    return this.guard(() => this.autocommit(op));
+  }
+
+  private atomic<T>(makeOp: () => Op<T>): Promise<T> {
+    return this.guard(() => this.transaction(makeOp));
+  }
+
+  // ------------------------------------------------------------ meshes and members
+
+  createMesh(input: Parameters<Store["createMesh"]>[0]): Promise<{ mesh: MeshRow; owner: MemberRow } | null> {
+    return this.atomic(() => rules.createMesh(input));
+  }
+
+  getMesh(meshId: string): Promise<MeshRow | null> {
+    return this.direct(rules.getMesh(meshId));
+  }
+
+  getMember(meshId: string, pubkey: string): Promise<MemberRow | null> {
+    return this.direct(rules.getMember(meshId, pubkey));
+  }
+
+  getMemberById(memberId: string): Promise<MemberRow | null> {
+    return this.direct(rules.getMemberById(memberId));
+  }
+
+  listMembers(meshId: string): Promise<MemberRow[]> {
+    return this.direct(rules.listMembers(meshId));
+  }
+
+  redeemInvite(input: Parameters<Store["redeemInvite"]>[0]): Promise<RedeemResult> {
+    return this.atomic(() => rules.redeemInvite(input));
+  }
+
+  enrollAgent(input: Parameters<Store["enrollAgent"]>[0]): Promise<MemberRow> {
+    return this.atomic(() => rules.enrollAgent(input));
+  }
+
+  revokeMember(memberId: string, now: number): Promise<void> {
+    return this.direct(rules.revokeMember(memberId, now));
+  }
+
+  // ------------------------------------------------------------ messages
+
+  claimDeliveries(options: ClaimOptions): Promise<DeliveryRow[]> {
+    return this.atomic(() => rules.claimDeliveries(this.dialect, options));
+  }
+
+  markDelivered(recipientMemberId: string, messageIds: readonly string[], now: number): Promise<number> {
+    return this.direct(rules.markDelivered(this.dialect, recipientMemberId, messageIds, now));
+  }
+
+  releaseLeases(leaseOwner: string): Promise<number> {
+    return this.direct(rules.releaseLeases(leaseOwner));
+  }
+
+  countPending(recipientMemberId: string): Promise<number> {
+    return this.direct(rules.countPending(recipientMemberId));
+  }
+
+  sweepMessages(olderThan: number): Promise<number> {
+    return this.atomic(() => rules.sweepMessages(olderThan));
+  }
+
+  onDeliveries(listener: DeliveryListener): () => void {
+    const unsubscribe = this.wakeups.subscribe(listener);
+    this.listenerAdded();
+    return unsubscribe;
+  }
+
+  // ------------------------------------------------------------ presence, status, channels
+
+  getPresence(memberId: string): Promise<PresenceRow | null> {
+    return this.direct(rules.getPresence(memberId));
+  }
+
+  listPresence(meshId: string): Promise<PresenceRow[]> {
+    return this.direct(rules.listPresence(meshId));
+  }
+
+  upsertPresence(row: PresenceRow): Promise<void> {
+    return this.direct(rules.upsertPresence(row));
+  }
+
+  markBrokerPresencesOffline(brokerId: string, now: number): Promise<number> {
+    return this.direct(rules.markBrokerPresencesOffline(brokerId, now));
+  }
+
+  stashPendingHook(entry: PendingHookStatus): Promise<void> {
+    return this.direct(rules.stashPendingHook(entry));
+  }
+
+  takePendingHook(meshId: string, pubkey: string, notBefore: number): Promise<PendingHookStatus | null> {
+    return this.direct(rules.takePendingHook(meshId, pubkey, notBefore));
+  }
+
+  joinChannel(meshId: string, channel: string, memberId: string): Promise<void> {
+    return this.direct(rules.joinChannel(meshId, channel, memberId));
+  }
+
+  leaveChannel(meshId: string, channel: string, memberId: string): Promise<void> {
+    return this.direct(rules.leaveChannel(meshId, channel, memberId));
+  }
+
+  listChannelMembers(meshId: string, channel: string): Promise<string[]> {
+    return this.direct(rules.listChannelMembers(meshId, channel));
+  }
+
+  listChannelsByMember(meshId: string): Promise<Map<string, string[]>> {
+    return this.direct(rules.listChannelsByMember(meshId));
+  }
+
+  // ------------------------------------------------------------ audit
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    return this.direct(rules.appendAudit(entry));
+  }
+
+  listAudit(meshId: string, limit: number): Promise<AuditEntry[]> {
+    return this.direct(rules.listAudit(meshId, limit));
+  }
+}

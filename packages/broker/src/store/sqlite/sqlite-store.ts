@@ -1,0 +1,142 @@
+// SQLite adapter (better-sqlite3, WAL, synchronous=NORMAL): synchronous statements driven inside
+// async methods; one in-process connection, so IMMEDIATE transactions serialise every writer.
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { StoreUnavailableError, type NewMessage } from "../types.js";
+import { silentLog, type OpenStoreOptions } from "../options.js";
+import { sqliteDialect } from "../sql/dialect.js";
+import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
+import { driveSync, MAX_TRANSACTION_ATTEMPTS, RetryTransaction, type Op, type Statement } from "../sql/op.js";
+import {
+  DELIVERY_INSERT_COLUMNS,
+  DELIVERY_INSERT_CONFLICT,
+  deliveryValues,
+  recipientIds,
+} from "../sql/rules.js";
+import { SqlStore } from "../sql/sql-store.js";
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+/** SQLite result codes that mean the file cannot be used right now (locked, unreadable, disk full). */
+const UNAVAILABLE_CODE =
+  /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|NOTADB|CORRUPT|PROTOCOL|NOLFS|AUTH)/;
+
+const INSERT_DELIVERY_SQL =
+  `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS.join(", ")}) ` +
+  `VALUES (${DELIVERY_INSERT_COLUMNS.map(() => "?").join(", ")}) ${DELIVERY_INSERT_CONFLICT}`;
+
+export class SqliteStore extends SqlStore {
+  readonly kind = "sqlite" as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  /** Runs a callback in a transaction; `.immediate` takes the write lock up front (no upgrade deadlocks). */
+  private readonly inTransaction: Database.Transaction<(work: () => unknown) => unknown>;
+
+  constructor(
+    /** A file path, or `:memory:` (tests). */
+    readonly path: string,
+    options: OpenStoreOptions = {},
+  ) {
+    super(sqliteDialect, options.log ?? silentLog);
+    try {
+      if (path !== ":memory:") {
+        // The database holds mesh membership and queued ciphertext: owner-only, like the config dir (SPEC §6).
+        mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+        closeSync(openSync(path, "a", 0o600));
+      }
+      this.db = new Database(path);
+      // WAL + NORMAL: a committed transaction survives a process crash (kill -9, SPEC §3);
+      // only an OS crash or power loss may lose the last few commits.
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
+      this.db.pragma("foreign_keys = ON");
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new StoreUnavailableError(`cannot open SQLite database ${path}: ${reason}`, { cause: err });
+    }
+    this.inTransaction = this.db.transaction((work: () => unknown) => work());
+  }
+
+  protected describe(): string {
+    return "SQLite";
+  }
+
+  protected isUnavailable(err: unknown): boolean {
+    if (err instanceof TypeError && /database connection is not open/.test(err.message)) return true;
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === "string" && UNAVAILABLE_CODE.test(code);
+  }
+
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private readonly execute = (s: Statement): unknown => {
+    const statement = this.prepare(s.sql);
+    if (s.want === "rows") return statement.all(...s.params);
+    return statement.run(...s.params).changes;
+  };
+
+  protected autocommit<T>(op: Op<T>): Promise<T> {
+    return Promise.resolve(driveSync(op, this.execute));
+  }
+
+  protected transaction<T>(makeOp: () => Op<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return Promise.resolve(this.inTransaction.immediate(() => driveSync(makeOp(), this.execute)) as T);
+      } catch (err) {
+        if (!(err instanceof RetryTransaction) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.guard(() => {
+      for (const migration of MIGRATIONS) {
+        this.inTransaction.immediate(() =>
+          driveSync(applyMigration(sqliteDialect, migration, Date.now()), this.execute),
+        );
+      }
+    });
+  }
+
+  /**
+   * Hot path (group commit): the whole batch in one IMMEDIATE transaction with one prepared
+   * statement, run synchronously; resolves after COMMIT, then wakes listeners in this process.
+   */
+  async enqueueMessages(messages: readonly NewMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.guard(() => {
+      const insert = this.prepare(INSERT_DELIVERY_SQL);
+      this.inTransaction.immediate(() => {
+        for (const m of messages) for (const d of m.deliveries) insert.run(...deliveryValues(m, d));
+      });
+    });
+    this.wakeups.emit(recipientIds(messages));
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      this.prepare("SELECT 1").get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.db.close();
+  }
+}

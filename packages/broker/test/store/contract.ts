@@ -1,0 +1,692 @@
+// The Store contract: one suite every adapter must pass (registered by sqlite.test.ts and postgres.test.ts).
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MAX_NAME_CHARS } from "@claudemesh/protocol";
+import { StoreUnavailableError, type DeliveryRow, type Store } from "../../src/store/index.js";
+import { MAX_DISPLAY_NAME_CHARS } from "../../src/store/sql/rules.js";
+import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
+
+export interface StoreHarness {
+  /** A fresh, migrated store that no other test touches. */
+  store: Store;
+  dispose(): Promise<void>;
+}
+
+const LEASE = 30_000;
+
+export function registerStoreContract(label: string, open: () => Promise<StoreHarness>): void {
+  describe(`store contract (${label})`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    let f: MeshFixture;
+
+    beforeEach(async () => {
+      harness = await open();
+      store = harness.store;
+      f = await makeMesh(store);
+    });
+
+    afterEach(async () => {
+      await harness.dispose();
+    });
+
+    function claim(recipientMemberId: string, over: Partial<Parameters<Store["claimDeliveries"]>[0]> = {}) {
+      return store.claimDeliveries({
+        recipientMemberId,
+        priorities: ["now", "next", "low"],
+        leaseOwner: "owner-1",
+        now: T0,
+        leaseMs: LEASE,
+        limit: 100,
+        ...over,
+      });
+    }
+
+    describe("lifecycle", () => {
+      it("migrate() again is a no-op that keeps data", async () => {
+        await store.migrate();
+        await store.migrate();
+        expect(await store.getMesh(f.mesh.id)).toEqual(f.mesh);
+      });
+
+      it("ping() is true while open; after close it is false and methods reject StoreUnavailableError", async () => {
+        expect(await store.ping()).toBe(true);
+        await store.close();
+        expect(await store.ping()).toBe(false);
+        await expect(store.getMesh(f.mesh.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(
+          store.enqueueMessages([message(f.mesh.id, f.owner.id, [f.owner.id])]),
+        ).rejects.toBeInstanceOf(StoreUnavailableError);
+        await store.close(); // idempotent
+      });
+    });
+
+    describe("meshes and members", () => {
+      it("createMesh stores the mesh and its admin owner atomically", async () => {
+        expect(f.mesh).toMatchObject({ name: "Test mesh", ownerMemberId: f.owner.id, createdAt: T0 });
+        expect(f.owner).toMatchObject({
+          meshId: f.mesh.id,
+          displayName: "alice",
+          role: "admin",
+          parentMemberId: null,
+          createdAt: T0,
+          revokedAt: null,
+        });
+        expect(await store.getMesh(f.mesh.id)).toEqual(f.mesh);
+        expect(await store.getMember(f.mesh.id, f.owner.pubkey)).toEqual(f.owner);
+        expect(await store.getMemberById(f.owner.id)).toEqual(f.owner);
+        expect(await store.listMembers(f.mesh.id)).toEqual([f.owner]);
+      });
+
+      it("createMesh returns null for a taken slug and stores nothing", async () => {
+        const ownerPubkey = pubkey();
+        const meshId = id("mesh");
+        const again = await store.createMesh({
+          meshId,
+          slug: f.mesh.slug,
+          name: "dup",
+          ownerMemberId: id("mem"),
+          ownerPubkey,
+          ownerName: "eve",
+          now: T0,
+        });
+        expect(again).toBeNull();
+        expect(await store.getMesh(meshId)).toBeNull();
+        expect(await store.getMember(meshId, ownerPubkey)).toBeNull();
+      });
+
+      it("unknown ids read as null / empty", async () => {
+        expect(await store.getMesh("nope")).toBeNull();
+        expect(await store.getMember(f.mesh.id, pubkey())).toBeNull();
+        expect(await store.getMemberById("nope")).toBeNull();
+        expect(await store.listMembers("nope")).toEqual([]);
+      });
+
+      it("timestamps come back as JS numbers (BIGINT on PostgreSQL)", async () => {
+        const now = Date.now();
+        const m = await addMember(store, f.mesh.id, "bob", now);
+        const read = await store.getMemberById(m.id);
+        expect(typeof read?.createdAt).toBe("number");
+        expect(read?.createdAt).toBe(now);
+      });
+    });
+
+    describe("redeemInvite", () => {
+      const redeem = (inviteId: string, maxUses: number, pk: string, name = "bob") =>
+        store.redeemInvite({
+          meshId: f.mesh.id,
+          inviteId,
+          maxUses,
+          memberId: id("mem"),
+          pubkey: pk,
+          displayName: name,
+          role: "member",
+          now: T0 + 1,
+        });
+
+      it("joins a new pubkey with the invite's role", async () => {
+        const pk = pubkey();
+        const r = await store.redeemInvite({
+          meshId: f.mesh.id,
+          inviteId: id("inv"),
+          maxUses: 1,
+          memberId: "mem-fixed",
+          pubkey: pk,
+          displayName: "carol",
+          role: "admin",
+          now: T0 + 1,
+        });
+        expect(r).toEqual({
+          kind: "joined",
+          member: {
+            id: "mem-fixed",
+            meshId: f.mesh.id,
+            pubkey: pk,
+            displayName: "carol",
+            role: "admin",
+            parentMemberId: null,
+            createdAt: T0 + 1,
+            revokedAt: null,
+          },
+        });
+      });
+
+      it("is idempotent for an active member and consumes no use", async () => {
+        const invite = id("inv");
+        const a = pubkey();
+        const first = await redeem(invite, 2, a);
+        expect(first.kind).toBe("joined");
+        const again = await redeem(invite, 2, a, "other-name");
+        expect(again).toEqual({ kind: "existing", member: first.kind === "joined" ? first.member : null });
+        // The second use is still available, the third is not.
+        expect((await redeem(invite, 2, pubkey())).kind).toBe("joined");
+        expect((await redeem(invite, 2, pubkey())).kind).toBe("exhausted");
+      });
+
+      it("refuses a revoked pubkey without consuming a use", async () => {
+        const invite = id("inv");
+        const a = pubkey();
+        const joined = await redeem(invite, 2, a);
+        if (joined.kind !== "joined") throw new Error("setup");
+        await store.revokeMember(joined.member.id, T0 + 2);
+        expect(await redeem(invite, 2, a)).toEqual({ kind: "revoked" });
+        expect((await redeem(invite, 2, pubkey())).kind).toBe("joined");
+      });
+
+      it("returns exhausted once max_uses are used, and for max_uses 0", async () => {
+        const invite = id("inv");
+        expect((await redeem(invite, 1, pubkey())).kind).toBe("joined");
+        const late = pubkey();
+        expect(await redeem(invite, 1, late)).toEqual({ kind: "exhausted" });
+        expect(await store.getMember(f.mesh.id, late)).toBeNull();
+        expect(await redeem(id("inv"), 0, pubkey())).toEqual({ kind: "exhausted" });
+      });
+
+      it("uses are counted per invite id", async () => {
+        expect((await redeem(id("inv"), 1, pubkey())).kind).toBe("joined");
+        expect((await redeem(id("inv"), 1, pubkey())).kind).toBe("joined");
+      });
+
+      it("20 concurrent redeems of a 1-use invite admit exactly one", async () => {
+        const invite = id("inv");
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => redeem(invite, 1, pubkey(), `p${i}`)),
+        );
+        expect(results.filter((r) => r.kind === "joined")).toHaveLength(1);
+        expect(results.filter((r) => r.kind === "exhausted")).toHaveLength(19);
+        expect(await store.listMembers(f.mesh.id)).toHaveLength(2);
+      });
+
+      it("concurrent redeems of one pubkey admit it once and consume one use", async () => {
+        const invite = id("inv");
+        const a = pubkey();
+        const results = await Promise.all(Array.from({ length: 6 }, () => redeem(invite, 2, a)));
+        expect(results.filter((r) => r.kind === "joined")).toHaveLength(1);
+        expect(results.filter((r) => r.kind === "existing")).toHaveLength(5);
+        expect((await redeem(invite, 2, pubkey())).kind).toBe("joined");
+        expect((await redeem(invite, 2, pubkey())).kind).toBe("exhausted");
+      });
+
+      it("concurrent joins under one display name all get distinct suffixed names", async () => {
+        const invite = id("inv");
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => redeem(invite, 8, pubkey(), "dev")),
+        );
+        const names = results.map((r) => (r.kind === "joined" ? r.member.displayName : r.kind)).sort();
+        expect(names).toEqual(["dev", "dev-2", "dev-3", "dev-4", "dev-5", "dev-6", "dev-7", "dev-8"]);
+      });
+    });
+
+    describe("display names", () => {
+      it("suffixes a taken name with -2, -3, … across members and agents", async () => {
+        expect((await addMember(store, f.mesh.id, "alice")).displayName).toBe("alice-2");
+        expect((await addMember(store, f.mesh.id, "alice")).displayName).toBe("alice-3");
+        const agent = await store.enrollAgent({
+          meshId: f.mesh.id,
+          parentMemberId: f.owner.id,
+          memberId: id("mem"),
+          agentPubkey: pubkey(),
+          agentName: "alice",
+          now: T0,
+        });
+        expect(agent.displayName).toBe("alice-4");
+      });
+
+      it("skips suffixes that are already real names", async () => {
+        await addMember(store, f.mesh.id, "bob");
+        await addMember(store, f.mesh.id, "bob-2");
+        expect((await addMember(store, f.mesh.id, "bob")).displayName).toBe("bob-3");
+      });
+
+      it("names are unique per mesh, not globally", async () => {
+        const other = await makeMesh(store, "alice");
+        expect(other.owner.displayName).toBe("alice");
+      });
+
+      it("keeps a suffixed name within the name length limit", async () => {
+        expect(MAX_DISPLAY_NAME_CHARS).toBe(MAX_NAME_CHARS);
+        const long = "x".repeat(MAX_NAME_CHARS);
+        expect((await addMember(store, f.mesh.id, long)).displayName).toBe(long);
+        const second = await addMember(store, f.mesh.id, long);
+        expect(second.displayName).toBe(`${"x".repeat(MAX_NAME_CHARS - 2)}-2`);
+      });
+    });
+
+    describe("agents and revocation", () => {
+      const enroll = (
+        parentMemberId: string,
+        agentPubkey: string,
+        agentName = "backend",
+        memberId = id("mem"),
+      ) =>
+        store.enrollAgent({
+          meshId: f.mesh.id,
+          parentMemberId,
+          memberId,
+          agentPubkey,
+          agentName,
+          now: T0 + 3,
+        });
+
+      it("enrolls an agent as a member row with its parent", async () => {
+        const apk = pubkey();
+        const agent = await enroll(f.owner.id, apk, "backend", "agent-1");
+        expect(agent).toEqual({
+          id: "agent-1",
+          meshId: f.mesh.id,
+          pubkey: apk,
+          displayName: "backend",
+          role: "member",
+          parentMemberId: f.owner.id,
+          createdAt: T0 + 3,
+          revokedAt: null,
+        });
+        expect(await store.getMember(f.mesh.id, apk)).toEqual(agent);
+      });
+
+      it("is idempotent per (mesh, agent pubkey): returns the stored row unchanged", async () => {
+        const apk = pubkey();
+        const first = await enroll(f.owner.id, apk, "backend");
+        const again = await enroll(f.owner.id, apk, "renamed", id("mem"));
+        expect(again).toEqual(first);
+        expect(await store.listMembers(f.mesh.id)).toHaveLength(2);
+      });
+
+      it("rejects a parent outside the mesh or a parent that is itself an agent", async () => {
+        const other = await makeMesh(store, "zed");
+        await expect(enroll(other.owner.id, pubkey())).rejects.toThrow(/not in mesh/);
+        await expect(enroll("missing-member", pubkey())).rejects.toThrow(/not in mesh/);
+        const agent = await enroll(f.owner.id, pubkey());
+        await expect(enroll(agent.id, pubkey())).rejects.toThrow(/itself an agent/);
+      });
+
+      it("revokeMember revokes the member and its agents only", async () => {
+        const bob = await addMember(store, f.mesh.id, "bob");
+        const bobAgent = await enroll(bob.id, pubkey(), "bob-agent");
+        const ownerAgent = await enroll(f.owner.id, pubkey(), "owner-agent");
+        await store.revokeMember(bob.id, T0 + 10);
+        expect((await store.getMemberById(bob.id))?.revokedAt).toBe(T0 + 10);
+        expect((await store.getMemberById(bobAgent.id))?.revokedAt).toBe(T0 + 10);
+        expect((await store.getMemberById(ownerAgent.id))?.revokedAt).toBeNull();
+        expect((await store.getMemberById(f.owner.id))?.revokedAt).toBeNull();
+        // A later revocation keeps the first timestamp.
+        await store.revokeMember(bob.id, T0 + 99);
+        expect((await store.getMemberById(bob.id))?.revokedAt).toBe(T0 + 10);
+        // Revoked rows are still listed (callers filter).
+        expect(await store.listMembers(f.mesh.id)).toHaveLength(4);
+      });
+
+      it("an agent enrolled under a revoked member is stored revoked", async () => {
+        const bob = await addMember(store, f.mesh.id, "bob");
+        await store.revokeMember(bob.id, T0 + 10);
+        expect((await enroll(bob.id, pubkey())).revokedAt).toBe(T0 + 10);
+      });
+    });
+
+    describe("message queue", () => {
+      let bob: string;
+      let carol: string;
+      beforeEach(async () => {
+        bob = (await addMember(store, f.mesh.id, "bob")).id;
+        carol = (await addMember(store, f.mesh.id, "carol")).id;
+      });
+
+      it("stores ciphertext and hands deliveries out in storage order with sender details", async () => {
+        const m1 = message(f.mesh.id, f.owner.id, [bob], {
+          priority: "now",
+          createdAt: T0 + 5,
+          targetSpec: "pk",
+        });
+        const m2 = message(f.mesh.id, carol, [bob]);
+        const m3 = message(f.mesh.id, f.owner.id, [bob]);
+        await store.enqueueMessages([m1, m2]);
+        await store.enqueueMessages([m3]);
+        expect(await store.countPending(bob)).toBe(3);
+        const rows = await claim(bob);
+        expect(rows.map((r) => r.messageId)).toEqual([m1.messageId, m2.messageId, m3.messageId]);
+        expect(rows[0]?.seq).toBeLessThan(rows[1]?.seq ?? 0);
+        expect(rows[1]?.seq).toBeLessThan(rows[2]?.seq ?? 0);
+        const d1 = m1.deliveries[0];
+        expect(rows[0]).toEqual({
+          seq: rows[0]?.seq,
+          messageId: m1.messageId,
+          meshId: f.mesh.id,
+          senderMemberId: f.owner.id,
+          senderPubkey: f.owner.pubkey,
+          senderName: "alice",
+          recipientMemberId: bob,
+          targetSpec: "pk",
+          priority: "now",
+          nonce: d1?.nonce,
+          ciphertext: d1?.ciphertext,
+          createdAt: T0 + 5,
+        } satisfies DeliveryRow);
+        expect(rows[1]?.senderName).toBe("carol");
+        // Claimed (leased) rows are still pending until acknowledged.
+        expect(await store.countPending(bob)).toBe(3);
+      });
+
+      it("a broadcast stores one delivery per recipient under one message id", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob, carol], { targetSpec: "*" });
+        await store.enqueueMessages([m]);
+        const [forBob] = await claim(bob);
+        const [forCarol] = await claim(carol);
+        expect(forBob?.messageId).toBe(m.messageId);
+        expect(forCarol?.messageId).toBe(m.messageId);
+        expect(forBob?.ciphertext).toBe(m.deliveries[0]?.ciphertext);
+        expect(forCarol?.ciphertext).toBe(m.deliveries[1]?.ciphertext);
+      });
+
+      it("re-enqueueing the same (recipient, message id) stores it once", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob]);
+        await store.enqueueMessages([m]);
+        await store.enqueueMessages([m]);
+        expect(await store.countPending(bob)).toBe(1);
+      });
+
+      it("an empty batch is a no-op", async () => {
+        await store.enqueueMessages([]);
+        await store.enqueueMessages([message(f.mesh.id, f.owner.id, [])]);
+        expect(await store.countPending(bob)).toBe(0);
+      });
+
+      it("claims only allowed priorities; nothing for an empty list or zero limit", async () => {
+        const low = message(f.mesh.id, f.owner.id, [bob], { priority: "low" });
+        const now = message(f.mesh.id, f.owner.id, [bob], { priority: "now" });
+        const next = message(f.mesh.id, f.owner.id, [bob], { priority: "next" });
+        await store.enqueueMessages([low, now, next]);
+        expect(await claim(bob, { priorities: [] })).toEqual([]);
+        expect(await claim(bob, { limit: 0 })).toEqual([]);
+        expect((await claim(bob, { priorities: ["now"] })).map((r) => r.messageId)).toEqual([now.messageId]);
+        expect((await claim(bob, { priorities: ["now", "next"] })).map((r) => r.messageId)).toEqual([
+          next.messageId,
+        ]);
+        expect((await claim(bob)).map((r) => r.messageId)).toEqual([low.messageId]);
+      });
+
+      it("claims only the recipient's rows and honours the limit", async () => {
+        const batch = Array.from({ length: 5 }, () => message(f.mesh.id, f.owner.id, [bob]));
+        await store.enqueueMessages([...batch, message(f.mesh.id, f.owner.id, [carol])]);
+        const firstTwo = await claim(bob, { limit: 2 });
+        expect(firstTwo.map((r) => r.messageId)).toEqual(batch.slice(0, 2).map((m) => m.messageId));
+        const rest = await claim(bob, { limit: 10 });
+        expect(rest.map((r) => r.messageId)).toEqual(batch.slice(2).map((m) => m.messageId));
+        expect(rest.every((r) => r.recipientMemberId === bob)).toBe(true);
+      });
+
+      it("a live lease blocks re-claiming; an expired one makes the row claimable again", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob]);
+        await store.enqueueMessages([m]);
+        expect(await claim(bob, { now: T0 })).toHaveLength(1);
+        expect(await claim(bob, { now: T0 + LEASE - 1, leaseOwner: "owner-2" })).toEqual([]);
+        const again = await claim(bob, { now: T0 + LEASE, leaseOwner: "owner-2" });
+        expect(again.map((r) => r.messageId)).toEqual([m.messageId]);
+        // The new lease belongs to owner-2: releasing owner-1 does not free it.
+        expect(await store.releaseLeases("owner-1")).toBe(0);
+        expect(await claim(bob, { now: T0 + LEASE + 1 })).toEqual([]);
+      });
+
+      it("releaseLeases frees only that owner's undelivered rows", async () => {
+        const a = message(f.mesh.id, f.owner.id, [bob]);
+        const b = message(f.mesh.id, f.owner.id, [carol]);
+        const c = message(f.mesh.id, f.owner.id, [bob]);
+        await store.enqueueMessages([a, b]);
+        await claim(bob, { leaseOwner: "conn-bob" });
+        await claim(carol, { leaseOwner: "conn-carol" });
+        await store.enqueueMessages([c]);
+        await claim(bob, { leaseOwner: "conn-bob" });
+        await store.markDelivered(bob, [c.messageId], T0 + 1);
+        expect(await store.releaseLeases("conn-bob")).toBe(1);
+        expect((await claim(bob, { now: T0 + 1 })).map((r) => r.messageId)).toEqual([a.messageId]);
+        expect(await claim(carol, { now: T0 + 1 })).toEqual([]);
+        expect(await store.releaseLeases("nobody")).toBe(0);
+      });
+
+      it("markDelivered changes only the given recipient's rows, once", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob, carol], { targetSpec: "*" });
+        const other = message(f.mesh.id, f.owner.id, [bob]);
+        await store.enqueueMessages([m, other]);
+        expect(await store.markDelivered(bob, [m.messageId, "unknown-id"], T0 + 1)).toBe(1);
+        expect(await store.markDelivered(bob, [m.messageId], T0 + 2)).toBe(0);
+        expect(await store.markDelivered(bob, [], T0 + 2)).toBe(0);
+        expect(await store.countPending(bob)).toBe(1);
+        expect(await store.countPending(carol)).toBe(1);
+        expect((await claim(bob)).map((r) => r.messageId)).toEqual([other.messageId]);
+        expect((await claim(carol)).map((r) => r.messageId)).toEqual([m.messageId]);
+      });
+
+      it("delivered rows are never claimed again, even after their lease would expire", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob]);
+        await store.enqueueMessages([m]);
+        await claim(bob);
+        await store.markDelivered(bob, [m.messageId], T0 + 1);
+        expect(await claim(bob, { now: T0 + 10 * LEASE })).toEqual([]);
+        expect(await store.countPending(bob)).toBe(0);
+      });
+
+      it("sweepMessages deletes delivered rows and undelivered ones older than the cutoff", async () => {
+        const old = message(f.mesh.id, f.owner.id, [bob], { createdAt: T0 - 1000 });
+        const edge = message(f.mesh.id, f.owner.id, [bob], { createdAt: T0 });
+        const fresh = message(f.mesh.id, f.owner.id, [bob], { createdAt: T0 + 1000 });
+        const done = message(f.mesh.id, f.owner.id, [carol], { createdAt: T0 + 1000 });
+        await store.enqueueMessages([old, edge, fresh, done]);
+        await store.markDelivered(carol, [done.messageId], T0 + 1001);
+        expect(await store.sweepMessages(T0)).toBe(2);
+        expect((await claim(bob)).map((r) => r.messageId)).toEqual([edge.messageId, fresh.messageId]);
+        expect(await store.sweepMessages(T0)).toBe(0);
+        // A swept delivered message id may be stored again (it no longer exists).
+        await store.enqueueMessages([done]);
+        expect(await store.countPending(carol)).toBe(1);
+      });
+
+      it("4 concurrent claimers over 1,000 deliveries: every row handed out exactly once", async () => {
+        const batch = Array.from({ length: 1000 }, () => message(f.mesh.id, f.owner.id, [bob]));
+        await store.enqueueMessages(batch);
+        const seen: string[] = [];
+        await Promise.all(
+          Array.from({ length: 4 }, async (_, worker) => {
+            for (let round = 0; round < 200; round++) {
+              const rows = await claim(bob, { limit: 25, leaseOwner: `w${worker}` });
+              if (rows.length === 0) return;
+              seen.push(...rows.map((r) => r.messageId));
+            }
+          }),
+        );
+        expect(seen).toHaveLength(1000);
+        expect(new Set(seen).size).toBe(1000);
+      });
+
+      it("wakes listeners with the batch's recipients after it is stored", async () => {
+        const calls: string[][] = [];
+        const unsubscribe = store.onDeliveries((ids) => calls.push([...ids]));
+        const failing = store.onDeliveries(() => {
+          throw new Error("listener bug");
+        });
+        await store.enqueueMessages([
+          message(f.mesh.id, f.owner.id, [bob, carol]),
+          message(f.mesh.id, f.owner.id, [bob]),
+        ]);
+        expect(calls).toEqual([[bob, carol]]);
+        unsubscribe();
+        failing();
+        await store.enqueueMessages([message(f.mesh.id, f.owner.id, [bob])]);
+        expect(calls).toHaveLength(1);
+      });
+    });
+
+    describe("presence and pending hook status", () => {
+      it("upserts, reads and lists presence rows of a mesh", async () => {
+        const bob = await addMember(store, f.mesh.id, "bob");
+        const other = await makeMesh(store, "zed");
+        const p = presence(f.owner.id);
+        await store.upsertPresence(p);
+        await store.upsertPresence(presence(bob.id, { online: false, summary: null, pid: null, cwd: null }));
+        await store.upsertPresence(presence(other.owner.id));
+        expect(await store.getPresence(f.owner.id)).toEqual(p);
+        expect(await store.getPresence(bob.id)).toMatchObject({
+          online: false,
+          summary: null,
+          pid: null,
+          cwd: null,
+        });
+        expect((await store.listPresence(f.mesh.id)).map((r) => r.memberId).sort()).toEqual(
+          [f.owner.id, bob.id].sort(),
+        );
+        expect(await store.getPresence("nobody")).toBeNull();
+      });
+
+      it("an upsert replaces every field of the member's row", async () => {
+        await store.upsertPresence(presence(f.owner.id));
+        const replaced = presence(f.owner.id, {
+          presenceId: null,
+          brokerId: null,
+          sessionId: null,
+          online: false,
+          connectedAt: null,
+          lastSeenAt: null,
+          disconnectedAt: T0 + 50,
+          status: "dnd",
+          statusSource: "hook",
+          statusAt: T0 + 50,
+          summary: null,
+        });
+        await store.upsertPresence(replaced);
+        expect(await store.getPresence(f.owner.id)).toEqual(replaced);
+        expect(await store.listPresence(f.mesh.id)).toHaveLength(1);
+      });
+
+      it("markBrokerPresencesOffline touches only that broker's online rows", async () => {
+        const bob = await addMember(store, f.mesh.id, "bob");
+        const carol = await addMember(store, f.mesh.id, "carol");
+        await store.upsertPresence(presence(f.owner.id, { brokerId: "b1" }));
+        await store.upsertPresence(presence(bob.id, { brokerId: "b2" }));
+        await store.upsertPresence(
+          presence(carol.id, { brokerId: "b1", online: false, disconnectedAt: T0 + 1 }),
+        );
+        expect(await store.markBrokerPresencesOffline("b1", T0 + 100)).toBe(1);
+        expect(await store.getPresence(f.owner.id)).toMatchObject({
+          online: false,
+          disconnectedAt: T0 + 100,
+        });
+        expect(await store.getPresence(bob.id)).toMatchObject({ online: true, disconnectedAt: null });
+        expect(await store.getPresence(carol.id)).toMatchObject({ online: false, disconnectedAt: T0 + 1 });
+        expect(await store.markBrokerPresencesOffline("b1", T0 + 200)).toBe(0);
+      });
+
+      it("takePendingHook returns a fresh entry once and removes it", async () => {
+        const pk = pubkey();
+        const entry = {
+          meshId: f.mesh.id,
+          pubkey: pk,
+          status: "working" as const,
+          cwd: "/p",
+          pid: 7,
+          sessionId: "s",
+          receivedAt: T0,
+        };
+        await store.stashPendingHook(entry);
+        expect(await store.takePendingHook(f.mesh.id, pk, T0)).toEqual(entry);
+        expect(await store.takePendingHook(f.mesh.id, pk, T0)).toBeNull();
+      });
+
+      it("a newer stash replaces the older; a stale entry is not returned and is dropped", async () => {
+        const pk = pubkey();
+        const base = { meshId: f.mesh.id, pubkey: pk, cwd: "/p", pid: 7, sessionId: null };
+        await store.stashPendingHook({ ...base, status: "working", receivedAt: T0 });
+        await store.stashPendingHook({ ...base, status: "idle", receivedAt: T0 + 5 });
+        expect(await store.takePendingHook(f.mesh.id, pk, T0 + 5)).toEqual({
+          ...base,
+          status: "idle",
+          receivedAt: T0 + 5,
+        });
+        await store.stashPendingHook({ ...base, status: "working", receivedAt: T0 });
+        expect(await store.takePendingHook(f.mesh.id, pk, T0 + 1)).toBeNull();
+        expect(await store.takePendingHook(f.mesh.id, pk, 0)).toBeNull();
+        // Scoped by mesh as well as pubkey.
+        await store.stashPendingHook({ ...base, status: "working", receivedAt: T0 });
+        expect(await store.takePendingHook("other-mesh", pk, 0)).toBeNull();
+        expect(await store.takePendingHook(f.mesh.id, pk, 0)).not.toBeNull();
+      });
+    });
+
+    describe("channels", () => {
+      it("join is idempotent, leave removes, listings are per mesh and channel", async () => {
+        const bob = await addMember(store, f.mesh.id, "bob");
+        const other = await makeMesh(store, "zed");
+        await store.joinChannel(f.mesh.id, "dev", f.owner.id);
+        await store.joinChannel(f.mesh.id, "dev", f.owner.id);
+        await store.joinChannel(f.mesh.id, "dev", bob.id);
+        await store.joinChannel(f.mesh.id, "ops", bob.id);
+        await store.joinChannel(other.mesh.id, "dev", other.owner.id);
+        expect(await store.listChannelMembers(f.mesh.id, "dev")).toEqual([f.owner.id, bob.id].sort());
+        expect(await store.listChannelsByMember(f.mesh.id)).toEqual(
+          new Map([
+            [f.owner.id, ["dev"]],
+            [bob.id, ["dev", "ops"]],
+          ]),
+        );
+        await store.leaveChannel(f.mesh.id, "dev", bob.id);
+        await store.leaveChannel(f.mesh.id, "dev", bob.id);
+        expect(await store.listChannelMembers(f.mesh.id, "dev")).toEqual([f.owner.id]);
+        expect(await store.listChannelMembers(f.mesh.id, "nope")).toEqual([]);
+        expect(await store.listChannelsByMember(f.mesh.id)).toEqual(
+          new Map([
+            [f.owner.id, ["dev"]],
+            [bob.id, ["ops"]],
+          ]),
+        );
+      });
+    });
+
+    describe("audit log", () => {
+      it("lists a mesh's entries newest first, limited, with their metadata", async () => {
+        const other = await makeMesh(store, "zed");
+        await store.appendAudit({
+          meshId: f.mesh.id,
+          action: "mesh.create",
+          actorPubkey: f.owner.pubkey,
+          detail: { slug: "s" },
+          at: T0,
+        });
+        await store.appendAudit({
+          meshId: other.mesh.id,
+          action: "mesh.create",
+          actorPubkey: null,
+          detail: {},
+          at: T0,
+        });
+        await store.appendAudit({
+          meshId: f.mesh.id,
+          action: "member.join",
+          actorPubkey: null,
+          detail: { role: "member", uses: 1, admin: false, note: null },
+          at: T0 + 1,
+        });
+        await store.appendAudit({
+          meshId: null,
+          action: "hello.reject",
+          actorPubkey: null,
+          detail: { reason: "replay" },
+          at: T0 + 2,
+        });
+        const entries = await store.listAudit(f.mesh.id, 10);
+        expect(entries).toEqual([
+          {
+            meshId: f.mesh.id,
+            action: "member.join",
+            actorPubkey: null,
+            detail: { role: "member", uses: 1, admin: false, note: null },
+            at: T0 + 1,
+          },
+          {
+            meshId: f.mesh.id,
+            action: "mesh.create",
+            actorPubkey: f.owner.pubkey,
+            detail: { slug: "s" },
+            at: T0,
+          },
+        ]);
+        expect(await store.listAudit(f.mesh.id, 1)).toHaveLength(1);
+      });
+    });
+  });
+}
