@@ -78,11 +78,13 @@ export function isFanoutTarget(targetSpec: string): boolean {
  * Hello (SPEC §3). pubkey/signature are plain strings here on purpose: the broker must check
  * the timestamp window *before* their shape (seed order), so shape is judged by the handshake.
  * meshId/memberId are opaque ids (no `|`), so the signed `${meshId}|${memberId}|…` string has
- * exactly one reading.
+ * exactly one reading. The hello has no domain prefix (seed form), so a meshId starting with
+ * `claudemesh-` is refused: `claudemesh-mesh-create|${slug}|${pubkey}|${ts}` would otherwise
+ * also read as a hello, and a mesh-create signature would double as a hello signature.
  */
 export const HelloSchema = z.object({
   type: z.literal("hello"),
-  meshId: OpaqueIdSchema,
+  meshId: OpaqueIdSchema.refine((id) => !id.startsWith("claudemesh-"), "must not start with claudemesh-"),
   memberId: OpaqueIdSchema,
   pubkey: z.string().max(256),
   sessionId: z.string().max(128),
