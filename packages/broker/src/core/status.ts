@@ -18,9 +18,12 @@ export interface StatusTimings {
 /** SPEC §3: "Sources rank hook > manual > jsonl". */
 export const SOURCE_RANK: Readonly<Record<StatusSource, number>> = { hook: 3, manual: 2, jsonl: 1 };
 
-/** The status a new session starts with: idle, as if set manually long ago (so any source may overwrite it). */
-export function initialStatus(): StatusRecord {
-  return { status: "idle", source: "manual", at: 0 };
+/**
+ * The status a new (or returning-after-grace) session starts with: idle at the lowest rank, so the
+ * first report from any source replaces it at once.
+ */
+export function initialStatus(now: number): StatusRecord {
+  return { status: "idle", source: "jsonl", at: now };
 }
 
 /**

@@ -244,7 +244,7 @@ export class PresenceBook {
     if (peer.online || this.peers.get(peer.member.id) !== peer) return;
     this.peers.delete(peer.member.id);
     // A peer that left starts over: its status and summary described a session that is gone.
-    peer.status = initialStatus();
+    peer.status = initialStatus(this.deps.clock.now());
     peer.summary = null;
     peer.cwd = null;
     peer.pid = null;
@@ -292,7 +292,7 @@ export class PresenceBook {
       member,
       presenceId: null,
       online: false,
-      status: initialStatus(),
+      status: initialStatus(this.deps.clock.now()),
       summary: null,
       cwd: null,
       pid: null,
