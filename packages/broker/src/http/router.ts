@@ -61,6 +61,17 @@ function toHttpError(error: unknown, deps: HttpDeps, route: string): HttpError {
   return new HttpError("internal", "internal broker error");
 }
 
+/** Takes one token from the source IP's bucket or throws 429 `rate_limited` with Retry-After. */
+function takeIpToken(req: IncomingMessage, deps: HttpDeps, routeLabel: string): void {
+  const ip = req.socket.remoteAddress ?? "unknown";
+  if (deps.ipLimiter.take(ip)) return;
+  deps.ctx.metrics.inc("http_rate_limited_total", { route: routeLabel });
+  const retryAfter = Math.max(1, Math.ceil(deps.ipLimiter.retryAfterMs(ip) / 1000));
+  throw new HttpError("rate_limited", `too many requests from this address; retry in ${retryAfter} s`, {
+    headers: { "retry-after": String(retryAfter) },
+  });
+}
+
 /** Builds the `request` listener of the broker's node:http server. */
 export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const byPath = new Map<string, Route[]>();
@@ -87,6 +98,8 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
 
     const run = async (): Promise<void> => {
       assertDeclaredLength(req, deps.options.maxHttpBodyBytes);
+      // Unknown paths count against the per-IP budget too: probing costs the prober.
+      if (!candidates || candidates.some((r) => r.rateLimited)) takeIpToken(req, deps, routeLabel);
       if (!candidates)
         throw new HttpError("not_found", `no route ${path}; see SPEC §2 for the broker's HTTP API`);
       const route = candidates.find((r) => r.method === method || (method === "HEAD" && r.method === "GET"));
@@ -97,20 +110,6 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
         throw new HttpError("method_not_allowed", `${path} accepts ${allow.join(", ")}`, {
           headers: { allow: allow.join(", ") },
         });
-      }
-      if (route.rateLimited) {
-        const ip = req.socket.remoteAddress ?? "unknown";
-        if (!deps.ipLimiter.take(ip)) {
-          metrics.inc("http_rate_limited_total", { route: route.path });
-          const retryAfter = Math.max(1, Math.ceil(deps.ipLimiter.retryAfterMs(ip) / 1000));
-          throw new HttpError(
-            "rate_limited",
-            `too many requests from this address; retry in ${retryAfter} s`,
-            {
-              headers: { "retry-after": String(retryAfter) },
-            },
-          );
-        }
       }
       // GET routes ignore bodies, but a streamed one is still capped rather than read without bound.
       if (route.method === "GET" && hasBody(req)) await readBodyCapped(req, deps.options.maxHttpBodyBytes);

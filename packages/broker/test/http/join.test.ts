@@ -31,8 +31,16 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
     await broker?.stop();
   });
 
-  const join = (invite: { payload: Parameters<typeof joinBody>[1]; link: string }, joiner: Identity, as: "link" | "payload" = "link") =>
-    postJson(broker.url, "/join", joinBody(as === "link" ? invite.link : invite.payload, invite.payload, joiner));
+  const join = (
+    invite: { payload: Parameters<typeof joinBody>[1]; link: string },
+    joiner: Identity,
+    as: "link" | "payload" = "link",
+  ) =>
+    postJson(
+      broker.url,
+      "/join",
+      joinBody(as === "link" ? invite.link : invite.payload, invite.payload, joiner),
+    );
 
   it("admits a joiner with the invite's role and audits it; the payload object works as well as the link", async () => {
     const bob = makeIdentity("bob");
@@ -41,9 +49,17 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
     expect(res.json).toMatchObject({ ok: true, mesh_id: mesh.meshId, role: "member", mesh_slug: mesh.slug });
     const row = await broker.ctx.store.getMember(mesh.meshId, bob.pubkey);
     expect(row?.id).toBe((res.json as { member_id: string }).member_id);
-    expect((await broker.ctx.store.listAudit(mesh.meshId, 50)).some((a) => a.action === "member.join" && a.actorPubkey === bob.pubkey)).toBe(true);
+    expect(
+      (await broker.ctx.store.listAudit(mesh.meshId, 50)).some(
+        (a) => a.action === "member.join" && a.actorPubkey === bob.pubkey,
+      ),
+    ).toBe(true);
 
-    const admin = await join(makeInvite(mesh, mesh.owner, { role: "admin" }), makeIdentity("carol"), "payload");
+    const admin = await join(
+      makeInvite(mesh, mesh.owner, { role: "admin" }),
+      makeIdentity("carol"),
+      "payload",
+    );
     expect(admin.json).toMatchObject({ ok: true, role: "admin" });
   });
 
@@ -53,7 +69,9 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
     const first = await join(invite, dave);
     const again = await join(invite, dave); // fresh signature, same key
     expect(again.status).toBe(200);
-    expect((again.json as { member_id: string }).member_id).toBe((first.json as { member_id: string }).member_id);
+    expect((again.json as { member_id: string }).member_id).toBe(
+      (first.json as { member_id: string }).member_id,
+    );
     expect((await join(invite, makeIdentity("erin"))).status).toBe(200); // the second use is still there
     expect(errorCode(await join(invite, makeIdentity("frank")))).toBe("invite_exhausted");
   });
@@ -102,9 +120,17 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
   });
 
   it("rejects invites signed by a non-member, a non-admin member, an agent, or a revoked admin", async () => {
-    const plain = await joinMesh(broker.url, makeInvite(mesh, mesh.owner, { role: "member" }), makeIdentity("plain"));
+    const plain = await joinMesh(
+      broker.url,
+      makeInvite(mesh, mesh.owner, { role: "member" }),
+      makeIdentity("plain"),
+    );
     const agent = await enrollAgent(broker.url, mesh.owner, makeIdentity("owner-agent"));
-    const revokedAdmin = await joinMesh(broker.url, makeInvite(mesh, mesh.owner, { role: "admin" }), makeIdentity("exadmin"));
+    const revokedAdmin = await joinMesh(
+      broker.url,
+      makeInvite(mesh, mesh.owner, { role: "admin" }),
+      makeIdentity("exadmin"),
+    );
     await broker.ctx.store.revokeMember(revokedAdmin.memberId, Date.now());
     const outsider = makeIdentity("outsider");
     for (const signer of [outsider, plain, agent, revokedAdmin]) {
@@ -143,7 +169,11 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
 
   it("rejects a joiner timestamp outside the window (401 timestamp_skew)", async () => {
     const invite = makeInvite(mesh, mesh.owner);
-    const res = await postJson(broker.url, "/join", joinBody(invite.link, invite.payload, makeIdentity("j"), Date.now() - 120_000));
+    const res = await postJson(
+      broker.url,
+      "/join",
+      joinBody(invite.link, invite.payload, makeIdentity("j"), Date.now() - 120_000),
+    );
     expect(res.status).toBe(401);
     expect(errorCode(res)).toBe("timestamp_skew");
   });
@@ -168,7 +198,12 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
   it("rejects a join body with wrong types (400 malformed)", async () => {
     const invite = makeInvite(mesh, mesh.owner);
     const body = joinBody(invite.link, invite.payload, makeIdentity("j"));
-    for (const bad of [{ ...body, invite: 42 }, { ...body, pubkey: "zz" }, { ...body, display_name: "" }, { ...body, signature: null }]) {
+    for (const bad of [
+      { ...body, invite: 42 },
+      { ...body, pubkey: "zz" },
+      { ...body, display_name: "" },
+      { ...body, signature: null },
+    ]) {
       const res = await postJson(broker.url, "/join", bad);
       expect(res.status).toBe(400);
       expect(errorCode(res)).toBe("malformed");

@@ -22,7 +22,12 @@ describe.each(STORE_KINDS)("POST /meshes (%s)", (kind) => {
     const owner = makeIdentity("alice");
     const mesh = await createMesh(broker.url, owner);
     const member = await broker.ctx.store.getMember(mesh.meshId, owner.pubkey);
-    expect(member).toMatchObject({ id: mesh.owner.memberId, role: "admin", parentMemberId: null, revokedAt: null });
+    expect(member).toMatchObject({
+      id: mesh.owner.memberId,
+      role: "admin",
+      parentMemberId: null,
+      revokedAt: null,
+    });
     const audit = await broker.ctx.store.listAudit(mesh.meshId, 10);
     expect(audit.map((a) => a.action)).toContain("mesh.create");
     expect(JSON.stringify(audit)).not.toMatch(/[0-9a-f]{128}/); // no signature stored
@@ -52,12 +57,20 @@ describe.each(STORE_KINDS)("POST /meshes (%s)", (kind) => {
 
   it("rejects a timestamp outside ±helloSkew, in both directions (401 timestamp_skew)", async () => {
     for (const offset of [-61_000, 61_000]) {
-      const res = await postJson(broker.url, "/meshes", meshCreateBody(makeIdentity("a"), uniqueSlug(), Date.now() + offset));
+      const res = await postJson(
+        broker.url,
+        "/meshes",
+        meshCreateBody(makeIdentity("a"), uniqueSlug(), Date.now() + offset),
+      );
       expect(res.status).toBe(401);
       expect(errorCode(res)).toBe("timestamp_skew");
     }
     // inside the window it is accepted
-    const ok = await postJson(broker.url, "/meshes", meshCreateBody(makeIdentity("a"), uniqueSlug(), Date.now() - 50_000));
+    const ok = await postJson(
+      broker.url,
+      "/meshes",
+      meshCreateBody(makeIdentity("a"), uniqueSlug(), Date.now() - 50_000),
+    );
     expect(ok.status).toBe(200);
   });
 
@@ -71,12 +84,19 @@ describe.each(STORE_KINDS)("POST /meshes (%s)", (kind) => {
 
   it.each([
     ["missing signature", (b: Record<string, unknown>) => ({ ...b, signature: undefined })],
-    ["uppercase pubkey", (b: Record<string, unknown>) => ({ ...b, owner_pubkey: String(b.owner_pubkey).toUpperCase() })],
+    [
+      "uppercase pubkey",
+      (b: Record<string, unknown>) => ({ ...b, owner_pubkey: String(b.owner_pubkey).toUpperCase() }),
+    ],
     ["string timestamp", (b: Record<string, unknown>) => ({ ...b, timestamp: String(b.timestamp) })],
     ["bad slug", (b: Record<string, unknown>) => ({ ...b, slug: "Not A Slug" })],
     ["name with colon", (b: Record<string, unknown>) => ({ ...b, owner_name: "a:b" })],
   ])("rejects a body with %s (400 malformed)", async (_label, mutate) => {
-    const res = await postJson(broker.url, "/meshes", mutate(meshCreateBody(makeIdentity("a"), uniqueSlug())));
+    const res = await postJson(
+      broker.url,
+      "/meshes",
+      mutate(meshCreateBody(makeIdentity("a"), uniqueSlug())),
+    );
     expect(res.status).toBe(400);
     expect(errorCode(res)).toBe("malformed");
     expect((res.json as { error: { message: string } }).error.message).toMatch(/invalid mesh-create body: /);
@@ -99,7 +119,12 @@ describe("POST /meshes with a creation token", () => {
     ["the token without Bearer", { authorization: token }],
     ["a token prefix", { authorization: `Bearer ${token.slice(0, -1)}` }],
   ])("refuses %s with 401 unauthorized and WWW-Authenticate", async (_label, headers) => {
-    const res = await postJson(broker.url, "/meshes", meshCreateBody(makeIdentity("a"), uniqueSlug()), headers);
+    const res = await postJson(
+      broker.url,
+      "/meshes",
+      meshCreateBody(makeIdentity("a"), uniqueSlug()),
+      headers,
+    );
     expect(res.status).toBe(401);
     expect(errorCode(res)).toBe("unauthorized");
     expect(res.headers["www-authenticate"]).toMatch(/^Bearer/);
