@@ -1,6 +1,7 @@
 // BrokerClient messaging under fake timers: outbound queue, acks, fan-out sealing, inbound dedup/buffer/acks, requests.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { decryptDirect } from "@claudemesh/crypto";
+import type { BrokerClient } from "../src/broker-client.js";
 import { ClientError } from "../src/errors.js";
 import type { DroppedNotice, InboundMessage, UndecryptableMessage } from "../src/types.js";
 import { FakeNetwork, type FakeSocket } from "./helpers/fake-socket.js";
@@ -87,23 +88,11 @@ describe("BrokerClient sends - direct", () => {
   });
 
   it.each([
-    [
-      "a bad priority",
-      (c: import("../src/broker-client.js").BrokerClient, p: string) => c.send(p, "x", "urgent" as never),
-    ],
-    ["an empty message", (c: import("../src/broker-client.js").BrokerClient, p: string) => c.send(p, "")],
-    [
-      "a display name instead of a pubkey",
-      (c: import("../src/broker-client.js").BrokerClient) => c.send("bob", "x"),
-    ],
-    [
-      "an uppercase pubkey",
-      (c: import("../src/broker-client.js").BrokerClient, p: string) => c.send(p.toUpperCase(), "x"),
-    ],
-    [
-      "a lone surrogate",
-      (c: import("../src/broker-client.js").BrokerClient, p: string) => c.send(p, "bad \ud800"),
-    ],
+    ["a bad priority", (c: BrokerClient, p: string) => c.send(p, "x", "urgent" as never)],
+    ["an empty message", (c: BrokerClient, p: string) => c.send(p, "")],
+    ["a display name instead of a pubkey", (c: BrokerClient) => c.send("bob", "x")],
+    ["an uppercase pubkey", (c: BrokerClient, p: string) => c.send(p.toUpperCase(), "x")],
+    ["a lone surrogate", (c: BrokerClient, p: string) => c.send(p, "bad \ud800")],
   ])("rejects %s with invalid_argument before sending", async (_label, call) => {
     const { client, socket } = await connected(identity());
     const err = await rejection(call(client, identity().pubkey));
@@ -581,23 +570,11 @@ describe("BrokerClient requests", () => {
   });
 
   it.each([
-    [
-      "summary over 280 chars",
-      (c: import("../src/broker-client.js").BrokerClient) => c.setSummary("x".repeat(281)),
-    ],
-    [
-      "an unknown status",
-      (c: import("../src/broker-client.js").BrokerClient) => c.setStatus("busy" as never),
-    ],
-    [
-      "an unknown status source",
-      (c: import("../src/broker-client.js").BrokerClient) => c.setStatus("idle", "hook" as never),
-    ],
-    [
-      "an invalid channel",
-      (c: import("../src/broker-client.js").BrokerClient) => c.joinChannel("#Not Valid"),
-    ],
-    ["an empty channel", (c: import("../src/broker-client.js").BrokerClient) => c.leaveChannel("#")],
+    ["summary over 280 chars", (c: BrokerClient) => c.setSummary("x".repeat(281))],
+    ["an unknown status", (c: BrokerClient) => c.setStatus("busy" as never)],
+    ["an unknown status source", (c: BrokerClient) => c.setStatus("idle", "hook" as never)],
+    ["an invalid channel", (c: BrokerClient) => c.joinChannel("#Not Valid")],
+    ["an empty channel", (c: BrokerClient) => c.leaveChannel("#")],
   ])("rejects %s locally with invalid_argument", async (_label, call) => {
     const { client, socket } = await connected(identity());
     const before = socket.sent.length;
