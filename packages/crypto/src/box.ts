@@ -4,6 +4,7 @@ import { CryptoArgumentError } from "./errors.js";
 import { fromBase64, isPubkeyHex, toBase64, toHex, utf8DecodeOrNull, utf8Encode } from "./encoding.js";
 import { KeyCache, type KeyCacheStats } from "./key-cache.js";
 import { parseSecretKey } from "./keys.js";
+import { randomBytes } from "./random.js";
 import { sodium } from "./sodium.js";
 
 /** A direct message as carried on the wire: both fields standard base64 (SPEC §4). */
@@ -33,7 +34,7 @@ export const DEFAULT_KEY_CACHE_CAPACITY = 4096;
  * fan-out to known recipients a matter of symmetric encryption only.
  */
 const sharedKeys = new KeyCache(DEFAULT_KEY_CACHE_CAPACITY);
-const CACHE_ID_KEY = sodium.randombytes_buf(sodium.crypto_generichash_KEYBYTES);
+const CACHE_ID_KEY = randomBytes(sodium.crypto_generichash_KEYBYTES);
 const CACHE_ID_BYTES = 16;
 
 /** The local party of a box operation: a secret key, converted to X25519 only when a cache miss needs it. */
@@ -93,7 +94,7 @@ function sharedKey(local: LocalKey, peerPubkeyHex: string, peerName: string): Ui
 }
 
 function seal(plaintext: Uint8Array, key: Uint8Array): DirectEnvelope {
-  const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
+  const nonce = randomBytes(sodium.crypto_box_NONCEBYTES);
   const ciphertext = sodium.crypto_box_easy_afternm(plaintext, nonce, key);
   return { nonce: toBase64(nonce), ciphertext: toBase64(ciphertext) };
 }

@@ -1,5 +1,6 @@
 // Hex, base64, base64url and strict UTF-8 codecs shared by every module of this package (SPEC §1, §4).
 import { CryptoArgumentError } from "./errors.js";
+import { randomBytes } from "./random.js";
 import { sodium } from "./sodium.js";
 
 const ANY_HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
@@ -65,13 +66,13 @@ export function toBase64Url(bytes: Uint8Array): string {
 
 /**
  * A random url-safe id of `bytes` random bytes (default 16 → 22 chars), for invite ids and
- * message ids. Uses libsodium's CSPRNG.
+ * message ids (Web Crypto CSPRNG).
  */
 export function randomId(bytes = 16): string {
   if (!Number.isInteger(bytes) || bytes < 1 || bytes > MAX_RANDOM_ID_BYTES) {
     throw new CryptoArgumentError("bytes", `must be an integer from 1 to ${MAX_RANDOM_ID_BYTES}`);
   }
-  return toBase64Url(sodium.randombytes_buf(bytes));
+  return toBase64Url(randomBytes(bytes));
 }
 
 /** True for a 32-byte ed25519 public key written as 64 lowercase hex chars (SPEC §1). */

@@ -2,6 +2,7 @@
 import { requireLowerHex } from "./check.js";
 import { CryptoArgumentError } from "./errors.js";
 import { toHex } from "./encoding.js";
+import { randomBytes } from "./random.js";
 import { sodium } from "./sodium.js";
 
 /** An identity: `publicKey` 64 lowercase hex; `secretKey` 128 lowercase hex (libsodium seed‖pubkey). */
@@ -18,11 +19,13 @@ export interface ParsedSecretKey {
   publicKey: Uint8Array;
 }
 
-/** A fresh random identity from libsodium's CSPRNG. */
+/** A fresh random identity: a CSPRNG seed expanded as RFC 8032 §5.1.5 (crypto_sign_seed_keypair). */
 export function generateKeypair(): Keypair {
-  const kp = sodium.crypto_sign_keypair();
+  const seed = randomBytes(sodium.crypto_sign_SEEDBYTES);
+  const kp = sodium.crypto_sign_seed_keypair(seed);
   const result = { publicKey: toHex(kp.publicKey), secretKey: toHex(kp.privateKey) };
   sodium.memzero(kp.privateKey);
+  sodium.memzero(seed);
   return result;
 }
 

@@ -1,4 +1,5 @@
-// Shared fixtures for the crypto tests: fixed identities, bad curve points and byte-flipping helpers.
+// Shared fixtures for the crypto tests: fixed identities, bad curve points, text arbitraries and byte-flipping helpers.
+import fc from "fast-check";
 import {
   CryptoArgumentError,
   fromBase64,
@@ -63,3 +64,16 @@ export function expectArgumentError(call: () => unknown, argument: string): void
     throw new Error(`expected an error naming ${argument}, got "${caught.message}"`);
   }
 }
+
+/** Any Unicode scalar value (every code point but the surrogates). */
+const scalar = fc.oneof(fc.integer({ min: 0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0x10ffff }));
+
+/**
+ * Any well-formed text: ASCII, real grapheme clusters, and arbitrary scalar values across all
+ * planes. (fast-check's own full-Unicode unit costs ~1.5 s of table building per test file.)
+ */
+export const anyText: fc.Arbitrary<string> = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme", maxLength: 32 }),
+  fc.array(scalar, { maxLength: 200 }).map((codePoints) => String.fromCodePoint(...codePoints)),
+);
