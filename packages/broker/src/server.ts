@@ -76,7 +76,7 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
   const log = logger ?? createLogger({ level: options.logLevel, clock });
   const metrics = createMetrics();
 
-  const store = await openStore(options.db);
+  const store = openStore(options.db, { log });
   try {
     await store.migrate();
   } catch (error) {
