@@ -1,7 +1,7 @@
 // The Store contract: one suite every adapter must pass (registered by sqlite.test.ts and postgres.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
-import { StoreUnavailableError, type DeliveryRow, type Store } from "../../src/store/index.js";
+import { StoreUnavailableError, type Store } from "../../src/store/index.js";
 import { MAX_DISPLAY_NAME_CHARS } from "../../src/store/sql/rules.js";
 import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
 
@@ -359,7 +359,7 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
           nonce: d1?.nonce,
           ciphertext: d1?.ciphertext,
           createdAt: T0 + 5,
-        } satisfies DeliveryRow);
+        });
         expect(rows[1]?.senderName).toBe("carol");
         // Claimed (leased) rows are still pending until acknowledged.
         expect(await store.countPending(bob)).toBe(3);

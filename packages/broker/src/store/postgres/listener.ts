@@ -9,8 +9,8 @@ const MAX_BACKOFF_MS = 5_000;
 export interface ListenerEvents {
   /** One NOTIFY payload on the channel. */
   notification(payload: string): void;
-  /** LISTEN is (again) in place; notifications sent while it was down were lost. */
-  established(): void;
+  /** LISTEN is (again) in place; notifications sent while it was down were lost. Awaited before whenListening() resolves. */
+  established(): Promise<void>;
 }
 
 export class NotificationListener {
@@ -35,7 +35,7 @@ export class NotificationListener {
     void this.connect();
   }
 
-  /** Resolves once LISTEN is in place (immediately if it already is). */
+  /** Resolves once LISTEN is in place and the catch-up wake-up has run (immediately if it already has). */
   whenListening(): Promise<void> {
     if (this.listening) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -71,12 +71,13 @@ export class NotificationListener {
       return;
     }
     if (this.client !== client) return;
-    this.listening = true;
     this.backoffMs = MIN_BACKOFF_MS;
+    await this.events.established();
+    if (this.client !== client) return;
+    this.listening = true;
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve();
-    this.events.established();
   }
 
   private dropped(client: pg.Client, err: unknown): void {

@@ -100,7 +100,7 @@ export class PostgresStore extends SqlStore {
           const wakeup = decodeWakeup(payload);
           if (wakeup && wakeup.origin !== this.instanceId) this.wakeups.emit(wakeup.recipients);
         },
-        established: () => void this.resync(),
+        established: () => this.resync(),
       },
       this.log,
     );
@@ -198,7 +198,7 @@ export class PostgresStore extends SqlStore {
     if (!this.closed) this.listener.start();
   }
 
-  /** Resolves once the LISTEN connection is up (tests, and callers that must not miss a wake-up). */
+  /** Resolves once the LISTEN connection is up and its catch-up wake-up has run (tests; callers that must not miss a wake-up). */
   whenListening(): Promise<void> {
     return this.listener.whenListening();
   }

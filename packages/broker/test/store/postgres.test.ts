@@ -1,0 +1,261 @@
+// Runs the Store contract on PostgreSQL (when DATABASE_URL is set) plus PostgreSQL-only behaviour:
+// concurrent migrate, multi-broker claims, LISTEN/NOTIFY wake-ups, outage and recovery.
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  openStore,
+  PostgresStore,
+  SchemaTooNewError,
+  StoreUnavailableError,
+  type Store,
+} from "../../src/store/index.js";
+import { registerStoreContract, type StoreHarness } from "./contract.js";
+import { addMember, id, makeMesh, message, T0 } from "./fixtures.js";
+import { DATABASE_URL, dropSchema, openIsolated, TcpProxy, uniqueSchema, waitFor } from "./pg-harness.js";
+
+if (!DATABASE_URL) {
+  console.warn("PostgreSQL store suite skipped: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test");
+}
+
+describe.skipIf(!DATABASE_URL)("postgres store", () => {
+  const url = DATABASE_URL ?? "";
+  let cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    cleanups = [];
+  });
+  async function isolated(
+    options: Parameters<typeof openIsolated>[1] = {},
+  ): Promise<StoreHarness & { schema: string }> {
+    const h = await openIsolated(url, options);
+    cleanups.push(h.dispose);
+    return h;
+  }
+  /** A second broker on the same schema (closed after the test; the owner drops the schema). */
+  async function sibling(schema: string, target = url): Promise<Store> {
+    const store = openStore(target, { schema, poolSize: 8 });
+    cleanups.push(() => store.close());
+    return store;
+  }
+
+  registerStoreContract("postgres", () => openIsolated(url));
+
+  it("openStore picks PostgreSQL for postgres:// and postgresql:// URLs", async () => {
+    for (const target of [url, url.replace(/^postgres(ql)?:/, "postgresql:")]) {
+      const store = openStore(target, { schema: uniqueSchema() });
+      expect(store.kind).toBe("postgres");
+      expect(store).toBeInstanceOf(PostgresStore);
+      await store.close();
+    }
+  });
+
+  it("rejects a schema name that is not a plain identifier", () => {
+    expect(() => openStore(url, { schema: "x; DROP TABLE members" })).toThrow(/invalid PostgreSQL schema/);
+    expect(() => openStore(url, { schema: "Upper" })).toThrow(/invalid PostgreSQL schema/);
+  });
+
+  it("two brokers migrating one fresh database at once apply each version exactly once", async () => {
+    const schema = uniqueSchema();
+    cleanups.push(() => dropSchema(url, schema));
+    const stores = [await sibling(schema), await sibling(schema), await sibling(schema)];
+    await Promise.all(stores.map((s) => s.migrate()));
+    await stores[0]?.migrate();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+      expect(rows).toEqual([{ version: 1 }]);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it("refuses a database migrated by a newer claudemesh", async () => {
+    const h = await isolated();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(
+      `INSERT INTO ${h.schema}.schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)`,
+    );
+    await admin.end();
+    await expect(h.store.migrate()).rejects.toBeInstanceOf(SchemaTooNewError);
+  });
+
+  it("4 brokers claiming one queue concurrently never share a delivery", async () => {
+    const h = await isolated();
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    await h.store.enqueueMessages(
+      Array.from({ length: 1000 }, () => message(f.mesh.id, f.owner.id, [bob.id])),
+    );
+    const brokers = [h.store, await sibling(h.schema), await sibling(h.schema), await sibling(h.schema)];
+    const seen: string[] = [];
+    await Promise.all(
+      brokers.map(async (store, i) => {
+        for (let round = 0; round < 500; round++) {
+          const rows = await store.claimDeliveries({
+            recipientMemberId: bob.id,
+            priorities: ["now", "next", "low"],
+            leaseOwner: `broker-${i}`,
+            now: T0,
+            leaseMs: 30_000,
+            limit: 10,
+          });
+          if (rows.length === 0) return;
+          seen.push(...rows.map((r) => r.messageId));
+        }
+      }),
+    );
+    expect(seen).toHaveLength(1000);
+    expect(new Set(seen).size).toBe(1000);
+  });
+
+  it("an enqueue on one broker wakes listeners of another; local listeners are woken once", async () => {
+    const h = await isolated();
+    const other = (await sibling(h.schema)) as PostgresStore;
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    const remote: string[][] = [];
+    const local: string[][] = [];
+    other.onDeliveries((ids) => remote.push([...ids]));
+    h.store.onDeliveries((ids) => local.push([...ids]));
+    await other.whenListening();
+    await (h.store as PostgresStore).whenListening();
+    await h.store.enqueueMessages([message(f.mesh.id, f.owner.id, [bob.id])]);
+    expect(local).toEqual([[bob.id]]);
+    await waitFor(() => remote.length > 0);
+    expect(remote).toEqual([[bob.id]]);
+    // Our own NOTIFY came back on our LISTEN connection too, after the other broker got it: give it
+    // the same round trip, then check it was not delivered twice locally.
+    await h.store.enqueueMessages([message(f.mesh.id, f.owner.id, [f.owner.id])]);
+    await waitFor(() => remote.length > 1);
+    expect(local).toEqual([[bob.id], [f.owner.id]]);
+  });
+
+  it("wake-ups for hundreds of recipients are split under the NOTIFY size limit", async () => {
+    const h = await isolated();
+    const other = (await sibling(h.schema)) as PostgresStore;
+    const f = await makeMesh(h.store);
+    const members = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => addMember(h.store, f.mesh.id, `m${i}`)),
+    );
+    const received = new Set<string>();
+    let notifications = 0;
+    other.onDeliveries((ids) => {
+      notifications++;
+      for (const memberId of ids) received.add(memberId);
+    });
+    await other.whenListening();
+    await h.store.enqueueMessages([
+      message(
+        f.mesh.id,
+        f.owner.id,
+        members.map((m) => m.id),
+        { targetSpec: "*" },
+      ),
+    ]);
+    await waitFor(() => received.size === 400);
+    expect(notifications).toBeGreaterThan(1);
+  });
+
+  it("a batch larger than one INSERT's parameter limit is stored atomically in chunks", async () => {
+    const h = await isolated();
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    const batch = Array.from({ length: 7_000 }, () => message(f.mesh.id, f.owner.id, [bob.id]));
+    await h.store.enqueueMessages(batch);
+    expect(await h.store.countPending(bob.id)).toBe(7_000);
+    const first = await h.store.claimDeliveries({
+      recipientMemberId: bob.id,
+      priorities: ["next"],
+      leaseOwner: "o",
+      now: T0,
+      leaseMs: 1,
+      limit: 3,
+    });
+    expect(first.map((r) => r.messageId)).toEqual(batch.slice(0, 3).map((m) => m.messageId));
+    // A failing chunk rolls the whole batch back: the last message names an unknown recipient.
+    const bad = [
+      ...Array.from({ length: 7_000 }, () => message(f.mesh.id, f.owner.id, [bob.id])),
+      message(f.mesh.id, f.owner.id, ["ghost"]),
+    ];
+    await expect(h.store.enqueueMessages(bad)).rejects.toThrow(/foreign key/);
+    expect(await h.store.countPending(bob.id)).toBe(7_000);
+  });
+
+  it("an unreachable server: ping() is false and every method rejects StoreUnavailableError", async () => {
+    const proxy = new TcpProxy("127.0.0.1", 1);
+    await proxy.start();
+    const port = proxy.port;
+    await proxy.stop(); // nothing listens on `port` now
+    const store = openStore(proxy.url(url), { schema: uniqueSchema(), connectTimeoutMs: 1_000 });
+    cleanups.push(() => store.close());
+    expect(port).toBeGreaterThan(0);
+    expect(await store.ping()).toBe(false);
+    await expect(store.migrate()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.getMesh("m")).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(
+      store.redeemInvite({
+        meshId: "m",
+        inviteId: "i",
+        maxUses: 1,
+        memberId: "x",
+        pubkey: "a".repeat(64),
+        displayName: "x",
+        role: "member",
+        now: 1,
+      }),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.enqueueMessages([message("m", "a", ["b"])])).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    await expect(store.enqueueMessages([message("m", "a", ["b"])])).rejects.toThrow(
+      /PostgreSQL is unavailable \(ECONNREFUSED\)/,
+    );
+  });
+
+  it("survives PostgreSQL going away and recovers without a restart, LISTEN included", async () => {
+    const u = new URL(url);
+    const proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const schema = uniqueSchema();
+    cleanups.push(() => dropSchema(url, schema));
+    const direct = await sibling(schema);
+    await direct.migrate();
+    const viaProxy = (await sibling(schema, proxy.url(url))) as PostgresStore;
+    const f = await makeMesh(direct);
+    const bob = await addMember(direct, f.mesh.id, "bob");
+    const woken: string[][] = [];
+    viaProxy.onDeliveries((ids) => woken.push([...ids]));
+    await viaProxy.whenListening();
+    // Pool connections exist (idle) before the outage.
+    await Promise.all([
+      viaProxy.getMesh(f.mesh.id),
+      viaProxy.countPending(bob.id),
+      viaProxy.listMembers(f.mesh.id),
+    ]);
+
+    await proxy.stop();
+    expect(await viaProxy.ping()).toBe(false);
+    await expect(viaProxy.getMesh(f.mesh.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(viaProxy.enqueueMessages([message(f.mesh.id, f.owner.id, [bob.id])])).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    // Enqueued elsewhere while this broker's LISTEN is down: the NOTIFY is lost to it.
+    const missed = message(f.mesh.id, f.owner.id, [bob.id]);
+    await direct.enqueueMessages([missed]);
+
+    await proxy.start();
+    await waitFor(() => viaProxy.ping());
+    expect(await viaProxy.getMesh(f.mesh.id)).toEqual(f.mesh);
+    await viaProxy.whenListening();
+    // After LISTEN comes back, recipients with undelivered rows are woken (the missed NOTIFY).
+    await waitFor(() => woken.some((ids) => ids.includes(bob.id)));
+    woken.length = 0;
+    await direct.enqueueMessages([message(f.mesh.id, f.owner.id, [f.owner.id])]);
+    await waitFor(() => woken.some((ids) => ids.includes(f.owner.id)));
+    expect(await viaProxy.countPending(bob.id)).toBe(1);
+    void id;
+  });
+});
