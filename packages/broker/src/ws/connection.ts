@@ -185,7 +185,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     } else {
       state.perMesh.set(member.meshId, inMesh + 1);
     }
-    metrics.set("connections", state.live.size);
+    metrics.set("connections_active", state.live.size);
     const earlier = previous ? teardown(state, previous) : state.teardowns.get(member.id);
     await earlier;
     const [stored, pendingHook] = await Promise.all([
@@ -274,7 +274,7 @@ export function teardown(state: HubState, session: Session): Promise<void> {
       const left = (state.perMesh.get(member.meshId) ?? 1) - 1;
       if (left > 0) state.perMesh.set(member.meshId, left);
       else state.perMesh.delete(member.meshId);
-      state.ctx.metrics.set("connections", state.live.size);
+      state.ctx.metrics.set("connections_active", state.live.size);
     }
     const done = (async () => {
       try {

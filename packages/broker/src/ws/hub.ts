@@ -31,7 +31,7 @@ export function createHub(ctx: BrokerContext): Hub {
       timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
-      ctx.metrics.set("connections", 0);
+      ctx.metrics.set("connections_active", 0);
     },
     shutdown(): Promise<void> {
       shuttingDown ??= (async () => {

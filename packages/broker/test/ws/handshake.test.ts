@@ -23,7 +23,8 @@ describe.each(STORE_KINDS)("ws handshake (%s)", (kind) => {
 
   beforeAll(async () => {
     broker = await startTestBroker({ kind, helloTimeoutMs: 300, maxConnectionsPerMesh: 3 });
-    ({ members: [alice, bob] = [] } = await createMeshWithMembers(broker.url, ["alice", "bob"]));
+    const { members } = await createMeshWithMembers(broker.url, ["alice", "bob"]);
+    [alice, bob] = members as [Member, Member];
   });
   afterAll(async () => {
     await Promise.all(open.map((p) => p.close()));
@@ -43,7 +44,7 @@ describe.each(STORE_KINDS)("ws handshake (%s)", (kind) => {
   }
 
   it("accepts a signed hello and answers hello_ack with the display name", async () => {
-    const peer = await connectPeer(broker.wsUrl, alice!);
+    const peer = await connectPeer(broker.wsUrl, alice);
     open.push(peer);
     expect(peer.helloAck.memberDisplayName).toBe("alice");
     expect(peer.helloAck.presenceId).toMatch(/^[A-Za-z0-9_-]+$/);
@@ -51,51 +52,51 @@ describe.each(STORE_KINDS)("ws handshake (%s)", (kind) => {
   });
 
   it("rejects a timestamp outside the window: timestamp_skew", async () => {
-    await expectRejection(helloFrame(alice!, { now: Date.now() - 61_000 }), "timestamp_skew");
-    await expectRejection(helloFrame(alice!, { now: Date.now() + 61_000 }), "timestamp_skew");
+    await expectRejection(helloFrame(alice, { now: Date.now() - 61_000 }), "timestamp_skew");
+    await expectRejection(helloFrame(alice, { now: Date.now() + 61_000 }), "timestamp_skew");
   });
 
   it("judges the window before the shape (seed order)", async () => {
     await expectRejection(
-      { ...helloFrame(alice!, { now: Date.now() - 120_000 }), pubkey: "xyz" },
+      { ...helloFrame(alice, { now: Date.now() - 120_000 }), pubkey: "xyz" },
       "timestamp_skew",
     );
   });
 
   it("rejects a bad pubkey or signature shape: malformed", async () => {
-    await expectRejection({ ...helloFrame(alice!), pubkey: alice!.pubkey.toUpperCase() }, "malformed");
-    await expectRejection({ ...helloFrame(alice!), signature: "ab".repeat(63) }, "malformed");
+    await expectRejection({ ...helloFrame(alice), pubkey: alice.pubkey.toUpperCase() }, "malformed");
+    await expectRejection({ ...helloFrame(alice), signature: "ab".repeat(63) }, "malformed");
   });
 
   it("rejects a signature that does not verify: bad_signature", async () => {
-    const hello = helloFrame(alice!);
+    const hello = helloFrame(alice);
     const flipped = (hello.signature[0] === "0" ? "1" : "0") + hello.signature.slice(1);
     await expectRejection({ ...hello, signature: flipped }, "bad_signature");
     // A valid signature by someone else's key over alice's claim.
     const mallory = makeIdentity("mallory");
     const timestamp = Date.now();
     const forged = signDetached(
-      canonicalHello(alice!.meshId, alice!.memberId, alice!.pubkey, timestamp),
+      canonicalHello(alice.meshId, alice.memberId, alice.pubkey, timestamp),
       mallory.secretKey,
     );
     await expectRejection({ ...hello, timestamp, signature: forged }, "bad_signature");
   });
 
   it("rejects a key that is not a member, or a member id that does not match: unauthorized", async () => {
-    const stranger = { ...makeIdentity("stranger"), meshId: alice!.meshId, memberId: alice!.memberId };
+    const stranger = { ...makeIdentity("stranger"), meshId: alice.meshId, memberId: alice.memberId };
     await expectRejection(helloFrame(stranger), "unauthorized");
-    await expectRejection(helloFrame({ ...alice!, memberId: bob!.memberId }), "unauthorized");
-    await expectRejection(helloFrame({ ...alice!, meshId: "no-such-mesh" }), "unauthorized");
+    await expectRejection(helloFrame({ ...alice, memberId: bob.memberId }), "unauthorized");
+    await expectRejection(helloFrame({ ...alice, meshId: "no-such-mesh" }), "unauthorized");
   });
 
   it("rejects a revoked member: revoked", async () => {
-    const agent = await enrollAgent(broker.url, bob!, makeIdentity("bob-agent"));
+    const agent = await enrollAgent(broker.url, bob, makeIdentity("bob-agent"));
     await broker.ctx.store.revokeMember(agent.memberId, Date.now());
     await expectRejection(helloFrame(agent), "revoked");
   });
 
   it("rejects the same signed hello a second time: replay", async () => {
-    const hello = helloFrame(bob!);
+    const hello = helloFrame(bob);
     const first = await openSocket(broker.wsUrl);
     open.push(first);
     first.send(hello);
@@ -121,7 +122,7 @@ describe.each(STORE_KINDS)("ws handshake (%s)", (kind) => {
     open.push(peer);
     peer.send({ type: "list_peers", id: "q1" });
     expect(await peer.next("error")).toMatchObject({ code: "no_hello", id: "q1" });
-    peer.send(helloFrame(alice!));
+    peer.send(helloFrame(alice));
     await peer.next("hello_ack");
     await peer.close();
   });
@@ -133,7 +134,7 @@ describe.each(STORE_KINDS)("ws handshake (%s)", (kind) => {
     expect(await peer.next("error")).toMatchObject({ code: "malformed" });
     peer.send({ type: "send", id: "s1" });
     expect(await peer.next((f) => f.type === "error" && f.id === "s1")).toMatchObject({ code: "malformed" });
-    peer.send(helloFrame(alice!));
+    peer.send(helloFrame(alice));
     await peer.next("hello_ack");
     await peer.close();
   });
@@ -147,9 +148,9 @@ describe.each(STORE_KINDS)("ws handshake (%s)", (kind) => {
   });
 
   it("answers a second hello with already_authenticated", async () => {
-    const peer = await connectPeer(broker.wsUrl, alice!);
+    const peer = await connectPeer(broker.wsUrl, alice);
     open.push(peer);
-    peer.send(helloFrame(alice!));
+    peer.send(helloFrame(alice));
     expect(await peer.next("error")).toMatchObject({ code: "already_authenticated" });
     peer.send({ type: "list_peers", id: "after" });
     await peer.next("peers");

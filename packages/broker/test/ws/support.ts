@@ -1,0 +1,96 @@
+// Shared helpers for the ws suites: encrypted send frames, metric reads, raw store dumps, polling with a bound.
+import Database from "better-sqlite3";
+import pg from "pg";
+import type { Priority, Push, ServerFrame } from "@claudemesh/protocol";
+import { decryptDirect, encryptDirect, sealForRecipients } from "@claudemesh/crypto";
+import type { TestBroker } from "../helpers/broker.js";
+import type { Member } from "../helpers/identity.js";
+import type { StoreTarget } from "../helpers/stores.js";
+
+let seq = 0;
+
+/** A direct `send` frame from `from` to `to`, end-to-end encrypted (SPEC §4). */
+export function directSend(
+  from: Member,
+  to: Member,
+  text: string,
+  priority: Priority = "now",
+  id = `s${++seq}`,
+) {
+  const { nonce, ciphertext } = encryptDirect(text, to.pubkey, from.secretKey);
+  return { type: "send" as const, id, targetSpec: to.pubkey, priority, nonce, ciphertext };
+}
+
+/** A fan-out `send` frame sealed for `recipients`. */
+export function fanoutSend(
+  from: Member,
+  targetSpec: string,
+  recipients: readonly Member[],
+  text: string,
+  id = `f${++seq}`,
+) {
+  const envelopes = sealForRecipients(
+    text,
+    recipients.map((r) => r.pubkey),
+    from.secretKey,
+  );
+  return { type: "send" as const, id, targetSpec, priority: "now" as const, envelopes };
+}
+
+/** Opens a push addressed to `me`; null when it does not decrypt. */
+export function open(push: Push, me: Member): string | null {
+  return decryptDirect({ nonce: push.nonce, ciphertext: push.ciphertext }, push.senderPubkey, me.secretKey);
+}
+
+export const isPush = (frame: ServerFrame): frame is Push => frame.type === "push";
+
+/** A counter or gauge of the broker's metrics registry. */
+export function metric(broker: TestBroker, name: string, labels?: Record<string, string>): number {
+  return broker.ctx.metrics.value(name, labels);
+}
+
+/** Every row of every claudemesh table, as JSON text (to prove what is and is not stored). */
+export async function dumpStore(target: StoreTarget): Promise<string> {
+  const tables = [
+    "meshes",
+    "members",
+    "presence",
+    "deliveries",
+    "pending_hook_status",
+    "channel_members",
+    "audit_log",
+  ];
+  if (target.kind === "sqlite") {
+    const db = new Database(target.target, { readonly: true, fileMustExist: true });
+    try {
+      return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t}`).all()));
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: target.target });
+  await client.connect();
+  try {
+    const out: unknown[] = [];
+    for (const t of tables) out.push((await client.query(`SELECT * FROM ${t}`)).rows);
+    return JSON.stringify(out);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls `check` until it returns true (bounded by `timeoutMs`). */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Resolves after `ms` (only for proving that something does NOT happen within a window). */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
