@@ -1,0 +1,237 @@
+// `claudemesh mcp`: the per-session stdio MCP server (SPEC §5) — identities, broker links, tools, pushes, jsonl status, clean exit.
+import { readFileSync } from "node:fs";
+import type { Readable, Writable } from "node:stream";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { BrokerClientOptions, InboundMessage } from "@claudemesh/client";
+import {
+  isConfigError,
+  loadConfig,
+  registerSession,
+  type MeshEntry,
+  type SessionRegistration,
+} from "../config/index.js";
+import { MCP_USAGE, McpUsageError, parseMcpArgs, type McpArgs } from "./args.js";
+import { MeshLink } from "./link.js";
+import { createMcpLog, guardConsole, guardStdout, type McpLog } from "./log.js";
+import { createClaudemeshServer } from "./server.js";
+import { locateTranscript } from "./transcript/path.js";
+import { TranscriptWatcher } from "./transcript/watcher.js";
+
+/** The streams the server runs on: the process's own stdio in production, pipes in tests. */
+export interface McpIo {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/** Start-up waits at most this long for enrollment before answering the MCP client; the rest continues in the background. */
+const STARTUP_WAIT_MS = 5_000;
+
+/** Test hooks read from the environment (all optional). */
+function testTunables(env: NodeJS.ProcessEnv): {
+  clientOptions?: Partial<BrokerClientOptions>;
+  replyWaitMs?: number;
+} {
+  const backoff = env.CLAUDEMESH_RECONNECT_BACKOFF_MS;
+  const wait = Number(env.CLAUDEMESH_MCP_REPLY_WAIT_MS);
+  const clientOptions: Partial<BrokerClientOptions> = {};
+  if (backoff) {
+    const steps = backoff.split(",").map(Number);
+    if (steps.every((n) => Number.isFinite(n) && n > 0)) clientOptions.backoffMs = steps;
+  }
+  return {
+    ...(Object.keys(clientOptions).length > 0 ? { clientOptions } : {}),
+    ...(Number.isFinite(wait) && wait > 0 ? { replyWaitMs: wait } : {}),
+  };
+}
+
+function cliVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** The meshes to serve: all joined ones, or those named by --mesh (an unknown slug is a usage error). */
+function chooseMeshes(env: NodeJS.ProcessEnv, args: McpArgs, log: McpLog): MeshEntry[] {
+  let meshes: MeshEntry[];
+  try {
+    meshes = loadConfig(env).meshes;
+  } catch (err) {
+    // Still serve MCP: the tools then explain that no mesh is joined, instead of Claude Code
+    // reporting a crashed server with no hint.
+    if (isConfigError(err)) {
+      log.warn(err.message);
+      return [];
+    }
+    throw err;
+  }
+  if (args.meshes.length === 0) return meshes;
+  const unknown = args.meshes.filter((slug) => !meshes.some((m) => m.slug === slug));
+  if (unknown.length > 0)
+    throw new McpUsageError(
+      `--mesh ${unknown.join(", ")}: not joined (joined: ${meshes.map((m) => m.slug).join(", ") || "none"})`,
+    );
+  return meshes.filter((m) => args.meshes.includes(m.slug));
+}
+
+/** Resolves when stdin ends or closes, the transport closes, or SIGTERM/SIGINT arrives. */
+function untilStopped(
+  io: McpIo,
+  transport: StdioServerTransport,
+): { stopped: Promise<string>; dispose: () => void } {
+  let dispose = (): void => undefined;
+  const stopped = new Promise<string>((resolve) => {
+    const onEnd = (): void => resolve("stdin closed");
+    const onTerm = (): void => resolve("SIGTERM");
+    const onInt = (): void => resolve("SIGINT");
+    io.stdin.once("end", onEnd);
+    io.stdin.once("close", onEnd);
+    transport.onclose = () => resolve("transport closed");
+    process.once("SIGTERM", onTerm);
+    process.once("SIGINT", onInt);
+    dispose = () => {
+      io.stdin.off("end", onEnd);
+      io.stdin.off("close", onEnd);
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+    };
+  });
+  return { stopped, dispose: () => dispose() };
+}
+
+/**
+ * Runs the MCP server until the MCP client goes away. Returns the exit code: 0 after a clean
+ * shutdown, 2 for usage errors. Only MCP frames are written to `io.stdout`.
+ */
+export async function runMcpServer(args: string[], env: NodeJS.ProcessEnv, io: McpIo): Promise<number> {
+  const log = createMcpLog(io.stderr);
+  let parsed: McpArgs;
+  try {
+    parsed = parseMcpArgs(args);
+  } catch (err) {
+    if (err instanceof McpUsageError) {
+      io.stderr.write(`claudemesh mcp: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (parsed.help) {
+    io.stdout.write(
+      `${MCP_USAGE}\n\nRuns one agent session's MCP server on stdio: tools send_message, list_peers, check_messages,\nset_summary, set_status; inbound messages are pushed as notifications/claude/channel.\n  --name NAME     agent name in every mesh (default: the working directory's name)\n  --mesh SLUG     serve only this mesh (repeatable; default: all joined meshes)\n  --channel NAME  join #NAME in every served mesh (repeatable)\n`,
+    );
+    return 0;
+  }
+
+  const restoreConsole = guardConsole(io.stderr);
+  const { frames, restore: restoreStdout } = guardStdout(io.stdout, io.stderr);
+  const cwd = process.cwd();
+  const sessionId = env.CLAUDE_CODE_SESSION_ID || undefined;
+  const tunables = testTunables(env);
+  const links: MeshLink[] = [];
+  let session: SessionRegistration | undefined;
+  let watcher: TranscriptWatcher | undefined;
+  try {
+    let meshes: MeshEntry[];
+    try {
+      meshes = chooseMeshes(env, parsed, log);
+    } catch (err) {
+      if (err instanceof McpUsageError) {
+        io.stderr.write(`claudemesh mcp: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+
+    // Messages can arrive (offline queue drain) before the MCP server object exists: keep them.
+    let deliver: ((message: InboundMessage) => void) | null = null;
+    const early: InboundMessage[] = [];
+    for (const mesh of meshes) {
+      try {
+        links.push(
+          new MeshLink({
+            env,
+            mesh,
+            requestedName: parsed.name,
+            cwd,
+            sessionId,
+            channels: parsed.channels,
+            log,
+            onMessage: (m) => (deliver ? deliver(m) : early.push(m)),
+            ...(tunables.clientOptions ? { clientOptions: tunables.clientOptions } : {}),
+          }),
+        );
+      } catch (err) {
+        log.warn(`mesh ${mesh.slug}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (links.length > 0) {
+      session = registerSession({
+        env,
+        cwd,
+        ...(sessionId !== undefined ? { sessionId } : {}),
+        agents: links.map((l) => ({
+          meshSlug: l.meshSlug,
+          meshId: l.meshId,
+          agentName: l.identity.name,
+          agentPubkey: l.pubkey,
+        })),
+      });
+    }
+    await Promise.race([
+      Promise.allSettled(links.map((l) => l.start())),
+      new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref()),
+    ]);
+
+    const server = createClaudemeshServer({
+      links,
+      version: cliVersion(),
+      log,
+      ...(tunables.replyWaitMs !== undefined ? { replyWaitMs: tunables.replyWaitMs } : {}),
+    });
+    deliver = (m) => server.pushMessage(m);
+    for (const m of early.splice(0)) server.pushMessage(m);
+
+    const transport = new StdioServerTransport(io.stdin, frames);
+    transport.onerror = (err) => log.warn(`MCP transport: ${err.message}`);
+    const { stopped, dispose } = untilStopped(io, transport);
+    await server.mcp.connect(transport);
+    log.info(
+      links.length > 0
+        ? `serving ${links.map((l) => `"${l.displayName}" in ${l.meshSlug}`).join(", ")}`
+        : "serving with no mesh joined",
+    );
+
+    if (links.length > 0) {
+      watcher = new TranscriptWatcher({
+        location: locateTranscript(env, cwd),
+        startedAtMs: Date.now(),
+        onStatus: (status) => {
+          for (const link of links)
+            link.client
+              ?.setStatus(status, "jsonl")
+              .catch((err: unknown) =>
+                log.warn(`mesh ${link.meshSlug}: jsonl status not sent: ${String(err)}`),
+              );
+        },
+      });
+      watcher.start();
+    }
+
+    const reason = await stopped;
+    dispose();
+    log.info(`shutting down (${reason})`);
+    await server.mcp.close().catch(() => undefined);
+    return 0;
+  } finally {
+    watcher?.stop();
+    await Promise.allSettled(links.map((l) => l.close()));
+    session?.unregister();
+    restoreStdout();
+    restoreConsole();
+  }
+}
