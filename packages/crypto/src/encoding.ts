@@ -44,19 +44,19 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 /**
- * Decodes canonical standard-alphabet padded base64. Non-canonical spellings (non-zero
- * trailing bits, missing padding, url-safe alphabet, whitespace) are rejected so that one
- * byte string has exactly one accepted encoding.
+ * Decodes canonical standard-alphabet padded base64. Non-canonical spellings (url-safe
+ * alphabet, missing padding, whitespace: refused by the pattern; non-zero unused trailing
+ * bits: refused by libsodium) are errors, so one byte string has exactly one accepted form.
  */
 export function fromBase64(b64: string, name = "base64"): Uint8Array {
   if (!BASE64_RE.test(requireString(b64, name))) {
     throw new CryptoArgumentError(name, "must be standard-alphabet padded base64");
   }
-  const bytes = sodium.from_base64(b64, sodium.base64_variants.ORIGINAL);
-  if (sodium.to_base64(bytes, sodium.base64_variants.ORIGINAL) !== b64) {
+  try {
+    return sodium.from_base64(b64, sodium.base64_variants.ORIGINAL);
+  } catch {
     throw new CryptoArgumentError(name, "must be canonical base64 (unused trailing bits must be zero)");
   }
-  return bytes;
 }
 
 /** Unpadded base64url (RFC 4648 §5) of `bytes`. */
