@@ -94,3 +94,35 @@ export async function until(
 
 /** Resolves after `ms` (only for proving that something does NOT happen within a window). */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POST /hook/set-status signed by `member` (SPEC §2); resolves with the broker's `result`. */
+export async function postHook(
+  baseUrl: string,
+  member: Member,
+  status: "idle" | "working" | "dnd",
+  cwd = "/work/hooked",
+): Promise<string> {
+  const { signStatus } = await import("@claudemesh/crypto");
+  const { postJson } = await import("../helpers/http.js");
+  const { timestamp, signature } = signStatus(member.meshId, member.pubkey, status, member.secretKey);
+  const res = await postJson(baseUrl, "/hook/set-status", {
+    mesh_id: member.meshId,
+    pubkey: member.pubkey,
+    status,
+    cwd,
+    pid: 4242,
+    timestamp,
+    signature,
+  });
+  const body = res.json as { ok: boolean; result?: string };
+  if (!body.ok) throw new Error(`hook refused: ${res.text}`);
+  return body.result!;
+}
+
+/** list_peers round trip; returns the peers array. */
+export async function listPeers(peer: import("../helpers/ws-client.js").TestPeer, id = `lp${++seq}`) {
+  const from = peer.frames.length;
+  peer.send({ type: "list_peers", id });
+  const frame = await peer.next((f) => f.type === "peers" && f.id === id, { from });
+  return (frame as import("@claudemesh/protocol").Peers).peers;
+}
