@@ -1,8 +1,9 @@
 // Agent peer identities (SPEC §1, issue 4 item 3): one persisted key per (mesh, agent name), held by one live session at a time.
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeypair } from "@claudemesh/crypto";
-import { ConfigError, errnoCode } from "./errors.js";
+import { agentKeyPath, fileStem, KEY_KIND, loadAgentKey, meshAgentsDir } from "./agent-keys.js";
+import { ConfigError } from "./errors.js";
 import { readJsonFile, writeJsonFile, type JsonFileKind } from "./json-file.js";
 import { withMutex } from "./mutex.js";
 import { assertValidName, defaultAgentName, nameWithSuffix } from "./names.js";
@@ -13,10 +14,6 @@ import { AgentKeyFileSchema, AgentLockSchema, type AgentKeyFile } from "./schema
 /** How many suffixed names (`name-2` … `name-N`) are tried before giving up. */
 const MAX_NAME_ATTEMPTS = 100;
 
-const KEY_KIND: JsonFileKind = {
-  what: "agent key file",
-  remedy: "delete it to give that agent a new identity (its queued messages are lost)",
-};
 const LOCK_KIND: JsonFileKind = {
   what: "agent lock",
   remedy: "delete it if no claudemesh session is running",
@@ -63,27 +60,8 @@ export interface AgentIdentity {
   release(): void;
 }
 
-function meshAgentsDir(env: Env, slug: string): string {
-  return join(configPaths(env).agentsDir, slug);
-}
-
-function fileStem(name: string): string {
-  // Names cannot contain `/`, but encoding keeps odd characters (space, @, +) out of shell trouble.
-  return encodeURIComponent(name);
-}
-
-/** Path of the key file for (mesh slug, agent name). */
-export function agentKeyPath(env: Env, slug: string, name: string): string {
-  return join(meshAgentsDir(env, slug), `${fileStem(name)}.json`);
-}
-
 function agentLockPath(env: Env, slug: string, name: string): string {
   return join(meshAgentsDir(env, slug), `${fileStem(name)}.lock`);
-}
-
-/** Reads an agent's key file; undefined when that agent has no key yet. */
-export function loadAgentKey(env: Env, slug: string, name: string): AgentKeyFile | undefined {
-  return readJsonFile(agentKeyPath(env, slug, name), AgentKeyFileSchema, KEY_KIND);
 }
 
 /** True when a live process other than `pid` holds the name (a stale or unreadable lock counts as free). */
@@ -187,27 +165,4 @@ export function acquireAgentIdentity(options: AcquireAgentOptions): AgentIdentit
       }
     },
   };
-}
-
-/** Names of the agents with a key file for `slug`, sorted. */
-export function listAgentNames(env: Env, slug: string): string[] {
-  try {
-    return readdirSync(meshAgentsDir(env, slug))
-      .filter((f) => f.endsWith(".json"))
-      .map((f) => decodeURIComponent(f.slice(0, -".json".length)))
-      .sort();
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return [];
-    throw new ConfigError(
-      "config_io",
-      `cannot list ${meshAgentsDir(env, slug)} (${errnoCode(err) ?? "error"})`,
-    );
-  }
-}
-
-/** Deletes every agent key and lock of `slug` (used by `leave`); returns the names removed. */
-export function removeMeshAgents(env: Env, slug: string): string[] {
-  const names = listAgentNames(env, slug);
-  rmSync(meshAgentsDir(env, slug), { recursive: true, force: true });
-  return names;
 }

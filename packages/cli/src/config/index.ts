@@ -38,12 +38,9 @@ export {
   assertValidName,
   FALLBACK_AGENT_NAME,
 } from "./names.js";
+export { loadAgentKey, agentKeyPath, listAgentNames, removeMeshAgents } from "./agent-keys.js";
 export {
   acquireAgentIdentity,
-  loadAgentKey,
-  agentKeyPath,
-  listAgentNames,
-  removeMeshAgents,
   type AcquireAgentOptions,
   type AgentIdentity,
   type AgentKeypair,

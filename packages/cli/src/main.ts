@@ -1,0 +1,48 @@
+// The `claudemesh` program: runCli for in-process use and tests, runFromProcess for the bin.
+import { readFileSync } from "node:fs";
+import type { Env } from "./config/index.js";
+import { dispatch } from "./cli/dispatcher.js";
+import { describeError } from "./cli/errors.js";
+import { processIo, type Io } from "./cli/io.js";
+import { COMMANDS } from "./commands/index.js";
+
+/** The CLI package version (shown by --version). */
+export const CLI_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+})();
+
+/** Runs `claudemesh <argv…>` in-process and resolves to the exit code (ARCHITECTURE.md practice 7). */
+export function runCli(argv: readonly string[], env: Env, io: Io): Promise<number> {
+  return dispatch({ version: CLI_VERSION, commands: COMMANDS }, argv, env, io);
+}
+
+/** Long-running commands manage their own lifetime; everything else is cut off shortly after it returns. */
+const LONG_RUNNING = new Set(["broker", "mcp"]);
+/** Grace for stdout to drain before a stuck handle is cut off. */
+const EXIT_GRACE_MS = 2_000;
+
+/** Entry point of bin/claudemesh.js: runs the CLI on process.argv and sets the exit code. */
+export async function runFromProcess(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const command = argv[0] ?? "";
+  if (command !== "mcp") {
+    // A bug that escapes a command still gets one line, not a stack trace.
+    const onFatal = (err: unknown): void => {
+      process.stderr.write(`claudemesh ${command}: ${describeError(err).message}\n`);
+      process.exit(1);
+    };
+    process.on("uncaughtException", onFatal);
+    process.on("unhandledRejection", onFatal);
+  }
+  const code = await runCli(argv, process.env, processIo());
+  process.exitCode = code;
+  if (command === "hook") process.exit(code); // a hook must never linger (issue 4 item 5)
+  if (!LONG_RUNNING.has(command)) setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+}
