@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import { StoreUnavailableError, type Store } from "../../src/store/index.js";
-import { MAX_DISPLAY_NAME_CHARS } from "../../src/store/sql/rules.js";
+import { MAX_DISPLAY_NAME_CHARS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
 import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
 
 export interface StoreHarness {
@@ -476,6 +476,22 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         // A swept delivered message id may be stored again (it no longer exists).
         await store.enqueueMessages([done]);
         expect(await store.countPending(carol)).toBe(1);
+      });
+
+      it("a sweep larger than one delete step removes every eligible row", async () => {
+        const total = SWEEP_CHUNK_ROWS * 2 + 10;
+        const batch = Array.from({ length: total }, (_, i) =>
+          message(f.mesh.id, f.owner.id, [bob], { createdAt: i % 2 === 0 ? T0 - 1 : T0 + 1 }),
+        );
+        await store.enqueueMessages(batch);
+        const keep = batch.filter((_, i) => i % 2 === 1);
+        await store.markDelivered(
+          bob,
+          keep.slice(0, 5).map((m) => m.messageId),
+          T0 + 2,
+        );
+        expect(await store.sweepMessages(T0)).toBe(SWEEP_CHUNK_ROWS + 5 + 5);
+        expect(await store.countPending(bob)).toBe(keep.length - 5);
       });
 
       it("4 concurrent claimers over 1,000 deliveries: every row handed out exactly once", async () => {

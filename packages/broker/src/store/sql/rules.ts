@@ -298,13 +298,21 @@ export function* countPending(recipientMemberId: string): Op<number> {
   return Number(row?.n ?? 0);
 }
 
-/** Retention (SPEC §3): delivered rows go at once, undelivered ones after the retention window. */
-export function* sweepMessages(olderThan: number): Op<number> {
-  const delivered = yield* exec("DELETE FROM deliveries WHERE delivered_at IS NOT NULL");
-  const expired = yield* exec("DELETE FROM deliveries WHERE delivered_at IS NULL AND created_at < ?", [
-    olderThan,
-  ]);
-  return delivered + expired;
+/** Rows deleted per sweep statement, so a large sweep never holds the write lock for long. */
+export const SWEEP_CHUNK_ROWS = 5_000;
+
+/**
+ * One bounded step of the retention sweep (SPEC §3): delivered rows go at once, undelivered ones
+ * once created before `olderThan`. Returns how many rows it deleted; the caller repeats the step
+ * until it deletes fewer than `chunk`, letting other writers in between steps.
+ */
+export function* sweepStep(olderThan: number, chunk: number = SWEEP_CHUNK_ROWS): Op<number> {
+  return yield* exec(
+    `DELETE FROM deliveries WHERE seq IN (
+       SELECT seq FROM deliveries WHERE delivered_at IS NOT NULL OR created_at < ? LIMIT ?
+     )`,
+    [olderThan, chunk],
+  );
 }
 
 /** Recipients with anything undelivered: the wake-up sent after notifications may have been missed. */

@@ -126,8 +126,16 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.countPending(recipientMemberId));
   }
 
-  sweepMessages(olderThan: number): Promise<number> {
-    return this.atomic(() => rules.sweepMessages(olderThan));
+  async sweepMessages(olderThan: number): Promise<number> {
+    let total = 0;
+    // Bounded: each full step deletes SWEEP_CHUNK_ROWS rows, and the table is finite.
+    for (;;) {
+      const deleted = await this.direct(rules.sweepStep(olderThan));
+      total += deleted;
+      if (deleted < rules.SWEEP_CHUNK_ROWS) return total;
+      // Let queued enqueues and claims run between steps (SQLite runs each step synchronously).
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   onDeliveries(listener: DeliveryListener): () => void {
