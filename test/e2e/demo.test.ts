@@ -1,21 +1,18 @@
 // demo — `claudemesh demo` runs a real broker and two members, shows opaque stored rows and the decrypted text, and cleans up.
 import { describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { PassThrough } from "node:stream";
 import { DEMO_SCRIPT, runDemo } from "../../packages/cli/src/demo/index.js";
 
-function capture(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on("data", (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
+function capture(): { write: (text: string) => void; text: () => string } {
+  const chunks: string[] = [];
+  return { write: (text) => void chunks.push(text), text: () => chunks.join("") };
 }
 
 describe("demo", () => {
   it("exchanges every scripted message both ways, beside ciphertext without plaintext, then removes its temp dir", async () => {
     const out = capture();
     const err = capture();
-    const code = await runDemo([], {}, { stdout: out.stream, stderr: err.stream });
+    const code = await runDemo([], {}, { stdout: out.write, stderr: err.write });
     const text = out.text();
     expect(err.text()).toBe("");
     expect(code).toBe(0);
@@ -33,7 +30,7 @@ describe("demo", () => {
   it("rejects unexpected arguments with exit 2 and a one-line hint", async () => {
     const out = capture();
     const err = capture();
-    expect(await runDemo(["--fast"], {}, { stdout: out.stream, stderr: err.stream })).toBe(2);
+    expect(await runDemo(["--fast"], {}, { stdout: out.write, stderr: err.write })).toBe(2);
     expect(err.text()).toMatch(/^claudemesh demo: unexpected argument "--fast" — usage: claudemesh demo/);
     expect(err.text().trim().split("\n")).toHaveLength(1);
   });

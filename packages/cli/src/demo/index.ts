@@ -2,18 +2,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Writable } from "node:stream";
 import { startBroker, createLogger, type RunningBroker } from "@claudemesh/broker";
 import { BrokerClient, createMesh, joinMesh, type InboundMessage } from "@claudemesh/client";
 import { generateKeypair, randomId, signInvite } from "@claudemesh/crypto";
 import { encodeInviteLink } from "@claudemesh/protocol";
-import { saveConfig, type MeshEntry } from "../config/index.js";
+import { saveConfig, type Env, type MeshEntry } from "../config/index.js";
 import { clip, heading, renderExchange } from "./render.js";
 import { StoredMessages } from "./stored.js";
 
+/** Where the demo writes: the CLI's Io fits (its stdout/stderr take text as is). */
 export interface DemoIo {
-  stdout: Writable;
-  stderr: Writable;
+  stdout(text: string): void;
+  stderr(text: string): void;
 }
 
 export const DEMO_USAGE =
@@ -94,16 +94,16 @@ function connectMember(name: "alice" | "bob", entry: MeshEntry, configDir: strin
  * stored row was opaque; 1 otherwise). Everything it creates lives under one temp directory
  * that is removed at the end, whatever happens.
  */
-export async function runDemo(args: string[], _env: NodeJS.ProcessEnv, io: DemoIo): Promise<number> {
+export async function runDemo(args: readonly string[], _env: Env, io: DemoIo): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
-    io.stdout.write(`${DEMO_USAGE}\n`);
+    io.stdout(`${DEMO_USAGE}\n`);
     return 0;
   }
   if (args.length > 0) {
-    io.stderr.write(`claudemesh demo: unexpected argument "${args[0]}" — ${DEMO_USAGE}\n`);
+    io.stderr(`claudemesh demo: unexpected argument "${args[0]}" — ${DEMO_USAGE}\n`);
     return 2;
   }
-  const out = (line = ""): void => void io.stdout.write(`${line}\n`);
+  const out = (line = ""): void => io.stdout(`${line}\n`);
   const root = mkdtempSync(join(tmpdir(), "claudemesh-demo-"));
   const dbPath = join(root, "broker.db");
   let broker: RunningBroker | undefined;
@@ -117,7 +117,7 @@ export async function runDemo(args: string[], _env: NodeJS.ProcessEnv, io: DemoI
       host: "127.0.0.1",
       port: 0,
       db: dbPath,
-      logger: createLogger({ level: "error", write: (line) => void io.stderr.write(`${line}\n`) }),
+      logger: createLogger({ level: "error", write: (line) => io.stderr(`${line}\n`) }),
     });
     out(`  broker   ${broker.url}  (temporary SQLite store ${dbPath})`);
 
@@ -212,7 +212,7 @@ export async function runDemo(args: string[], _env: NodeJS.ProcessEnv, io: DemoI
     out("  `claudemesh join <link>` on another machine, then `claudemesh install` for Claude Code.");
     return allGood ? 0 : 1;
   } catch (err) {
-    io.stderr.write(`claudemesh demo: failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`claudemesh demo: failed: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
     await Promise.allSettled(members.map((m) => m.client.close()));

@@ -1,12 +1,13 @@
 // `claudemesh mcp`: the per-session stdio MCP server (SPEC §5) — identities, broker links, tools, pushes, jsonl status, clean exit.
 import { readFileSync } from "node:fs";
-import type { Readable, Writable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { BrokerClientOptions, InboundMessage } from "@claudemesh/client";
 import {
   isConfigError,
   loadConfig,
   registerSession,
+  type Env,
   type MeshEntry,
   type SessionRegistration,
 } from "../config/index.js";
@@ -24,11 +25,37 @@ export interface McpIo {
   stderr: Writable;
 }
 
+/** The CLI's text Io (stdout/stderr as functions): the server then speaks on the process's own stdio. */
+export interface TextIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+function isStreamIo(io: McpIo | TextIo): io is McpIo {
+  return typeof (io as McpIo).stdout.write === "function";
+}
+
+/**
+ * Streams for `io`: as given, or — for the CLI's text Io, whose writers go to this process's
+ * stdout/stderr anyway — the process's own stdin/stdout (MCP frames need a real stream) with
+ * diagnostics through the Io's stderr writer.
+ */
+function toStreams(io: McpIo | TextIo): McpIo {
+  if (isStreamIo(io)) return io;
+  const stderr = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      io.stderr(chunk.toString("utf8"));
+      callback();
+    },
+  });
+  return { stdin: process.stdin, stdout: process.stdout, stderr };
+}
+
 /** Start-up waits at most this long for enrollment before answering the MCP client; the rest continues in the background. */
 const STARTUP_WAIT_MS = 5_000;
 
 /** Test hooks read from the environment (all optional). */
-function testTunables(env: NodeJS.ProcessEnv): {
+function testTunables(env: Env): {
   clientOptions?: Partial<BrokerClientOptions>;
   replyWaitMs?: number;
 } {
@@ -57,7 +84,7 @@ function cliVersion(): string {
 }
 
 /** The meshes to serve: all joined ones, or those named by --mesh (an unknown slug is a usage error). */
-function chooseMeshes(env: NodeJS.ProcessEnv, args: McpArgs, log: McpLog): MeshEntry[] {
+function chooseMeshes(env: Env, args: McpArgs, log: McpLog): MeshEntry[] {
   let meshes: MeshEntry[];
   try {
     meshes = loadConfig(env).meshes;
@@ -108,7 +135,12 @@ function untilStopped(
  * Runs the MCP server until the MCP client goes away. Returns the exit code: 0 after a clean
  * shutdown, 2 for usage errors. Only MCP frames are written to `io.stdout`.
  */
-export async function runMcpServer(args: string[], env: NodeJS.ProcessEnv, io: McpIo): Promise<number> {
+export async function runMcpServer(
+  args: readonly string[],
+  env: Env,
+  givenIo: McpIo | TextIo,
+): Promise<number> {
+  const io = toStreams(givenIo);
   const log = createMcpLog(io.stderr);
   let parsed: McpArgs;
   try {

@@ -27,8 +27,11 @@ export function sanitizeProjectPath(projectDir: string): string {
   return `${sanitized.slice(0, MAX_SANITIZED_LENGTH)}-${Math.abs(javaStringHash(projectDir)).toString(36)}`;
 }
 
-/** Claude Code's config dir: `CLAUDE_CONFIG_DIR`, else `~/.claude`. */
-export function claudeConfigDir(env: NodeJS.ProcessEnv, home: string = homedir()): string {
+/** Environment variables as the CLI passes them. */
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Claude Code's config dir: `CLAUDE_CONFIG_DIR`, else `~/.claude` (HOME from env first, like the CLI). */
+export function claudeConfigDir(env: Env, home: string = env.HOME || homedir()): string {
   return (env.CLAUDE_CONFIG_DIR ?? join(home, ".claude")).normalize("NFC");
 }
 
@@ -45,7 +48,7 @@ export interface TranscriptLocation {
  * they are missing (another MCP client, an older Claude Code) we fall back to the process cwd and
  * the newest transcript in that project directory.
  */
-export function locateTranscript(env: NodeJS.ProcessEnv, cwd: string, home?: string): TranscriptLocation {
+export function locateTranscript(env: Env, cwd: string, home?: string): TranscriptLocation {
   const project = env.CLAUDE_PROJECT_DIR && env.CLAUDE_PROJECT_DIR !== "" ? env.CLAUDE_PROJECT_DIR : cwd;
   const projectDir = join(claudeConfigDir(env, home), "projects", sanitizeProjectPath(project));
   const sessionId = env.CLAUDE_CODE_SESSION_ID;
