@@ -330,14 +330,15 @@ export function* getPresence(memberId: string): Op<PresenceRow | null> {
   return row ? toPresence(row) : null;
 }
 
+const LIST_PRESENCE_SQL =
+  `SELECT ${PRESENCE_COLUMNS.split(", ")
+    .map((c) => `p.${c}`)
+    .join(", ")} ` +
+  "FROM presence p JOIN members m ON m.id = p.member_id WHERE m.mesh_id = ? ORDER BY p.member_id";
+
+/** Presence rows carry no mesh id: the member row scopes them. */
 export function* listPresence(meshId: string): Op<PresenceRow[]> {
-  const result = yield* rows(
-    `SELECT ${PRESENCE_COLUMNS.split(", ")
-      .map((c) => `p.${c}`)
-      .join(", ")}
-     FROM presence p JOIN members m ON m.id = p.member_id WHERE m.mesh_id = ? ORDER BY p.member_id`,
-    [meshId],
-  );
+  const result = yield* rows(LIST_PRESENCE_SQL, [meshId]);
   return result.map(toPresence);
 }
 
