@@ -8,5 +8,10 @@ export const COMMANDS: CommandEntry[] = [
   { name: "join", load: async () => (await import("./join.js")).joinCommand },
   { name: "list", load: async () => (await import("./list.js")).listCommand },
   { name: "leave", load: async () => (await import("./leave.js")).leaveCommand },
+  { name: "send", load: async () => (await import("./send.js")).sendCommand },
+  { name: "peers", load: async () => (await import("./peers.js")).peersCommand },
+  { name: "inbox", load: async () => (await import("./inbox.js")).inboxCommand },
+  { name: "status", load: async () => (await import("./status.js")).statusCommand },
   { name: "hook", load: async () => (await import("./hook.js")).hookCommand },
+  { name: "mcp", load: async () => (await import("./mcp.js")).mcpCommand },
 ];

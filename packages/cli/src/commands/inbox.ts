@@ -1,0 +1,111 @@
+// `claudemesh inbox`: connects as the member and prints the messages waiting for it (decrypted locally).
+import type { BrokerClient, InboundMessage } from "@claudemesh/client";
+import { loadConfig, selectMesh } from "../config/index.js";
+import { flag, intOption, stringOption } from "../cli/args.js";
+import type { Command } from "../cli/command.js";
+import { EXIT_OK } from "../cli/errors.js";
+import { println, type Io } from "../cli/io.js";
+import { withMemberClient } from "./connection.js";
+import { json } from "./shared.js";
+
+/** After the last message, this much silence means the queued backlog has been drained. */
+export const QUIET_MS = 300;
+/** Without --wait: the longest a backlog drain may take. */
+export const DEFAULT_WAIT_MS = 3_000;
+export const MAX_WAIT_SECONDS = 3_600;
+
+/** One message in the `--json` contract. */
+export function messageJson(m: InboundMessage) {
+  return {
+    messageId: m.messageId,
+    mesh: m.meshSlug,
+    from: m.from,
+    fromPubkey: m.fromPubkey,
+    to: m.targetSpec,
+    kind: m.kind,
+    priority: m.priority,
+    sentAt: m.sentAt,
+    text: m.text,
+  };
+}
+
+/**
+ * Collects messages: returns once QUIET_MS pass with no new message after at least one arrived
+ * (or after the first QUIET_MS when not waiting), or at `maxMs`, or on Ctrl-C.
+ */
+function collect(
+  client: BrokerClient,
+  io: Io,
+  maxMs: number,
+  waitForFirst: boolean,
+): Promise<InboundMessage[]> {
+  return new Promise((resolve) => {
+    const messages: InboundMessage[] = [];
+    let quiet: NodeJS.Timeout | undefined;
+    const interrupted = io.interrupted();
+    const finish = (): void => {
+      clearTimeout(quiet);
+      clearTimeout(hard);
+      client.off("message", onMessage);
+      interrupted.removeEventListener("abort", finish);
+      messages.push(...client.drainInbox().filter((m) => !messages.some((s) => s.messageId === m.messageId)));
+      resolve(messages);
+    };
+    const armQuiet = (): void => {
+      clearTimeout(quiet);
+      quiet = setTimeout(finish, QUIET_MS);
+    };
+    const onMessage = (): void => {
+      messages.push(...client.drainInbox());
+      armQuiet();
+    };
+    const hard = setTimeout(finish, maxMs);
+    client.on("message", onMessage);
+    interrupted.addEventListener("abort", finish, { once: true });
+    onMessage();
+    if (waitForFirst && messages.length === 0) clearTimeout(quiet);
+  });
+}
+
+export const inboxCommand: Command = {
+  name: "inbox",
+  summary: "Print the messages waiting for you (your member identity, not your agents').",
+  positionals: [],
+  options: {
+    mesh: {
+      type: "string",
+      placeholder: "SLUG",
+      description: "mesh to read (default: the only one configured)",
+    },
+    wait: {
+      type: "string",
+      placeholder: "SECONDS",
+      description: "wait up to SECONDS for a message when none is waiting (default: just drain the backlog)",
+    },
+    json: {
+      type: "boolean",
+      description: "print JSON: {mesh, messages:[{messageId, from, text, sentAt, …}]}",
+    },
+  },
+  details: ["Messages shown are acknowledged to the broker and will not be shown again."],
+  async run(args, { env, io }) {
+    const waitSeconds = intOption(args, "wait", 0, MAX_WAIT_SECONDS);
+    const mesh = selectMesh(loadConfig(env), stringOption(args, "mesh"), env);
+    const waiting = waitSeconds !== undefined && waitSeconds > 0;
+    const maxMs = waiting ? waitSeconds * 1000 : DEFAULT_WAIT_MS;
+    const messages = await withMemberClient(mesh, env, io, (client) => collect(client, io, maxMs, waiting));
+    if (flag(args, "json")) {
+      io.stdout(json({ mesh: mesh.slug, messages: messages.map(messageJson) }));
+      return EXIT_OK;
+    }
+    if (messages.length === 0) {
+      println(io, `no messages in "${mesh.slug}"`);
+      return EXIT_OK;
+    }
+    for (const m of messages) {
+      const where = m.kind === "direct" ? "" : ` → ${m.targetSpec === "*" ? "everyone" : m.targetSpec}`;
+      println(io, `[${m.sentAt}] ${m.from}${where} (${m.priority}): ${m.text}`);
+    }
+    return EXIT_OK;
+  },
+};

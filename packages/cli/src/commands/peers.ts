@@ -1,0 +1,63 @@
+// `claudemesh peers`: the members and agent peers of a mesh with status and summary, as a table or stable JSON.
+import type { Peer } from "@claudemesh/protocol";
+import { loadConfig, selectMesh } from "../config/index.js";
+import { flag, stringOption } from "../cli/args.js";
+import type { Command } from "../cli/command.js";
+import { EXIT_OK } from "../cli/errors.js";
+import { println } from "../cli/io.js";
+import { withMemberClient } from "./connection.js";
+import { json, table } from "./shared.js";
+
+/** One peer in the `--json` contract: fixed key order, absent values as null. */
+export function peerJson(peer: Peer, selfPubkey: string) {
+  return {
+    displayName: peer.displayName,
+    pubkey: peer.pubkey,
+    memberId: peer.memberId,
+    role: peer.role,
+    parent: peer.parent,
+    status: peer.status,
+    summary: peer.summary,
+    online: peer.online,
+    lastSeenAt: peer.lastSeenAt,
+    channels: peer.channels,
+    cwd: peer.cwd ?? null,
+    self: peer.pubkey === selfPubkey,
+  };
+}
+
+export const peersCommand: Command = {
+  name: "peers",
+  summary: "List the peers of a mesh: people and their agents, with status and summary.",
+  positionals: [],
+  options: {
+    mesh: {
+      type: "string",
+      placeholder: "SLUG",
+      description: "mesh to list (default: the only one configured)",
+    },
+    json: {
+      type: "boolean",
+      description: "print JSON: {mesh, peers:[{displayName, pubkey, status, online, …}]}",
+    },
+  },
+  async run(args, { env, io }) {
+    const mesh = selectMesh(loadConfig(env), stringOption(args, "mesh"), env);
+    const peers = await withMemberClient(mesh, env, io, (client) => client.listPeers());
+    const rows = peers.map((p) => peerJson(p, mesh.pubkey));
+    if (flag(args, "json")) {
+      io.stdout(json({ mesh: mesh.slug, peers: rows }));
+      return EXIT_OK;
+    }
+    const nameOf = new Map(peers.map((p) => [p.pubkey, p.displayName]));
+    const lines = rows.map((p) => [
+      p.self ? `${p.displayName} (you)` : p.displayName,
+      p.parent === null ? p.role : `agent of ${nameOf.get(p.parent) ?? p.parent.slice(0, 8)}`,
+      p.online ? p.status : "offline",
+      p.pubkey.slice(0, 12),
+      p.summary ?? "",
+    ]);
+    println(io, table(["NAME", "KIND", "STATUS", "PUBKEY", "SUMMARY"], lines));
+    return EXIT_OK;
+  },
+};

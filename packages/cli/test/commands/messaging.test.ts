@@ -1,0 +1,160 @@
+// send → inbox → peers → status as members over a real broker (temp SQLite), in-process, with --json shapes.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningBroker } from "@claudemesh/broker";
+import { loadConfig } from "../../src/config/index.js";
+import { tempDirs } from "../helpers/tmp.js";
+import { cli, isOneLine, testBroker } from "../helpers/cli.js";
+import { setupMesh, type MemberEnv } from "../helpers/mesh.js";
+
+const dirs = tempDirs();
+let broker: RunningBroker;
+let alice: MemberEnv;
+let bob: MemberEnv;
+let carol: MemberEnv;
+
+beforeAll(async () => {
+  const root = dirs.make();
+  broker = await testBroker(root);
+  ({ alice, bob, carol } = (await setupMesh(root, broker.url, "crew", ["alice", "bob", "carol"])) as Record<
+    string,
+    MemberEnv
+  >);
+});
+afterAll(async () => {
+  await broker?.close();
+  dirs.cleanup();
+});
+
+describe("messaging", () => {
+  it("send - by display name waits for the broker's ack; inbox --json shows it decrypted, once", async () => {
+    const sent = await cli(["send", "alice", "build is green", "--priority", "now"], bob);
+    expect(sent.stderr).toBe("");
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toMatch(/^sent to alice \([0-9a-f]{8,}\) in "crew" \(now\): queued/);
+
+    const inbox = await cli(["inbox", "--json"], alice);
+    expect(inbox.code).toBe(0);
+    const out = JSON.parse(inbox.stdout) as { mesh: string; messages: Record<string, unknown>[] };
+    expect(out.mesh).toBe("crew");
+    expect(out.messages).toHaveLength(1);
+    expect(Object.keys(out.messages[0]!)).toEqual([
+      "messageId",
+      "mesh",
+      "from",
+      "fromPubkey",
+      "to",
+      "kind",
+      "priority",
+      "sentAt",
+      "text",
+    ]);
+    expect(out.messages[0]).toMatchObject({
+      from: "bob",
+      fromPubkey: loadConfig(bob).meshes[0]!.pubkey,
+      kind: "direct",
+      priority: "now",
+      text: "build is green",
+    });
+    // acknowledged: not shown again
+    const again = await cli(["inbox", "--json"], alice);
+    expect(JSON.parse(again.stdout)).toEqual({ mesh: "crew", messages: [] });
+  });
+
+  it("send - by pubkey prefix and to everyone; inbox text output", async () => {
+    const carolKey = loadConfig(carol).meshes[0]!.pubkey;
+    expect((await cli(["send", carolKey.slice(0, 10), "hi carol"], alice)).code).toBe(0);
+    expect((await cli(["send", "*", "standup in 5"], alice)).code).toBe(0);
+    const inbox = await cli(["inbox"], carol);
+    expect(inbox.code).toBe(0);
+    const lines = inbox.stdout.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/alice \(next\): hi carol$/);
+    expect(lines[1]).toMatch(/alice → everyone \(next\): standup in 5$/);
+    const bobInbox = await cli(["inbox", "--json"], bob);
+    expect(
+      (JSON.parse(bobInbox.stdout) as { messages: { text: string }[] }).messages.map((m) => m.text),
+    ).toEqual(["standup in 5"]);
+  });
+
+  it("send - mesh-slug: prefix selects the mesh", async () => {
+    const res = await cli(["send", "crew:bob", "prefixed"], alice);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('in "crew"');
+    await cli(["inbox"], bob);
+  });
+
+  it("send - an unknown or self target is a one-line error listing the candidates", async () => {
+    const unknown = await cli(["send", "dave", "hello?"], alice);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^claudemesh send: /);
+    expect(unknown.stderr).toContain("bob");
+    expect(unknown.stderr).toContain("carol");
+    expect(isOneLine(unknown.stderr)).toBe(true);
+    const self = await cli(["send", "alice", "me?"], alice);
+    expect(self.code).toBe(1);
+    expect(isOneLine(self.stderr)).toBe(true);
+  });
+
+  it("inbox --wait - waits for a message that arrives later", async () => {
+    const pending = cli(["inbox", "--wait", "10", "--json"], bob);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await cli(["send", "bob", "late news"], carol)).code).toBe(0);
+    const res = await pending;
+    expect(res.code).toBe(0);
+    expect((JSON.parse(res.stdout) as { messages: { text: string }[] }).messages.map((m) => m.text)).toEqual([
+      "late news",
+    ]);
+  });
+
+  it("peers --json - stable shape with every member, marking self", async () => {
+    const res = await cli(["peers", "--json"], alice);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as { mesh: string; peers: Record<string, unknown>[] };
+    expect(out.mesh).toBe("crew");
+    expect(out.peers.map((p) => p.displayName).sort()).toEqual(["alice", "bob", "carol"]);
+    for (const p of out.peers) {
+      expect(Object.keys(p)).toEqual([
+        "displayName",
+        "pubkey",
+        "memberId",
+        "role",
+        "parent",
+        "status",
+        "summary",
+        "online",
+        "lastSeenAt",
+        "channels",
+        "cwd",
+        "self",
+      ]);
+    }
+    expect(out.peers.find((p) => p.self)?.displayName).toBe("alice");
+    const text = await cli(["peers"], alice);
+    expect(text.stdout).toMatch(/^NAME\s+KIND\s+STATUS\s+PUBKEY\s+SUMMARY/);
+    expect(text.stdout).toMatch(/alice \(you\)\s+admin/);
+  });
+
+  it("status - sets the member's manual status", async () => {
+    const res = await cli(["status", "dnd"], bob);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain("dnd");
+    const bad = await cli(["status", "busy"], bob);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("idle, working, dnd");
+  });
+
+  it("unreachable broker - send, peers and inbox fail fast with one line", async () => {
+    const mesh = loadConfig(alice).meshes[0]!;
+    const dead = { ...alice, CLAUDEMESH_CONFIG_DIR: `${alice.CLAUDEMESH_CONFIG_DIR}-dead` };
+    const { saveConfig } = await import("../../src/config/index.js");
+    saveConfig(dead, { version: 1, meshes: [{ ...mesh, brokerUrl: "http://127.0.0.1:1" }] });
+    for (const argv of [["send", "bob", "x"], ["peers"], ["inbox"], ["status", "idle"]]) {
+      const started = Date.now();
+      const res = await cli(argv, dead);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/cannot reach broker at http:\/\/127\.0\.0\.1:1/);
+      expect(isOneLine(res.stderr)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    }
+  });
+});
