@@ -15,10 +15,8 @@ let carol: MemberEnv;
 beforeAll(async () => {
   const root = dirs.make();
   broker = await testBroker(root);
-  ({ alice, bob, carol } = (await setupMesh(root, broker.url, "crew", ["alice", "bob", "carol"])) as Record<
-    string,
-    MemberEnv
-  >);
+  const envs = await setupMesh(root, broker.url, "crew", ["alice", "bob", "carol"]);
+  [alice, bob, carol] = [envs.alice!, envs.bob!, envs.carol!];
 });
 afterAll(async () => {
   await broker?.close();
