@@ -8,13 +8,11 @@ import {
   DEAD_AFTER_MS,
   HELLO_ACK_TIMEOUT_MS,
   MAX_FRAME_BYTES,
-  PrioritySchema,
   PubkeySchema,
   RECONNECT_BACKOFF_MS,
   SEND_ACK_TIMEOUT_MS,
   StatusSchema,
   SummarySchema,
-  isFanoutTarget,
   parseServerFrame,
   type ClientFrame,
   type ErrorFrame,
@@ -38,6 +36,8 @@ import { backoffDelay } from "./backoff.js";
 import { classifyClose, type IdentityLabel } from "./close-reasons.js";
 import { ClientError, isHandshakeRejection } from "./errors.js";
 import { fanoutRecipients } from "./fanout.js";
+import { Outbox, type PendingSend } from "./outbox.js";
+import { REQUEST_ID_CHARS, assertFrameSize, sendFrameText, validateSend } from "./send-frame.js";
 import { Inbox } from "./inbox.js";
 import { BoundedSet } from "./lru-set.js";
 import { describeNetworkError } from "./net-errors.js";
@@ -126,27 +126,6 @@ export interface BrokerClientEvents {
   dropped: [notice: DroppedNotice];
 }
 
-type SendStage = "queued" | "preparing" | "inflight";
-
-interface PendingSend {
-  targetSpec: string;
-  priority: Priority;
-  /** Plaintext, kept in memory only for fan-out sends so they can be re-sealed (SPEC §4). */
-  text: string;
-  /** Direct sends are encrypted once, at send() time. */
-  direct?: { nonce: string; ciphertext: string };
-  /** Recipients the broker told us to seal for (recipients_mismatch `expected`). */
-  expected?: string[];
-  mismatchRetries: number;
-  stage: SendStage;
-  frameId?: string;
-  ackTimer?: NodeJS.Timeout;
-  settled: boolean;
-  resolve(result: SendResult): void;
-  reject(error: ClientError): void;
-  detachSignal?: () => void;
-}
-
 interface PendingRequest {
   resolve(frame: ServerFrame): void;
   reject(error: ClientError): void;
@@ -205,8 +184,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   private closedError: ClientError | null = null;
   private reconnectCount = 0;
 
-  private readonly outbox: PendingSend[] = [];
-  private readonly inflight = new Map<string, PendingSend>();
+  private readonly outbox = new Outbox();
   private pumping = false;
   private readonly requests = new Map<string, PendingRequest>();
 
@@ -249,8 +227,9 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       maxMismatchRetries: DEFAULT_MAX_MISMATCH_RETRIES,
       socketFactory: wsSocketFactory,
       now: () => Date.now(),
-      ...config.options,
+      ...definedOnly(config.options ?? {}),
     };
+    checkOptions(this.opts);
     this.seen = new BoundedSet(this.opts.dedupMax);
     this.inbox = new Inbox(this.opts.pushBufferMax);
     this.acks = new AckBatcher((ids) => this.write({ type: "client_ack", messageIds: ids }));
@@ -285,8 +264,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     reconnects: number;
   } {
     return {
-      queued: this.outbox.filter((s) => s.stage !== "inflight").length,
-      inflight: this.inflight.size,
+      queued: this.outbox.waiting,
+      inflight: this.outbox.inflightCount,
       buffered: this.inbox.size,
       droppedTotal: this.inbox.droppedTotal,
       reconnects: this.reconnectCount,
@@ -353,7 +332,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.clearTimers();
     this.acks.clear();
     this.failRequests(reason);
-    for (const item of [...this.outbox]) this.settleError(item, reason);
+    this.outbox.failAll(reason);
     for (const waiter of this.connectWaiters.splice(0)) {
       if (waiter.timer) clearTimeout(waiter.timer);
       waiter.reject(reason);
@@ -438,7 +417,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.authenticated = false;
     this.clearTimers();
     this.acks.clear(); // unacked pushes are redelivered by the broker after the drop (SPEC §3)
-    this.requeueInflight();
+    this.outbox.requeueInflight();
     this.failRequests(
       new ClientError(
         "not_connected",
@@ -547,11 +526,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         if (this.authenticated) this.onPush(frame);
         return;
       case "ack": {
-        const item = this.inflight.get(frame.id);
-        if (item) {
-          this.inflight.delete(frame.id);
-          this.settleOk(item, { messageId: frame.messageId, queued: frame.queued });
-        }
+        const item = this.outbox.takeInflight(frame.id);
+        if (item) this.outbox.settleOk(item, { messageId: frame.messageId, queued: frame.queued });
         return;
       }
       case "peers": {
@@ -574,9 +550,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       return;
     }
     if (frame.id !== undefined) {
-      const item = this.inflight.get(frame.id);
+      const item = this.outbox.takeInflight(frame.id);
       if (item) {
-        this.inflight.delete(frame.id);
         this.onSendError(item, frame);
         return;
       }
@@ -670,8 +645,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    const waiting = this.outbox.filter((s) => s.stage !== "inflight").length;
-    if (waiting >= this.opts.outboundQueueMax) {
+    if (this.outbox.waiting >= this.opts.outboundQueueMax) {
       return Promise.reject(
         new ClientError(
           "queue_full",
@@ -690,7 +664,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       const signal = options.signal;
       const onAbort = (): void => {
         const wasInflight = item.stage === "inflight";
-        this.settleError(
+        this.outbox.settleError(
           item,
           new ClientError(
             "aborted",
@@ -703,31 +677,13 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       signal.addEventListener("abort", onAbort, { once: true });
       item.detachSignal = () => signal.removeEventListener("abort", onAbort);
     }
-    this.outbox.push(item);
+    this.outbox.add(item);
     void this.pump();
     return promise;
   }
 
   private prepareSend(targetSpec: string, message: string, priority: Priority): PendingSend {
-    if (!PrioritySchema.safeParse(priority).success) {
-      throw new ClientError(
-        "invalid_argument",
-        `priority must be now, next or low (got ${JSON.stringify(priority)})`,
-      );
-    }
-    if (typeof message !== "string" || message.length === 0) {
-      throw new ClientError("invalid_argument", "message must be a non-empty string");
-    }
-    const fanout = isFanoutTarget(targetSpec);
-    if (!fanout && !PubkeySchema.safeParse(targetSpec).success) {
-      throw new ClientError(
-        "invalid_argument",
-        `targetSpec must be a 64-hex pubkey, * or #channel (resolve names with resolveTarget first)`,
-      );
-    }
-    if (targetSpec === this.pubkey) {
-      throw new ClientError("invalid_argument", "cannot send a direct message to this session itself");
-    }
+    const fanout = validateSend(targetSpec, message, priority, this.pubkey);
     const item: PendingSend = {
       targetSpec,
       priority,
@@ -740,8 +696,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     };
     if (!fanout) {
       item.direct = cryptoCall(() => encryptDirect(message, targetSpec, this.secretKey));
-      // Reject oversize direct messages now rather than having the broker close the socket (1009).
-      this.checkFrameSize(this.sendFrameText(item, "x".repeat(22), undefined));
+      // Refuse an oversize direct message now rather than have the broker close the socket (1009).
+      assertFrameSize(sendFrameText(item, "x".repeat(REQUEST_ID_CHARS)), this.opts.maxFrameBytes);
     }
     return item;
   }
@@ -753,7 +709,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     try {
       for (;;) {
         if (!this.authenticated) return;
-        const item = this.outbox.find((s) => s.stage === "queued");
+        const item = this.outbox.nextQueued();
         if (!item) return;
         item.stage = "preparing";
         let text: string;
@@ -764,15 +720,15 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
             const recipients = item.expected ?? (await this.currentRecipients(item.targetSpec));
             envelopes = cryptoCall(() => sealForRecipients(item.text, recipients, this.secretKey));
           }
-          text = this.sendFrameText(item, id, envelopes);
-          this.checkFrameSize(text, envelopes?.length);
+          text = sendFrameText(item, id, envelopes);
+          assertFrameSize(text, this.opts.maxFrameBytes, envelopes?.length);
         } catch (err) {
           if (item.settled) continue;
           if (err instanceof ClientError && err.code === "not_connected") {
             item.stage = "queued"; // the connection dropped while fetching recipients: retry after reconnect
             continue;
           }
-          this.settleError(item, toClientError(err));
+          this.outbox.settleError(item, toClientError(err));
           continue;
         }
         if (item.settled) continue; // aborted while recipients were fetched
@@ -787,49 +743,25 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     }
   }
 
-  private sendFrameText(item: PendingSend, id: string, envelopes: SealedEnvelope[] | undefined): string {
-    const frame =
-      item.direct !== undefined
-        ? { type: "send", id, targetSpec: item.targetSpec, priority: item.priority, ...item.direct }
-        : { type: "send", id, targetSpec: item.targetSpec, priority: item.priority, envelopes };
-    return JSON.stringify(frame);
-  }
-
-  private checkFrameSize(text: string, recipients?: number): void {
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > this.opts.maxFrameBytes) {
-      const who = recipients === undefined ? "" : ` for ${recipients} recipients`;
-      throw new ClientError(
-        "too_large",
-        `message too large: ${bytes} bytes once encrypted${who}, the frame limit is ${this.opts.maxFrameBytes} — shorten it or send a file path instead`,
-      );
-    }
-  }
-
   private async currentRecipients(targetSpec: string): Promise<string[]> {
     const peers = await this.listPeers();
     return fanoutRecipients(targetSpec, peers, this.pubkey, this.meshSlug);
   }
 
   private transmit(item: PendingSend, id: string, text: string): void {
-    item.stage = "inflight";
-    item.frameId = id;
-    this.inflight.set(id, item);
-    item.ackTimer = setTimeout(() => {
-      this.inflight.delete(id);
-      this.settleError(
+    this.outbox.markInflight(item, id, this.opts.sendAckTimeoutMs, () => {
+      this.outbox.settleError(
         item,
         new ClientError(
           "timeout",
           `broker at ${this.httpBase} did not acknowledge the message within ${this.opts.sendAckTimeoutMs} ms; it may or may not have been delivered`,
         ),
       );
-    }, this.opts.sendAckTimeoutMs);
+    });
     this.socket?.send(text);
   }
 
   private onSendError(item: PendingSend, frame: ErrorFrame): void {
-    if (item.ackTimer) clearTimeout(item.ackTimer);
     if (
       frame.code === "recipients_mismatch" &&
       frame.expected !== undefined &&
@@ -845,41 +777,10 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
         return;
       }
     }
-    this.settleError(
+    this.outbox.settleError(
       item,
       new ClientError(frame.code, sendErrorMessage(frame, item.targetSpec), { expected: frame.expected }),
     );
-  }
-
-  /** Puts every written-but-unacked send back in the queue (in original order) after a drop. */
-  private requeueInflight(): void {
-    for (const item of this.inflight.values()) {
-      if (item.ackTimer) clearTimeout(item.ackTimer);
-      item.stage = "queued";
-    }
-    this.inflight.clear();
-  }
-
-  private settleOk(item: PendingSend, result: SendResult): void {
-    if (!this.finish(item)) return;
-    item.resolve(result);
-  }
-
-  private settleError(item: PendingSend, error: ClientError): void {
-    if (!this.finish(item)) return;
-    item.reject(error);
-  }
-
-  private finish(item: PendingSend): boolean {
-    if (item.settled) return false;
-    item.settled = true;
-    if (item.ackTimer) clearTimeout(item.ackTimer);
-    if (item.frameId !== undefined) this.inflight.delete(item.frameId);
-    item.detachSignal?.();
-    const index = this.outbox.indexOf(item);
-    if (index >= 0) this.outbox.splice(index, 1);
-    item.text = "";
-    return true;
   }
 
   private describeLink(): string {
@@ -1002,6 +903,48 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   /** "error" is emitted only when someone listens (an unheard EventEmitter error would throw). */
   private emitError(error: ClientError): void {
     if (this.listenerCount("error") > 0) this.safeEmit("error", error);
+  }
+}
+
+/** Drops `undefined` values so `{x: undefined}` keeps the default instead of erasing it. */
+function definedOnly<T extends object>(partial: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const POSITIVE_OPTIONS = [
+  "helloAckTimeoutMs",
+  "sendAckTimeoutMs",
+  "requestTimeoutMs",
+  "outboundQueueMax",
+  "pushBufferMax",
+  "dedupMax",
+  "deadAfterMs",
+  "maxFrameBytes",
+] as const;
+
+/** Rejects option values that would make the client misbehave silently (SPEC §7 numbers are all positive). */
+function checkOptions(opts: BrokerClientOptions): void {
+  for (const name of POSITIVE_OPTIONS) {
+    const value = opts[name];
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new ClientError("invalid_argument", `BrokerClient option ${name} must be a positive number`);
+    }
+  }
+  if (!Number.isInteger(opts.maxMismatchRetries) || opts.maxMismatchRetries < 0) {
+    throw new ClientError(
+      "invalid_argument",
+      "BrokerClient option maxMismatchRetries must be a non-negative integer",
+    );
+  }
+  if (
+    !Array.isArray(opts.backoffMs) ||
+    opts.backoffMs.length === 0 ||
+    !opts.backoffMs.every((ms) => Number.isFinite(ms) && ms >= 0)
+  ) {
+    throw new ClientError(
+      "invalid_argument",
+      "BrokerClient option backoffMs must be a non-empty list of delays ≥ 0 ms",
+    );
   }
 }
 

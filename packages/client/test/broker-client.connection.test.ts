@@ -1,6 +1,7 @@
 // BrokerClient connection lifecycle under fake timers: hello, backoff schedule, handshake rejections, close codes.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { verifyHelloSignature } from "@claudemesh/crypto";
+import { BrokerClient } from "../src/broker-client.js";
 import { ClientError } from "../src/errors.js";
 import type { ConnectionState } from "../src/types.js";
 import { FakeNetwork } from "./helpers/fake-socket.js";
@@ -294,5 +295,55 @@ describe("BrokerClient connection - rejections and close codes", () => {
     await client.close();
     expect((await rejection(client.connect())).code).toBe("closed");
     expect((await rejection(client.send("*", "x"))).code).toBe("closed");
+  });
+});
+
+describe("BrokerClient options", () => {
+  it.each([
+    [{ helloAckTimeoutMs: 0 }, /helloAckTimeoutMs must be a positive number/],
+    [{ outboundQueueMax: -1 }, /outboundQueueMax must be a positive number/],
+    [{ pushBufferMax: Number.NaN }, /pushBufferMax must be a positive number/],
+    [{ backoffMs: [] }, /backoffMs must be a non-empty list/],
+    [{ backoffMs: [1_000, -5] }, /backoffMs must be a non-empty list/],
+    [{ maxMismatchRetries: 1.5 }, /maxMismatchRetries must be a non-negative integer/],
+  ])("rejects %j", (options, message) => {
+    expect(() => newClient(identity(), new FakeNetwork(), options)).toThrow(message);
+  });
+
+  it("keeps defaults for options passed as undefined", async () => {
+    const net = new FakeNetwork();
+    net.onNewSocket = (s) => s.fail();
+    const client = newClient(identity(), net, { backoffMs: undefined });
+    const start = Date.now();
+    void client.connect().catch(() => undefined);
+    await tick(3_000);
+    expect(net.sockets.map((s) => s.openedAt - start)).toEqual([0, 1_000, 3_000]);
+    await client.close();
+  });
+
+  it("rejects a malformed pubkey and a bad broker URL at construction", () => {
+    const self = identity();
+    expect(
+      () =>
+        new BrokerClient({
+          brokerUrl: "http://127.0.0.1:7900",
+          meshId: "m",
+          meshSlug: "s",
+          memberId: "u",
+          pubkey: self.pubkey.toUpperCase(),
+          secretKey: self.secretKey,
+        }),
+    ).toThrow(/pubkey must be 64 lowercase hex/);
+    expect(
+      () =>
+        new BrokerClient({
+          brokerUrl: "127.0.0.1:7900",
+          meshId: "m",
+          meshSlug: "s",
+          memberId: "u",
+          pubkey: self.pubkey,
+          secretKey: self.secretKey,
+        }),
+    ).toThrow(/broker URL/);
   });
 });

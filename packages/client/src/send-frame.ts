@@ -1,0 +1,54 @@
+// Building and checking outbound `send` frames (SPEC §3): argument validation, frame text, frame size limit.
+import type { SealedEnvelope } from "@claudemesh/crypto";
+import { PrioritySchema, PubkeySchema, isFanoutTarget, type Priority } from "@claudemesh/protocol";
+import { ClientError } from "./errors.js";
+import type { PendingSend } from "./outbox.js";
+
+/** Length of a request id from randomId() (16 bytes base64url), used to size a frame before its id exists. */
+export const REQUEST_ID_CHARS = 22;
+
+/** Checks send() arguments; returns whether the target is a fan-out (`*` / `#name`). */
+export function validateSend(
+  targetSpec: string,
+  message: string,
+  priority: Priority,
+  selfPubkey: string,
+): boolean {
+  if (!PrioritySchema.safeParse(priority).success) {
+    throw new ClientError(
+      "invalid_argument",
+      `priority must be now, next or low (got ${JSON.stringify(priority)})`,
+    );
+  }
+  if (typeof message !== "string" || message.length === 0) {
+    throw new ClientError("invalid_argument", "message must be a non-empty string");
+  }
+  const fanout = isFanoutTarget(targetSpec);
+  if (!fanout && !PubkeySchema.safeParse(targetSpec).success) {
+    throw new ClientError(
+      "invalid_argument",
+      "targetSpec must be a 64-hex pubkey, * or #channel (resolve names with resolveTarget first)",
+    );
+  }
+  if (targetSpec === selfPubkey) {
+    throw new ClientError("invalid_argument", "cannot send a direct message to this session itself");
+  }
+  return fanout;
+}
+
+/** The JSON text of a send frame: direct (nonce + ciphertext) or fan-out (envelopes). */
+export function sendFrameText(item: PendingSend, id: string, envelopes?: SealedEnvelope[]): string {
+  const head = { type: "send", id, targetSpec: item.targetSpec, priority: item.priority };
+  return JSON.stringify(item.direct !== undefined ? { ...head, ...item.direct } : { ...head, envelopes });
+}
+
+/** Throws `too_large` when `text` exceeds the frame cap (the broker would close the socket with 1009). */
+export function assertFrameSize(text: string, maxFrameBytes: number, recipients?: number): void {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes <= maxFrameBytes) return;
+  const who = recipients === undefined ? "" : ` for ${recipients} recipients`;
+  throw new ClientError(
+    "too_large",
+    `message too large: ${bytes} bytes once encrypted${who}, the frame limit is ${maxFrameBytes} — shorten it or send a file path instead`,
+  );
+}
