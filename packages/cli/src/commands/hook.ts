@@ -18,8 +18,8 @@ import { eprintln, type Io } from "../cli/io.js";
 export const HOOK_BUDGET_MS = 1_000;
 /** Share of the budget stdin may take (Claude Code writes its JSON and closes at once). */
 const STDIN_BUDGET_MS = 200;
-/** Leaves time for process exit after the HTTP calls give up. */
-const EXIT_MARGIN_MS = 150;
+/** Leaves time for process creation (before timeOrigin) and exit, so the whole hook stays under 1 s as Claude Code sees it. */
+const EXIT_MARGIN_MS = 300;
 
 /** The fields of Claude Code's hook input we use; everything else is ignored. */
 const HookInputSchema = z
@@ -87,7 +87,7 @@ async function reportStatus(env: Env, io: Io, status: Status, deadline: number):
   }
   // Loaded only when there is something to send: keeps the common no-session path fast.
   const { postHookStatus } = await import("@claudemesh/client");
-  const timeoutMs = Math.max(1, deadline - Date.now());
+  const timeoutMs = Math.max(1, Math.floor(deadline - Date.now())); // AbortSignal.timeout needs an integer
   const results = await Promise.allSettled(
     targets.map((t) =>
       postHookStatus({
@@ -123,7 +123,7 @@ export const hookCommand: Command = {
   async run(args, { env, io }) {
     const status = choicePositional(args.positionals[0] as string, "status", ["working", "idle"] as const);
     // The budget counts from process start when known, so module loading is paid from it too.
-    const deadline = (io.startedAt ?? Date.now()) + HOOK_BUDGET_MS - EXIT_MARGIN_MS;
+    const deadline = Math.floor(io.startedAt ?? Date.now()) + HOOK_BUDGET_MS - EXIT_MARGIN_MS;
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
