@@ -10,6 +10,9 @@ import { RECONNECT_BACKOFF_MS, type Peer } from "@claudemesh/protocol";
 import { acquireAgentIdentity, type AgentIdentity, type Env, type MeshEntry } from "../config/index.js";
 import type { McpLog } from "./log.js";
 
+/** How long start-up and a first tool call wait for the broker's hello_ack before carrying on. */
+export const CONNECT_WAIT_MS = 3_000;
+
 export interface MeshLinkOptions {
   env: Env;
   mesh: MeshEntry;
@@ -90,6 +93,9 @@ export class MeshLink {
    */
   async peers(): Promise<{ peers: Peer[]; live: boolean }> {
     const client = this.requireClient();
+    // A tool call right after start-up (or a reconnect) should not fail just because the hello is still in flight.
+    if (!client.isOpen && !this.peerCache)
+      await client.connect({ timeoutMs: CONNECT_WAIT_MS }).catch(() => undefined);
     try {
       const peers = await client.listPeers();
       this.peerCache = peers;
@@ -103,17 +109,20 @@ export class MeshLink {
 
   /**
    * Enrolls the agent and connects. Resolves after the first enrollment attempt (success or
-   * not) — never waits for the WebSocket. An agent enrolled by an earlier session (member id on
-   * file) connects at once; enrollment then only refreshes its display name.
+   * not) and at most CONNECT_WAIT_MS more for the first hello_ack. An agent enrolled by an
+   * earlier session (member id on file) connects at once; enrollment then only refreshes its
+   * display name.
    */
   async start(): Promise<void> {
     const known = this.identity.memberId;
     if (known !== undefined) {
       this.openClient(known);
       void this.enroll(0);
-      return;
+    } else {
+      await this.enroll(0);
     }
-    await this.enroll(0);
+    // Give the first hello a moment, so the first tool call usually finds the session online.
+    await this._client?.connect({ timeoutMs: CONNECT_WAIT_MS }).catch(() => undefined);
   }
 
   private async enroll(attempt: number): Promise<void> {
