@@ -31,16 +31,14 @@ export function usageLine(command: Command): string {
 export function helpText(command: Command): string {
   const lines = [`usage: ${usageLine(command)}`, "", command.summary];
   const options = Object.entries(command.options);
-  if (options.length > 0) {
-    lines.push("", "options:");
-    const labels = options.map(([name, o]) => {
-      const short = o.short ? `-${o.short}, ` : "";
-      return `${short}--${name}${o.type === "string" ? ` ${o.placeholder ?? "VALUE"}` : ""}`;
-    });
-    const width = Math.max(...labels.map((l) => l.length), "-h, --help".length);
-    options.forEach(([, o], i) => lines.push(`  ${(labels[i] as string).padEnd(width)}  ${o.description}`));
-    lines.push(`  ${"-h, --help".padEnd(width)}  show this help`);
-  }
+  const labels = options.map(([name, o]) => {
+    const short = o.short ? `-${o.short}, ` : "";
+    return `${short}--${name}${o.type === "string" ? ` ${o.placeholder ?? "VALUE"}` : ""}`;
+  });
+  const width = Math.max(...labels.map((l) => l.length), "-h, --help".length);
+  lines.push("", "options:");
+  options.forEach(([, o], i) => lines.push(`  ${(labels[i] as string).padEnd(width)}  ${o.description}`));
+  lines.push(`  ${"-h, --help".padEnd(width)}  show this help`);
   if (command.details) lines.push("", ...command.details);
   return `${lines.join("\n")}\n`;
 }

@@ -12,6 +12,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: "peers", load: async () => (await import("./peers.js")).peersCommand },
   { name: "inbox", load: async () => (await import("./inbox.js")).inboxCommand },
   { name: "status", load: async () => (await import("./status.js")).statusCommand },
+  { name: "install", load: async () => (await import("./install.js")).installCommand },
+  { name: "uninstall", load: async () => (await import("./uninstall.js")).uninstallCommand },
   { name: "hook", load: async () => (await import("./hook.js")).hookCommand },
   { name: "mcp", load: async () => (await import("./mcp.js")).mcpCommand },
 ];

@@ -1,0 +1,35 @@
+// `claudemesh uninstall`: reverses install exactly — our MCP registration and our hooks, nothing else.
+import { unregisterMcpServer } from "../claude-code/mcp-registration.js";
+import { claudeSettingsPath } from "../claude-code/paths.js";
+import { uninstallHooks } from "../claude-code/settings-file.js";
+import type { Command } from "../cli/command.js";
+import { EXIT_OK } from "../cli/errors.js";
+import { println } from "../cli/io.js";
+
+const HOOK_MESSAGES = {
+  restored: "removed the status hooks; restored the settings file exactly as it was before install:",
+  removed: "removed the status hooks (other settings kept) from",
+  deleted: "removed the status hooks and the settings file install had created:",
+  absent: "no claudemesh hooks in",
+} as const;
+
+export const uninstallCommand: Command = {
+  name: "uninstall",
+  summary: "Remove the MCP server registration and the status hooks that 'install' added.",
+  positionals: [],
+  options: {},
+  details: ["Meshes, keys and config in ~/.claudemesh are kept; use 'claudemesh leave' for those."],
+  async run(_args, { env, io }) {
+    const mcp = await unregisterMcpServer(env);
+    if (mcp.kind === "removed") println(io, 'removed MCP server "claudemesh" from Claude Code (user scope)');
+    else if (mcp.kind === "absent")
+      println(io, 'MCP server "claudemesh" was not registered with Claude Code');
+    else if (mcp.kind === "manual") {
+      println(io, "claude is not on PATH; remove the MCP server yourself with:");
+      println(io, `  ${mcp.command}`);
+    }
+    const settings = claudeSettingsPath(env);
+    println(io, `${HOOK_MESSAGES[uninstallHooks(settings)]} ${settings}`);
+    return EXIT_OK;
+  },
+};
