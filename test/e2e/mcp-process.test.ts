@@ -165,4 +165,26 @@ describe("e2e mcp process", () => {
     );
     await session.close();
   }, 30_000);
+
+  it("starts while the broker is down and enrolls once it is back", async () => {
+    await mesh.stopBroker();
+    const late = await startMcp({
+      configDir: mesh.dirs.bob as string,
+      args: ["--name", "lateb"],
+      env: { CLAUDEMESH_RECONNECT_BACKOFF_MS: "200,400" },
+    });
+    const early = await late.call("list_peers");
+    expect(early.isError).toBe(true);
+    expect(early.content.map((c) => (c.type === "text" ? c.text : "")).join("")).toMatch(
+      /mesh proc: not connected yet \(enrollment failed: .*\); retrying in the background/,
+    );
+    await mesh.startBroker();
+    await waitFor("lateb enrolled and online", async () => {
+      const result = await late.call("list_peers");
+      return !result.isError && JSON.stringify(result.content).includes("- lateb (you) · agent · online")
+        ? true
+        : undefined;
+    });
+    await late.close();
+  }, 30_000);
 });

@@ -53,7 +53,15 @@ export async function startMcp(options: {
     if (notification.method === "notifications/claude/channel")
       pushes.push(notification.params as unknown as ChannelPush);
   };
-  await client.connect(transport);
+  try {
+    await client.connect(transport);
+  } catch (err) {
+    // The transport started the process; do not leave it behind.
+    await transport.close().catch(() => undefined);
+    throw new Error(
+      `claudemesh mcp did not start: ${err instanceof Error ? err.message : String(err)}; stderr: ${stderr}`,
+    );
+  }
   const pid = transport.pid ?? 0;
   const call = async (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> =>
     (await client.callTool({ name, arguments: args })) as CallToolResult;

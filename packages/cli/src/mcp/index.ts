@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Writable, type Readable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { BrokerClientOptions, InboundMessage } from "@claudemesh/client";
+import type { InboundMessage } from "@claudemesh/client";
 import {
   isConfigError,
   loadConfig,
@@ -54,22 +54,31 @@ function toStreams(io: McpIo | TextIo): McpIo {
 /** Start-up waits at most this long for enrollment before answering the MCP client; the rest continues in the background. */
 const STARTUP_WAIT_MS = 5_000;
 
-/** Test hooks read from the environment (all optional). */
-function testTunables(env: Env): {
-  clientOptions?: Partial<BrokerClientOptions>;
-  replyWaitMs?: number;
-} {
+/**
+ * Optional tuning from the environment (SPEC §7 numbers stay the defaults):
+ * `CLAUDEMESH_RECONNECT_BACKOFF_MS` — comma-separated reconnect/enrollment retry delays in ms
+ * (default 1000,2000,4000,8000,16000,30000); `CLAUDEMESH_MCP_REPLY_WAIT_MS` — how long
+ * send_message waits for the broker's ack before answering "queued" (default 5000).
+ * A malformed value is ignored with a warning.
+ */
+export function mcpTunables(env: Env, log: McpLog): { backoffMs?: number[]; replyWaitMs?: number } {
+  const out: { backoffMs?: number[]; replyWaitMs?: number } = {};
   const backoff = env.CLAUDEMESH_RECONNECT_BACKOFF_MS;
-  const wait = Number(env.CLAUDEMESH_MCP_REPLY_WAIT_MS);
-  const clientOptions: Partial<BrokerClientOptions> = {};
   if (backoff) {
-    const steps = backoff.split(",").map(Number);
-    if (steps.every((n) => Number.isFinite(n) && n > 0)) clientOptions.backoffMs = steps;
+    const steps = backoff.split(",").map((v) => Number(v.trim()));
+    if (steps.every((n) => Number.isInteger(n) && n > 0)) out.backoffMs = steps;
+    else
+      log.warn(
+        `CLAUDEMESH_RECONNECT_BACKOFF_MS="${backoff}" ignored: expected positive integers like 1000,2000,4000`,
+      );
   }
-  return {
-    ...(Object.keys(clientOptions).length > 0 ? { clientOptions } : {}),
-    ...(Number.isFinite(wait) && wait > 0 ? { replyWaitMs: wait } : {}),
-  };
+  const wait = env.CLAUDEMESH_MCP_REPLY_WAIT_MS;
+  if (wait) {
+    const ms = Number(wait);
+    if (Number.isInteger(ms) && ms > 0) out.replyWaitMs = ms;
+    else log.warn(`CLAUDEMESH_MCP_REPLY_WAIT_MS="${wait}" ignored: expected a positive integer (ms)`);
+  }
+  return out;
 }
 
 function cliVersion(): string {
@@ -163,7 +172,7 @@ export async function runMcpServer(
   const { frames, restore: restoreStdout } = guardStdout(io.stdout, io.stderr);
   const cwd = process.cwd();
   const sessionId = env.CLAUDE_CODE_SESSION_ID || undefined;
-  const tunables = testTunables(env);
+  const tunables = mcpTunables(env, log);
   const links: MeshLink[] = [];
   let session: SessionRegistration | undefined;
   let watcher: TranscriptWatcher | undefined;
@@ -194,7 +203,9 @@ export async function runMcpServer(
             channels: parsed.channels,
             log,
             onMessage: (m) => (deliver ? deliver(m) : early.push(m)),
-            ...(tunables.clientOptions ? { clientOptions: tunables.clientOptions } : {}),
+            ...(tunables.backoffMs
+              ? { clientOptions: { backoffMs: tunables.backoffMs }, enrollBackoffMs: tunables.backoffMs }
+              : {}),
           }),
         );
       } catch (err) {
