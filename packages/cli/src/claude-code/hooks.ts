@@ -126,3 +126,20 @@ export function removeClaudemeshHooks(settings: JsonObject): JsonObject {
   if (removedAny && Object.keys(hooks).length === 0) delete next.hooks;
   return next;
 }
+
+/**
+ * `settings` with claudemesh's entries removed and any container they could have lived in
+ * dropped when empty (our events' arrays, then `hooks`). Two settings objects with equal traces
+ * differ only by what install adds — used to decide whether a backup can be restored verbatim.
+ */
+export function withoutClaudemeshTraces(settings: JsonObject): JsonObject {
+  const next = removeClaudemeshHooks(settings);
+  const hooks = next.hooks;
+  if (!isObject(hooks)) return next;
+  for (const { event } of CLAUDEMESH_HOOKS) {
+    const groups = hooks[event];
+    if (Array.isArray(groups) && groups.length === 0) delete hooks[event];
+  }
+  if (Object.keys(hooks).length === 0) delete next.hooks;
+  return next;
+}

@@ -10,6 +10,7 @@ import {
   hasClaudemeshHooks,
   removeClaudemeshHooks,
   SettingsShapeError,
+  withoutClaudemeshTraces,
   type JsonObject,
 } from "./hooks.js";
 import { settingsBackupPath } from "./paths.js";
@@ -113,7 +114,12 @@ export function uninstallHooks(path: string): HookUninstallResult {
   const next = editHooks(() => removeClaudemeshHooks(current.value), path);
   const backup = settingsBackupPath(path);
   const backupText = readFileIfExists(backup);
-  if (backupText !== undefined && isDeepStrictEqual(next, parseOrUndefined(backupText))) {
+  const backupValue = backupText === undefined ? undefined : parseOrUndefined(backupText);
+  if (
+    backupText !== undefined &&
+    backupValue !== undefined &&
+    isDeepStrictEqual(withoutClaudemeshTraces(current.value), withoutClaudemeshTraces(backupValue))
+  ) {
     writeFileAtomic(path, backupText, modeOf(path));
     rmSync(backup, { force: true });
     return "restored";
@@ -126,10 +132,13 @@ export function uninstallHooks(path: string): HookUninstallResult {
   return "removed";
 }
 
-function parseOrUndefined(text: string): unknown {
+function parseOrUndefined(text: string): JsonObject | undefined {
   if (text.trim() === "") return {};
   try {
-    return JSON.parse(text);
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as JsonObject)
+      : undefined;
   } catch {
     return undefined;
   }
