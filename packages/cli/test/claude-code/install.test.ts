@@ -45,6 +45,10 @@ const STARTING_FILES: [string, string | undefined][] = [
     ),
   ],
   [
+    "empty containers of our events",
+    '{\n  "hooks": {\n    "Stop": [],\n    "UserPromptSubmit": []\n  }\n}\n',
+  ],
+  [
     "unrelated keys and odd formatting",
     '{"model":"opus","permissions":{"allow":["Bash(npm test)"],"deny":[]},\n  "env": {"FOO": "1"}, "hooks": {}}\n',
   ],
