@@ -87,7 +87,7 @@ export async function spawnBroker(
       let out = "";
       const timer = setTimeout(
         () => reject(new Error(`broker not ready in time; logs:\n${logs.join("\n")}`)),
-        options.timeoutMs ?? 15_000,
+        options.timeoutMs ?? 30_000,
       );
       child.stdout?.on("data", (chunk: Buffer) => {
         out += chunk.toString();
