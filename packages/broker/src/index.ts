@@ -17,3 +17,4 @@ export type { BrokerContext, BrokerOptions, Clock, Logger, Metrics } from "./con
 export type { Hub, HookResult } from "./hub-api.js";
 export type { Store } from "./store/types.js";
 export { StoreUnavailableError } from "./store/types.js";
+export { runBrokerProcess, parseBrokerArgs, type ProcessIo } from "./main.js";
