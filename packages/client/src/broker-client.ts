@@ -26,6 +26,7 @@ import {
 import {
   decryptDirect,
   encryptDirect,
+  publicKeyFromSecretKey,
   randomId,
   sealForRecipients,
   signHello,
@@ -204,6 +205,13 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.wsUrl = urls.wsUrl;
     if (!PubkeySchema.safeParse(config.pubkey).success) {
       throw new ClientError("invalid_argument", "BrokerClient pubkey must be 64 lowercase hex chars");
+    }
+    // A key pair that does not match would only fail later, inside a socket callback; fail here instead.
+    if (!secretKeyMatches(config.secretKey, config.pubkey)) {
+      throw new ClientError(
+        "invalid_argument",
+        "BrokerClient secretKey is not the secret key of pubkey (128 lowercase hex, seed‖pubkey)",
+      );
     }
     this.meshId = config.meshId;
     this.meshSlug = config.meshSlug;
@@ -846,7 +854,13 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       return;
     }
     this.write(frame);
-    await this.request(true);
+    try {
+      await this.request(true);
+    } catch (err) {
+      // Dropped before the barrier answered: the update is re-applied on the next hello_ack anyway.
+      if (err instanceof ClientError && err.code === "not_connected") return;
+      throw err;
+    }
   }
 
   private request(barrier: boolean): Promise<ServerFrame> {
@@ -903,6 +917,15 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   /** "error" is emitted only when someone listens (an unheard EventEmitter error would throw). */
   private emitError(error: ClientError): void {
     if (this.listenerCount("error") > 0) this.safeEmit("error", error);
+  }
+}
+
+/** True when `secretKey` is the 128-hex secret key whose public half is `pubkey`. */
+function secretKeyMatches(secretKey: string, pubkey: string): boolean {
+  try {
+    return publicKeyFromSecretKey(secretKey) === pubkey;
+  } catch {
+    return false;
   }
 }
 

@@ -347,3 +347,22 @@ describe("BrokerClient options", () => {
     ).toThrow(/broker URL/);
   });
 });
+
+describe("BrokerClient key check", () => {
+  it("rejects a secret key that does not belong to the pubkey", () => {
+    const self = identity();
+    const other = identity();
+    const make = (secretKey: string) =>
+      new BrokerClient({
+        brokerUrl: "http://127.0.0.1:7900",
+        meshId: "m",
+        meshSlug: "s",
+        memberId: "u",
+        pubkey: self.pubkey,
+        secretKey,
+      });
+    expect(() => make(other.secretKey)).toThrow(/secretKey is not the secret key of pubkey/);
+    expect(() => make("zz")).toThrow(/secretKey is not the secret key of pubkey/);
+    expect(() => make(self.secretKey)).not.toThrow();
+  });
+});

@@ -537,6 +537,17 @@ describe("BrokerClient requests", () => {
     await client.close();
   });
 
+  it("a setter whose barrier is cut by a drop still resolves and is re-applied after reconnect", async () => {
+    const { client, net, socket } = await connected(identity());
+    const summary = client.setSummary("mid-drop");
+    socket.serverClose(1006);
+    await expect(summary).resolves.toBeUndefined();
+    await tick(1_000);
+    handshake(net.last);
+    expect(net.last.sent[1]).toEqual({ type: "set_summary", summary: "mid-drop" });
+    await client.close();
+  });
+
   it("a drop rejects in-flight requests with not_connected", async () => {
     const { client, socket } = await connected(identity());
     const assertion = rejection(client.listPeers());
