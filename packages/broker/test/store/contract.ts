@@ -396,6 +396,8 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         await store.enqueueMessages([low, now, next]);
         expect(await claim(bob, { priorities: [] })).toEqual([]);
         expect(await claim(bob, { limit: 0 })).toEqual([]);
+        expect(await claim(bob, { priorities: ["now", "now"], now: T0 - 1 })).toHaveLength(1);
+        await store.releaseLeases("owner-1");
         expect((await claim(bob, { priorities: ["now"] })).map((r) => r.messageId)).toEqual([now.messageId]);
         expect((await claim(bob, { priorities: ["now", "next"] })).map((r) => r.messageId)).toEqual([
           next.messageId,

@@ -221,7 +221,7 @@ export const DELIVERY_INSERT_COLUMNS = [
 ] as const;
 
 /** Re-enqueueing a stored (recipient, message id) is a no-op, so a retried batch never duplicates. */
-export const DELIVERY_INSERT_CONFLICT = "ON CONFLICT (recipient_member_id, message_id) DO NOTHING";
+export const DELIVERY_INSERT_CONFLICT = "ON CONFLICT (message_id, recipient_member_id) DO NOTHING";
 
 /** One delivery's values in DELIVERY_INSERT_COLUMNS order. */
 export function deliveryValues(m: NewMessage, d: NewDelivery): unknown[] {
@@ -245,30 +245,39 @@ export function recipientIds(messages: readonly NewMessage[]): string[] {
   return [...ids];
 }
 
+/** A recipient's claimable rows: undelivered, of an allowed priority, with no live lease (shared by both claim shapes). */
+const CLAIMABLE_WHERE =
+  "recipient_member_id = ? AND delivered_at IS NULL AND priority IN (?, ?, ?) AND (lease_until IS NULL OR lease_until <= ?)";
+
+function claimableParams(o: ClaimOptions): unknown[] {
+  // Three priority slots keep one SQL text per query; unused slots repeat an allowed value.
+  const allowed = [...new Set(o.priorities)];
+  const slots = [0, 1, 2].map((i) => allowed[i] ?? allowed[0]);
+  return [o.recipientMemberId, ...slots, o.now];
+}
+
 /**
- * Claims in storage order the recipient's undelivered deliveries of an allowed priority whose lease
- * is absent or expired, leasing them to `leaseOwner` in the same statement. On PostgreSQL the inner
- * SELECT skips rows another claimer holds locked; on SQLite the statement runs in an IMMEDIATE
- * transaction. Either way a delivery with a live lease is never handed out twice.
+ * Claims in storage order the recipient's claimable deliveries and leases them to `leaseOwner`
+ * until now + leaseMs in the same statement. On PostgreSQL the inner SELECT skips rows another
+ * claimer holds locked; on SQLite the statement runs in an IMMEDIATE transaction. Either way a
+ * delivery with a live lease is never handed out twice.
  */
 export function* claimDeliveries(d: Dialect, o: ClaimOptions): Op<DeliveryRow[]> {
   if (o.limit <= 0 || o.priorities.length === 0) return [];
   const claimed = yield* rows(
     `WITH picked AS MATERIALIZED (
-       SELECT seq FROM deliveries
-       WHERE recipient_member_id = ? AND delivered_at IS NULL AND ${d.anyOf("priority")}
-         AND (lease_until IS NULL OR lease_until <= ?)
-       ORDER BY seq LIMIT ? ${d.skipLocked}
+       SELECT seq FROM deliveries WHERE ${CLAIMABLE_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
      )
      UPDATE deliveries SET lease_until = ?, lease_owner = ?
      WHERE seq IN (SELECT seq FROM picked)
      RETURNING ${DELIVERY_COLUMNS}`,
-    [o.recipientMemberId, d.list(o.priorities), o.now, Math.floor(o.limit), o.now + o.leaseMs, o.leaseOwner],
+    [...claimableParams(o), Math.floor(o.limit), o.now + o.leaseMs, o.leaseOwner],
   );
   // RETURNING order is unspecified in both dialects; storage order is the contract.
   return claimed.map(toDelivery).sort((a, b) => a.seq - b.seq);
 }
 
+/** Marks the recipient's rows delivered (clearing the lease); rows of other recipients are never touched. */
 export function* markDelivered(
   d: Dialect,
   recipientMemberId: string,

@@ -52,6 +52,13 @@ export class SqliteStore extends SqlStore {
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
       this.db.pragma("foreign_keys = ON");
+      // Measured on the queue's workload (docs in store/README.md): checkpointing every 40 MB of WAL
+      // instead of 4 MB cuts checkpoint fsyncs; temp b-trees in memory; a 32 MB page cache keeps
+      // the (recipient, message_id) index hot under random message ids.
+      this.db.pragma("wal_autocheckpoint = 10000");
+      this.db.pragma("journal_size_limit = 67108864");
+      this.db.pragma("temp_store = MEMORY");
+      this.db.pragma("cache_size = -32768");
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new StoreUnavailableError(`cannot open SQLite database ${path}: ${reason}`, { cause: err });
