@@ -26,7 +26,11 @@ describe("graceful shutdown", () => {
       const broker = await spawnBroker(store.target);
       cleanups.push(() => broker.kill());
       const { members } = await createMeshWithMembers(broker.url, ["alice", "bob", "carol"]);
-      const [alice, bob, carol] = members as [(typeof members)[number], (typeof members)[number], (typeof members)[number]];
+      const [alice, bob, carol] = members as [
+        (typeof members)[number],
+        (typeof members)[number],
+        (typeof members)[number],
+      ];
       const peers = await Promise.all([alice, bob].map((m) => connectPeer(broker.wsUrl, m)));
       for (const p of peers) cleanups.push(() => p.close());
       const online = await (async () => {
