@@ -54,7 +54,7 @@ beforeAll(async () => {
     const online = (name: string) => peers.find((p) => p.displayName === name && p.online);
     return online("alpha") && online("beta")?.channels.includes("ops") && online("gamma") ? true : undefined;
   });
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await mesh?.cleanup();

@@ -13,7 +13,7 @@ let alpha: McpSession;
 beforeAll(async () => {
   mesh = await createE2eMesh("proc", ["bob"]);
   alpha = await startMcp({ configDir: mesh.dirs.alice as string, args: ["--name", "alpha"] });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await mesh?.cleanup();

@@ -28,6 +28,7 @@ export interface E2eMesh {
  * `joiners` (one multi-use invite), each joining from their own config dir.
  */
 export async function createE2eMesh(slug: string, joiners: string[]): Promise<E2eMesh> {
+  // Only rebuilds during development (npm test builds first); callers allow for it in their hook timeout.
   ensureCliBuilt();
   const root = mkdtempSync(join(tmpdir(), "claudemesh-e2e-"));
   const dirs: Record<string, string> = {};
