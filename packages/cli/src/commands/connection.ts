@@ -20,6 +20,8 @@ export async function withMemberClient<T>(
   env: Env,
   io: Io,
   fn: (client: BrokerClient) => Promise<T>,
+  /** Runs before connect, e.g. to attach listeners for events that fire as soon as the hello is acked. */
+  beforeConnect?: (client: BrokerClient) => void,
 ): Promise<T> {
   const { BrokerClient, getHealth } = await import("@claudemesh/client");
   const timeoutMs = connectTimeoutMs(env);
@@ -38,6 +40,7 @@ export async function withMemberClient<T>(
   // Problems after connect (e.g. an undecryptable push) are reported by the commands themselves;
   // a listener keeps them from being thrown as unhandled 'error' events.
   client.on("error", () => undefined);
+  beforeConnect?.(client);
   try {
     await client.connect({ timeoutMs });
     return await fn(client);

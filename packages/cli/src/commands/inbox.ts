@@ -1,10 +1,10 @@
 // `claudemesh inbox`: connects as the member and prints the messages waiting for it (decrypted locally).
-import type { BrokerClient, InboundMessage } from "@claudemesh/client";
+import type { BrokerClient, InboundMessage, UndecryptableMessage } from "@claudemesh/client";
 import { loadConfig, selectMesh } from "../config/index.js";
 import { flag, intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { EXIT_OK } from "../cli/errors.js";
-import { println, type Io } from "../cli/io.js";
+import { eprintln, println, type Io } from "../cli/io.js";
 import { withMemberClient } from "./connection.js";
 import { json } from "./shared.js";
 
@@ -93,7 +93,22 @@ export const inboxCommand: Command = {
     const mesh = selectMesh(loadConfig(env), stringOption(args, "mesh"), env);
     const waiting = waitSeconds !== undefined && waitSeconds > 0;
     const maxMs = waiting ? waitSeconds * 1000 : DEFAULT_WAIT_MS;
-    const messages = await withMemberClient(mesh, env, io, (client) => collect(client, io, maxMs, waiting));
+    const unreadable: UndecryptableMessage[] = [];
+    const messages = await withMemberClient(
+      mesh,
+      env,
+      io,
+      (client) => collect(client, io, maxMs, waiting),
+      // Undecryptable pushes are not buffered by the client, and the backlog arrives right after the hello.
+      (client) => client.on("undecryptable", (notice) => void unreadable.push(notice)),
+    );
+    for (const u of unreadable) {
+      // Metadata only: a message that fails to decrypt was tampered with or not sealed for this key (SPEC §4).
+      eprintln(
+        io,
+        `claudemesh inbox: message ${u.messageId} from ${u.from} could not be decrypted and was skipped`,
+      );
+    }
     if (flag(args, "json")) {
       io.stdout(json({ mesh: mesh.slug, messages: messages.map(messageJson) }));
       return EXIT_OK;

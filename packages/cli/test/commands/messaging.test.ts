@@ -104,6 +104,53 @@ describe("messaging", () => {
     ]);
   });
 
+  it("inbox - a message not sealed for us is skipped with a one-line notice (metadata only)", async () => {
+    const { default: WebSocket } = await import("ws");
+    const { signHello } = await import("@claudemesh/crypto");
+    const a = loadConfig(alice).meshes[0]!;
+    const bobKey = loadConfig(bob).meshes[0]!.pubkey;
+    const ws = new WebSocket(`${broker.url.replace("http", "ws")}/ws`);
+    const frames: { type: string }[] = [];
+    ws.on("message", (data) => void frames.push(JSON.parse(String(data)) as { type: string }));
+    await new Promise((resolve) => ws.once("open", resolve));
+    const { timestamp, signature } = signHello(a.meshId, a.memberId, a.pubkey, a.secretKey);
+    const hello = {
+      type: "hello",
+      meshId: a.meshId,
+      memberId: a.memberId,
+      pubkey: a.pubkey,
+      sessionId: "t",
+      pid: 1,
+      cwd: "/",
+    };
+    ws.send(JSON.stringify({ ...hello, timestamp, signature }));
+    const garbage = Buffer.alloc(48, 7).toString("base64");
+    const nonce = Buffer.alloc(24, 1).toString("base64");
+    ws.send(
+      JSON.stringify({
+        type: "send",
+        id: "g1",
+        targetSpec: bobKey,
+        priority: "now",
+        nonce,
+        ciphertext: garbage,
+      }),
+    );
+    const deadline = Date.now() + 5_000;
+    while (!frames.some((f) => f.type === "ack") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    ws.close();
+    expect(frames.map((f) => f.type)).toContain("ack");
+
+    const res = await cli(["inbox", "--json"], bob);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual({ mesh: "crew", messages: [] });
+    expect(res.stderr).toMatch(
+      /^claudemesh inbox: message \S+ from alice could not be decrypted and was skipped\n$/,
+    );
+    expect(res.stderr).not.toContain(garbage);
+  });
+
   it("peers --json - stable shape with every member, marking self", async () => {
     const res = await cli(["peers", "--json"], alice);
     expect(res.code).toBe(0);
