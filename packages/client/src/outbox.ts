@@ -74,6 +74,7 @@ export class Outbox {
       if (item.ackTimer) clearTimeout(item.ackTimer);
       item.frameId = undefined;
       item.stage = "queued";
+      item.expected = undefined; // membership may have changed while away: fan-outs re-fetch recipients
     }
     this.inflight.clear();
   }
