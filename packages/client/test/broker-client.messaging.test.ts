@@ -317,6 +317,40 @@ describe("BrokerClient sends - fan-out", () => {
     await client.close();
   });
 
+  it("a fan-out cut off by a drop re-fetches its recipients after reconnect", async () => {
+    const self = identity();
+    const bob = identity();
+    const dave = identity();
+    const { client, net, socket } = await connected(self);
+    const sent = client.send("*", "again");
+    await tick();
+    peersReply(socket, [peer(bob, "bob")]);
+    await tick();
+    const first = socket.framesOfType("send")[0];
+    socket.receive({
+      type: "error",
+      id: first?.id,
+      code: "recipients_mismatch",
+      message: "x",
+      expected: [bob.pubkey, dave.pubkey],
+    });
+    await tick();
+    expect(socket.framesOfType("send")).toHaveLength(2);
+    socket.serverClose(1006);
+    await tick(1_000);
+    handshake(net.last);
+    await tick();
+    expect(net.last.framesOfType("list_peers")).toHaveLength(1);
+    expect(net.last.framesOfType("send")).toHaveLength(0);
+    peersReply(net.last, [peer(dave, "dave")]);
+    await tick();
+    const resent = net.last.framesOfType("send")[0];
+    expect((resent?.envelopes as Array<{ to: string }>).map((e) => e.to)).toEqual([dave.pubkey]);
+    ack(net.last, resent, "m9");
+    await expect(sent).resolves.toMatchObject({ messageId: "m9" });
+    await client.close();
+  });
+
   it("gives up after maxMismatchRetries with recipients_mismatch", async () => {
     const self = identity();
     const bob = identity();
