@@ -1,8 +1,9 @@
 // config.json: the meshes this machine belongs to and their member keys (SPEC §6) — load, save, update, select.
+import { chmodSync, statSync } from "node:fs";
 import { ConfigError } from "./errors.js";
 import { readJsonFile, writeJsonFile, type JsonFileKind } from "./json-file.js";
 import { withMutex } from "./mutex.js";
-import { configPaths, ensurePrivateDir, type Env } from "./paths.js";
+import { configPaths, ensurePrivateDir, FILE_MODE, type Env } from "./paths.js";
 import { CONFIG_VERSION, ConfigSchema, type Config, type MeshEntry } from "./schema.js";
 
 const CONFIG_KIND: JsonFileKind = {
@@ -28,12 +29,24 @@ export function emptyConfig(): Config {
 export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   const { configFile } = configPaths(env);
   const config = readJsonFile(configFile, ConfigSchema, CONFIG_KIND);
-  if (config !== undefined) return config;
+  if (config !== undefined) {
+    tightenMode(configFile);
+    return config;
+  }
   if (options.missingOk) return emptyConfig();
   throw new ConfigError(
     "config_missing",
     `no claudemesh config at ${configFile} — run 'claudemesh mesh create <slug>' or 'claudemesh join <link>' first`,
   );
+}
+
+/** A config.json made readable by others (copied around, restored from a backup) is put back to 0600: it holds secret keys. */
+function tightenMode(path: string): void {
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, FILE_MODE);
+  } catch {
+    // Best effort: reading already worked, and a read-only filesystem is not an error here.
+  }
 }
 
 /** Validates and writes config.json atomically (temp file, fsync, rename) with mode 0600 in a 0700 dir. */

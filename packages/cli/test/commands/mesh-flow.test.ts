@@ -176,6 +176,35 @@ describe("mesh lifecycle", () => {
   });
 });
 
+describe("creation token", () => {
+  it("mesh create - a broker with a creation token refuses without it and accepts --token", async () => {
+    const { startBroker } = await import("@claudemesh/broker");
+    const root = dirs.make();
+    const guarded = await startBroker({
+      host: "127.0.0.1",
+      port: 0,
+      db: join(root, "guarded.db"),
+      logLevel: "silent",
+      creationToken: "s3cret-token",
+    });
+    try {
+      const env = { CLAUDEMESH_CONFIG_DIR: join(root, "c") };
+      const refused = await cli(["mesh", "create", "locked", "--broker", guarded.url], env);
+      expect(refused.code).toBe(1);
+      expect(isOneLine(refused.stderr)).toBe(true);
+      expect(existsSync(configPaths(env).configFile)).toBe(false);
+      const ok = await cli(
+        ["mesh", "create", "locked", "--broker", guarded.url, "--token", "s3cret-token"],
+        env,
+      );
+      expect(ok.code).toBe(0);
+      expect(readFileSync(configPaths(env).configFile, "utf8")).not.toContain("s3cret-token");
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe("unreachable broker", () => {
   it("mesh create - a broker that is down is a clear one-line error", async () => {
     const env = { CLAUDEMESH_CONFIG_DIR: join(dirs.make(), "c") };

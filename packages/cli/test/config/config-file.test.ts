@@ -72,6 +72,14 @@ describe("config dir", () => {
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
   });
 
+  it("config file - a copy readable by others is tightened back to 0600 on load", () => {
+    const env = envIn(dirs.make());
+    saveConfig(env, { version: 1, meshes: [mesh("alpha")] });
+    chmodSync(configPaths(env).configFile, 0o644);
+    loadConfig(env);
+    expect(statSync(configPaths(env).configFile).mode & 0o777).toBe(0o600);
+  });
+
   it("config dir - an existing lax directory is tightened to 0700", () => {
     const env = envIn(dirs.make());
     const { dir } = configPaths(env);
