@@ -1,11 +1,13 @@
 // Shared helpers for the ws suites: encrypted send frames, metric reads, raw store dumps, polling with a bound.
 import Database from "better-sqlite3";
 import pg from "pg";
-import type { Priority, Push, ServerFrame } from "@claudemesh/protocol";
-import { decryptDirect, encryptDirect, sealForRecipients } from "@claudemesh/crypto";
+import type { Peer, Priority, Push, ServerFrame } from "@claudemesh/protocol";
+import { decryptDirect, encryptDirect, sealForRecipients, signStatus } from "@claudemesh/crypto";
 import type { TestBroker } from "../helpers/broker.js";
 import type { Member } from "../helpers/identity.js";
 import type { StoreTarget } from "../helpers/stores.js";
+import { postJson } from "../helpers/http.js";
+import type { TestPeer } from "../helpers/ws-client.js";
 
 let seq = 0;
 
@@ -102,8 +104,6 @@ export async function postHook(
   status: "idle" | "working" | "dnd",
   cwd = "/work/hooked",
 ): Promise<string> {
-  const { signStatus } = await import("@claudemesh/crypto");
-  const { postJson } = await import("../helpers/http.js");
   const { timestamp, signature } = signStatus(member.meshId, member.pubkey, status, member.secretKey);
   const res = await postJson(baseUrl, "/hook/set-status", {
     mesh_id: member.meshId,
@@ -120,9 +120,9 @@ export async function postHook(
 }
 
 /** list_peers round trip; returns the peers array. */
-export async function listPeers(peer: import("../helpers/ws-client.js").TestPeer, id = `lp${++seq}`) {
+export async function listPeers(peer: TestPeer, id = `lp${++seq}`): Promise<Peer[]> {
   const from = peer.frames.length;
   peer.send({ type: "list_peers", id });
   const frame = await peer.next((f) => f.type === "peers" && f.id === id, { from });
-  return (frame as import("@claudemesh/protocol").Peers).peers;
+  return frame.type === "peers" ? frame.peers : [];
 }
