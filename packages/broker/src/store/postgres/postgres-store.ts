@@ -80,7 +80,12 @@ export class PostgresStore extends SqlStore {
       connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       keepAlive: true,
       application_name: "claudemesh-broker",
-      ...(this.schema ? { options: `-c search_path=${this.schema}` } : {}),
+      // Bitmap scans off: on a queue table whose statistics lag (fresh, or a burst since the last
+      // autoanalyze) the planner would otherwise bitmap-scan and sort a recipient's whole backlog
+      // for every claim instead of walking the (recipient, seq) index and stopping at the limit.
+      options: [this.schema ? `-c search_path=${this.schema}` : "", "-c enable_bitmapscan=off"]
+        .join(" ")
+        .trim(),
     };
     this.pool = new pg.Pool({
       ...config,
@@ -116,6 +121,10 @@ export class PostgresStore extends SqlStore {
 
   protected autocommit<T>(op: Op<T>): Promise<T> {
     return driveAsync(op, (s) => execute(this.pool, s));
+  }
+
+  protected override atomicStatement<T>(makeOp: () => Op<T>): Promise<T> {
+    return this.autocommit(makeOp());
   }
 
   protected async transaction<T>(makeOp: () => Op<T>): Promise<T> {

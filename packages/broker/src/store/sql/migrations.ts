@@ -13,8 +13,10 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "initial schema",
-    statements: ({ types: t }) => [
-      `CREATE TABLE meshes (
+    statements: (d) => {
+      const t = d.types;
+      return [
+        `CREATE TABLE meshes (
         id TEXT PRIMARY KEY,
         slug TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -22,8 +24,8 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at ${t.bigint} NOT NULL,
         CONSTRAINT meshes_slug_unique UNIQUE (slug)
       )`,
-      // Agent peers are member rows with a parent (SPEC §1); revocation is soft so history stays.
-      `CREATE TABLE members (
+        // Agent peers are member rows with a parent (SPEC §1); revocation is soft so history stays.
+        `CREATE TABLE members (
         id TEXT PRIMARY KEY,
         mesh_id TEXT NOT NULL REFERENCES meshes (id),
         pubkey TEXT NOT NULL,
@@ -35,9 +37,9 @@ export const MIGRATIONS: readonly Migration[] = [
         CONSTRAINT members_mesh_pubkey_unique UNIQUE (mesh_id, pubkey),
         CONSTRAINT members_mesh_name_unique UNIQUE (mesh_id, display_name)
       )`,
-      `CREATE INDEX members_parent ON members (parent_member_id) WHERE parent_member_id IS NOT NULL`,
-      // One counter per invite, claimed with a conditional upsert (SPEC §2 Invites).
-      `CREATE TABLE invite_uses (
+        `CREATE INDEX members_parent ON members (parent_member_id) WHERE parent_member_id IS NOT NULL`,
+        // One counter per invite, claimed with a conditional upsert (SPEC §2 Invites).
+        `CREATE TABLE invite_uses (
         mesh_id TEXT NOT NULL REFERENCES meshes (id),
         invite_id TEXT NOT NULL,
         uses INTEGER NOT NULL,
@@ -46,7 +48,7 @@ export const MIGRATIONS: readonly Migration[] = [
         last_used_at ${t.bigint} NOT NULL,
         PRIMARY KEY (mesh_id, invite_id)
       )`,
-      `CREATE TABLE presence (
+        `CREATE TABLE presence (
         member_id TEXT PRIMARY KEY REFERENCES members (id),
         presence_id TEXT,
         broker_id TEXT,
@@ -62,10 +64,10 @@ export const MIGRATIONS: readonly Migration[] = [
         status_at ${t.bigint} NOT NULL,
         summary TEXT
       )`,
-      `CREATE INDEX presence_broker ON presence (broker_id) WHERE broker_id IS NOT NULL`,
-      // One row per recipient of a message; seq is storage order (per-sender FIFO, SPEC §3).
-      // Only nonce + ciphertext and routing metadata are stored (SPEC §4).
-      `CREATE TABLE deliveries (
+        `CREATE INDEX presence_broker ON presence (broker_id) WHERE broker_id IS NOT NULL`,
+        // One row per recipient of a message; seq is storage order (per-sender FIFO, SPEC §3).
+        // Only nonce + ciphertext and routing metadata are stored (SPEC §4).
+        `CREATE TABLE deliveries (
         seq ${t.serialKey},
         message_id TEXT NOT NULL,
         mesh_id TEXT NOT NULL,
@@ -83,11 +85,12 @@ export const MIGRATIONS: readonly Migration[] = [
         -- on random index pages (the main cost of a batch insert); same uniqueness either way.
         CONSTRAINT deliveries_message_recipient_unique UNIQUE (message_id, recipient_member_id)
       )`,
-      // Claims and pending counts scan only the recipient's undelivered rows, already in seq order.
-      `CREATE INDEX deliveries_pending ON deliveries (recipient_member_id, seq) WHERE delivered_at IS NULL`,
-      // releaseLeases on disconnect touches only leased rows (markDelivered clears the lease).
-      `CREATE INDEX deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL`,
-      `CREATE TABLE pending_hook_status (
+        // Claims and pending counts scan only the recipient's undelivered rows, already in seq order.
+        `CREATE INDEX deliveries_pending ON deliveries (recipient_member_id, seq) WHERE delivered_at IS NULL`,
+        // releaseLeases on disconnect touches only leased rows (markDelivered clears the lease).
+        `CREATE INDEX deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL`,
+        ...d.queueTableTuning,
+        `CREATE TABLE pending_hook_status (
         mesh_id TEXT NOT NULL,
         pubkey TEXT NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('idle', 'working', 'dnd')),
@@ -97,14 +100,14 @@ export const MIGRATIONS: readonly Migration[] = [
         received_at ${t.bigint} NOT NULL,
         PRIMARY KEY (mesh_id, pubkey)
       )`,
-      `CREATE TABLE channel_members (
+        `CREATE TABLE channel_members (
         mesh_id TEXT NOT NULL REFERENCES meshes (id),
         channel TEXT NOT NULL,
         member_id TEXT NOT NULL REFERENCES members (id),
         PRIMARY KEY (mesh_id, channel, member_id)
       )`,
-      // Metadata only: never plaintext, ciphertext, keys or tokens (SPEC §4).
-      `CREATE TABLE audit_log (
+        // Metadata only: never plaintext, ciphertext, keys or tokens (SPEC §4).
+        `CREATE TABLE audit_log (
         id ${t.serialKey},
         mesh_id TEXT,
         action TEXT NOT NULL,
@@ -112,8 +115,9 @@ export const MIGRATIONS: readonly Migration[] = [
         detail TEXT NOT NULL,
         at ${t.bigint} NOT NULL
       )`,
-      `CREATE INDEX audit_log_mesh ON audit_log (mesh_id, id)`,
-    ],
+        `CREATE INDEX audit_log_mesh ON audit_log (mesh_id, id)`,
+      ];
+    },
   },
 ];
 

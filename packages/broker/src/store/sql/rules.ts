@@ -285,10 +285,14 @@ export function* markDelivered(
   now: number,
 ): Op<number> {
   if (messageIds.length === 0) return 0;
+  // The inner lookup names no `delivered_at` condition so it can only use the (message_id,
+  // recipient) unique key: with the pending index a planner short of statistics (a fresh queue
+  // table on PostgreSQL) would scan the recipient's whole backlog per acknowledgement.
   return yield* exec(
     `UPDATE deliveries SET delivered_at = ?, lease_until = NULL, lease_owner = NULL
-     WHERE recipient_member_id = ? AND ${d.anyOf("message_id")} AND delivered_at IS NULL`,
-    [now, recipientMemberId, d.list(messageIds)],
+     WHERE seq IN (SELECT seq FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?)
+       AND delivered_at IS NULL`,
+    [now, d.list(messageIds), recipientMemberId],
   );
 }
 

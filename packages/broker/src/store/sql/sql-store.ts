@@ -38,6 +38,14 @@ export abstract class SqlStore implements Store {
   protected abstract autocommit<T>(op: Op<T>): Promise<T>;
   /** Runs an operation atomically (SQLite: IMMEDIATE; PostgreSQL: one client, BEGIN/COMMIT), retrying on RetryTransaction. */
   protected abstract transaction<T>(makeOp: () => Op<T>): Promise<T>;
+  /**
+   * Runs a one-statement write atomically. Default: a transaction (SQLite: IMMEDIATE). PostgreSQL
+   * overrides it with autocommit, where one statement is already atomic and BEGIN/COMMIT would
+   * triple the round trips.
+   */
+  protected atomicStatement<T>(makeOp: () => Op<T>): Promise<T> {
+    return this.transaction(makeOp);
+  }
   /** True when `err` means the database cannot be reached (mapped to StoreUnavailableError). */
   protected abstract isUnavailable(err: unknown): boolean;
   protected abstract describe(): string;
@@ -111,7 +119,7 @@ export abstract class SqlStore implements Store {
   // ------------------------------------------------------------ messages
 
   claimDeliveries(options: ClaimOptions): Promise<DeliveryRow[]> {
-    return this.atomic(() => rules.claimDeliveries(this.dialect, options));
+    return this.guard(() => this.atomicStatement(() => rules.claimDeliveries(this.dialect, options)));
   }
 
   markDelivered(recipientMemberId: string, messageIds: readonly string[], now: number): Promise<number> {
