@@ -1,5 +1,5 @@
 // One short-lived BrokerClient connection as this machine's member of a mesh, for send, peers, inbox and status.
-import type { BrokerClient } from "@claudemesh/client";
+import type { BrokerClient, SocketFactory } from "@claudemesh/client";
 import { HELLO_ACK_TIMEOUT_MS } from "@claudemesh/protocol";
 import type { Env, MeshEntry } from "../config/index.js";
 import type { Io } from "../cli/io.js";
@@ -11,8 +11,41 @@ export function connectTimeoutMs(env: Env): number {
 }
 
 /**
+ * Wraps a socket factory so inbound `push` frames never reach the client. The client would
+ * otherwise acknowledge them (SPEC §3 client_ack) and `send`, `peers` or `status` would silently
+ * consume messages meant for `inbox`; unacknowledged, they are redelivered on the next connection.
+ */
+export function ignoringPushes(factory: SocketFactory): SocketFactory {
+  return (url, handlers) =>
+    factory(url, {
+      ...handlers,
+      onMessage(text) {
+        if (isPushFrame(text)) return;
+        handlers.onMessage(text);
+      },
+    });
+}
+
+function isPushFrame(text: string): boolean {
+  // Cheap pre-check before parsing: only frames mentioning "push" can be one.
+  if (!text.includes('"push"')) return false;
+  try {
+    return (JSON.parse(text) as { type?: unknown }).type === "push";
+  } catch {
+    return false;
+  }
+}
+
+export interface MemberClientOptions {
+  /** Receive (and acknowledge) pushed messages; only `inbox` does. */
+  receive?: boolean;
+  /** Runs before connect, e.g. to attach listeners for events that fire as soon as the hello is acked. */
+  beforeConnect?: (client: BrokerClient) => void;
+}
+
+/**
  * Connects as the member `mesh` records, runs `fn`, and always closes (which flushes
- * client_acks). A broker that is down fails at once via GET /health — with the client's
+ * client_acks). Pushed messages are left for `inbox` unless `options.receive`. A broker that is down fails at once via GET /health — with the client's
  * "cannot reach broker … is `claudemesh broker` running?" — rather than after the connect timeout.
  */
 export async function withMemberClient<T>(
@@ -20,10 +53,9 @@ export async function withMemberClient<T>(
   env: Env,
   io: Io,
   fn: (client: BrokerClient) => Promise<T>,
-  /** Runs before connect, e.g. to attach listeners for events that fire as soon as the hello is acked. */
-  beforeConnect?: (client: BrokerClient) => void,
+  options: MemberClientOptions = {},
 ): Promise<T> {
-  const { BrokerClient, getHealth } = await import("@claudemesh/client");
+  const { BrokerClient, getHealth, wsSocketFactory } = await import("@claudemesh/client");
   const timeoutMs = connectTimeoutMs(env);
   await getHealth(mesh.brokerUrl, { timeoutMs });
   const client = new BrokerClient({
@@ -36,11 +68,12 @@ export async function withMemberClient<T>(
     displayName: mesh.displayName,
     pid: process.pid,
     cwd: io.cwd(),
+    ...(options.receive ? {} : { options: { socketFactory: ignoringPushes(wsSocketFactory) } }),
   });
   // Problems after connect (e.g. an undecryptable push) are reported by the commands themselves;
   // a listener keeps them from being thrown as unhandled 'error' events.
   client.on("error", () => undefined);
-  beforeConnect?.(client);
+  options.beforeConnect?.(client);
   try {
     await client.connect({ timeoutMs });
     return await fn(client);

@@ -94,14 +94,11 @@ export const inboxCommand: Command = {
     const waiting = waitSeconds !== undefined && waitSeconds > 0;
     const maxMs = waiting ? waitSeconds * 1000 : DEFAULT_WAIT_MS;
     const unreadable: UndecryptableMessage[] = [];
-    const messages = await withMemberClient(
-      mesh,
-      env,
-      io,
-      (client) => collect(client, io, maxMs, waiting),
+    const messages = await withMemberClient(mesh, env, io, (client) => collect(client, io, maxMs, waiting), {
+      receive: true,
       // Undecryptable pushes are not buffered by the client, and the backlog arrives right after the hello.
-      (client) => client.on("undecryptable", (notice) => void unreadable.push(notice)),
-    );
+      beforeConnect: (client) => client.on("undecryptable", (notice) => void unreadable.push(notice)),
+    });
     for (const u of unreadable) {
       // Metadata only: a message that fails to decrypt was tampered with or not sealed for this key (SPEC §4).
       eprintln(

@@ -58,6 +58,20 @@ describe("messaging", () => {
     expect(JSON.parse(again.stdout)).toEqual({ mesh: "crew", messages: [] });
   });
 
+  it("send, peers, status - do not consume messages waiting for inbox", async () => {
+    expect((await cli(["send", "carol", "keep me"], bob)).code).toBe(0);
+    // carol connects three times without reading her inbox…
+    expect((await cli(["send", "bob", "ping"], carol)).code).toBe(0);
+    expect((await cli(["peers"], carol)).code).toBe(0);
+    expect((await cli(["status", "idle"], carol)).code).toBe(0);
+    // …and the message is still there for inbox.
+    const inbox = await cli(["inbox", "--json"], carol);
+    expect(
+      (JSON.parse(inbox.stdout) as { messages: { text: string }[] }).messages.map((m) => m.text),
+    ).toEqual(["keep me"]);
+    await cli(["inbox"], bob);
+  });
+
   it("send - by pubkey prefix and to everyone; inbox text output", async () => {
     const carolKey = loadConfig(carol).meshes[0]!.pubkey;
     expect((await cli(["send", carolKey.slice(0, 10), "hi carol"], alice)).code).toBe(0);
