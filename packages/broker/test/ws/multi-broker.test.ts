@@ -1,0 +1,102 @@
+// Two brokers on one store (SPEC §3 Delivery guarantees; issue 3 PostgreSQL mode): cross-broker routing, presence, concurrent drains.
+import { afterEach, describe, expect, it } from "vitest";
+import type { Push } from "@claudemesh/protocol";
+import { startTestBroker, type TestBroker } from "../helpers/broker.js";
+import { createMeshWithMembers, type Member } from "../helpers/identity.js";
+import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
+import { PG_URL, STORE_KINDS, storeTarget, type StoreKind, type StoreTarget } from "../helpers/stores.js";
+import { directSend, isPush, listPeers, open, sleep, until } from "./support.js";
+
+async function pair(kind: StoreKind): Promise<{ one: TestBroker; two: TestBroker; target: StoreTarget }> {
+  const target = await storeTarget(kind);
+  const one = await startTestBroker({ kind, store: target });
+  const two = await startTestBroker({ kind, store: target });
+  return { one, two, target };
+}
+
+describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
+  let brokers: TestBroker[] = [];
+  let target: StoreTarget | undefined;
+  let peers: TestPeer[] = [];
+  afterEach(async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    peers = [];
+    await Promise.all(brokers.map((b) => b.stop()));
+    brokers = [];
+    await target?.cleanup();
+  });
+
+  it("never hands one message to two connections draining concurrently on different brokers", async () => {
+    const started = await pair(kind);
+    brokers = [started.one, started.two];
+    target = started.target;
+    const { members } = await createMeshWithMembers(started.one.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    const a = await connectPeer(started.one.wsUrl, alice);
+    peers.push(a);
+    const N = 400;
+    for (let i = 0; i < N; i++) a.send(directSend(alice, bob, `q${i}`));
+    await a.collect((f) => f.type === "ack", N, 15_000);
+    // bob connects to both brokers at once (different brokers: no newest-wins between them).
+    const [b1, b2] = await Promise.all([
+      connectPeer(started.one.wsUrl, bob),
+      connectPeer(started.two.wsUrl, bob),
+    ]);
+    peers.push(b1, b2);
+    const count = () => b1.frames.filter(isPush).length + b2.frames.filter(isPush).length;
+    await until(() => count() >= N, 10_000, "all queued messages pushed");
+    await sleep(100);
+    const ids1 = new Set(b1.frames.filter(isPush).map((p) => (p as Push).messageId));
+    const ids2 = new Set(b2.frames.filter(isPush).map((p) => (p as Push).messageId));
+    expect(count()).toBe(N);
+    expect(ids1.size + ids2.size).toBe(N);
+    expect([...ids1].filter((id) => ids2.has(id))).toEqual([]);
+  });
+});
+
+describe.skipIf(!PG_URL)("two brokers on one PostgreSQL store", () => {
+  if (!PG_URL)
+    console.warn("[claudemesh tests] DATABASE_URL is not set: cross-broker wake-up tests are skipped");
+  let brokers: TestBroker[] = [];
+  let target: StoreTarget | undefined;
+  let peers: TestPeer[] = [];
+  afterEach(async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    peers = [];
+    await Promise.all(brokers.map((b) => b.stop()));
+    brokers = [];
+    await target?.cleanup();
+  });
+
+  it("routes A on broker 1 to B on broker 2 through store wake-ups, and both list each other online", async () => {
+    const started = await pair("postgres");
+    brokers = [started.one, started.two];
+    target = started.target;
+    const { members } = await createMeshWithMembers(started.one.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    const a = await connectPeer(started.one.wsUrl, alice);
+    const b = await connectPeer(started.two.wsUrl, bob);
+    peers.push(a, b);
+    a.send(directSend(alice, bob, "across brokers"));
+    await a.next("ack");
+    const push = await b.next<Push>("push", { timeoutMs: 3_000 });
+    expect(open(push, bob)).toBe("across brokers");
+    b.send(directSend(bob, alice, "and back"));
+    expect(open(await a.next<Push>("push", { timeoutMs: 3_000 }), alice)).toBe("and back");
+    for (const viewer of [a, b]) {
+      const list = await listPeers(viewer);
+      expect(
+        list
+          .filter((p) => p.online)
+          .map((p) => p.displayName)
+          .sort(),
+      ).toEqual(["alice", "bob"]);
+    }
+    b.send({ type: "set_summary", summary: "on broker two" });
+    await until(
+      async () => (await listPeers(a)).find((p) => p.pubkey === bob.pubkey)?.summary === "on broker two",
+      3_000,
+      "summary visible across brokers",
+    );
+  });
+});
