@@ -1,9 +1,9 @@
 // `claudemesh inbox`: connects as the member and prints the messages waiting for it (decrypted locally).
-import type { BrokerClient, InboundMessage, UndecryptableMessage } from "@claudemesh/client";
+import type { BrokerClient, ClientError, InboundMessage, UndecryptableMessage } from "@claudemesh/client";
 import { loadConfig, selectMesh } from "../config/index.js";
 import { flag, intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
-import { EXIT_OK } from "../cli/errors.js";
+import { EXIT_FAILURE, EXIT_OK } from "../cli/errors.js";
 import { eprintln, println, type Io } from "../cli/io.js";
 import { withMemberClient } from "./connection.js";
 import { json } from "./shared.js";
@@ -31,7 +31,7 @@ export function messageJson(m: InboundMessage) {
 
 /**
  * Collects messages: returns once QUIET_MS pass with no new message after at least one arrived
- * (or after the first QUIET_MS when not waiting), or at `maxMs`, or on Ctrl-C.
+ * (or after the first QUIET_MS when not waiting), or at `maxMs`, on Ctrl-C, or when the connection closes.
  */
 function collect(
   client: BrokerClient,
@@ -43,10 +43,15 @@ function collect(
     const messages: InboundMessage[] = [];
     let quiet: NodeJS.Timeout | undefined;
     const interrupted = io.interrupted();
+    const onState = (state: string): void => {
+      // Closed under us (e.g. replaced by a newer connection of this member): stop waiting.
+      if (state === "closed") finish();
+    };
     const finish = (): void => {
       clearTimeout(quiet);
       clearTimeout(hard);
       client.off("message", onMessage);
+      client.off("state", onState);
       interrupted.removeEventListener("abort", finish);
       messages.push(...client.drainInbox().filter((m) => !messages.some((s) => s.messageId === m.messageId)));
       resolve(messages);
@@ -61,6 +66,7 @@ function collect(
     };
     const hard = setTimeout(finish, maxMs);
     client.on("message", onMessage);
+    client.on("state", onState);
     interrupted.addEventListener("abort", finish, { once: true });
     onMessage();
     if (waitForFirst && messages.length === 0) clearTimeout(quiet);
@@ -94,10 +100,16 @@ export const inboxCommand: Command = {
     const waiting = waitSeconds !== undefined && waitSeconds > 0;
     const maxMs = waiting ? waitSeconds * 1000 : DEFAULT_WAIT_MS;
     const unreadable: UndecryptableMessage[] = [];
+    let fatal: ClientError | undefined;
     const messages = await withMemberClient(mesh, env, io, (client) => collect(client, io, maxMs, waiting), {
       receive: true,
       // Undecryptable pushes are not buffered by the client, and the backlog arrives right after the hello.
-      beforeConnect: (client) => client.on("undecryptable", (notice) => void unreadable.push(notice)),
+      beforeConnect: (client) => {
+        client.on("undecryptable", (notice) => void unreadable.push(notice));
+        client.on("error", (err) => {
+          if (err.fatal) fatal = err;
+        });
+      },
     });
     for (const u of unreadable) {
       // Metadata only: a message that fails to decrypt was tampered with or not sealed for this key (SPEC §4).
@@ -106,18 +118,21 @@ export const inboxCommand: Command = {
         `claudemesh inbox: message ${u.messageId} from ${u.from} could not be decrypted and was skipped`,
       );
     }
+    // Messages already received are printed either way; a lost connection is reported after them.
+    const exitCode = fatal ? EXIT_FAILURE : EXIT_OK;
+    if (fatal) eprintln(io, `claudemesh inbox: stopped early: ${fatal.message}`);
     if (flag(args, "json")) {
       io.stdout(json({ mesh: mesh.slug, messages: messages.map(messageJson) }));
-      return EXIT_OK;
+      return exitCode;
     }
     if (messages.length === 0) {
       println(io, `no messages in "${mesh.slug}"`);
-      return EXIT_OK;
+      return exitCode;
     }
     for (const m of messages) {
       const where = m.kind === "direct" ? "" : ` → ${m.targetSpec === "*" ? "everyone" : m.targetSpec}`;
       println(io, `[${m.sentAt}] ${m.from}${where} (${m.priority}): ${m.text}`);
     }
-    return EXIT_OK;
+    return exitCode;
   },
 };

@@ -1,5 +1,6 @@
 // Usage errors for every command: exit 2, one line naming the command with a --help hint, no stack trace; --help everywhere.
 import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDirs } from "../helpers/tmp.js";
 import { cli, isOneLine } from "../helpers/cli.js";
@@ -130,14 +131,32 @@ describe("help", () => {
 });
 
 describe("runtime errors", () => {
-  it.each([[["invite"]], [["send", "bob", "hi"]], [["peers"]], [["inbox"]], [["status", "idle"]], [["leave"]]])(
-    "missing config - claudemesh %j exits 1 with one line naming the config path",
-    async (argv) => {
-      const res = await cli(argv, env);
+  it.each([["list"], ["invite"], ["peers", "--json"], ["leave"]])(
+    "corrupt config - claudemesh %s exits 1 with one line naming the file, no stack trace",
+    async (...argv) => {
+      const cfg = join(dirs.make(), "cfg");
+      mkdirSync(cfg, { recursive: true });
+      writeFileSync(join(cfg, "config.json"), '{"version":1,"meshes":[{"slug":');
+      const res = await cli(argv, { CLAUDEMESH_CONFIG_DIR: cfg });
       expect(res.code).toBe(1);
+      expect(res.stdout).toBe("");
       expect(isOneLine(res.stderr)).toBe(true);
-      expect(res.stderr).toContain(join(env.CLAUDEMESH_CONFIG_DIR, "config.json"));
-      expect(res.stderr).not.toContain("--help");
+      expect(res.stderr).toContain(`${join(cfg, "config.json")} is not valid JSON`);
     },
   );
+
+  it.each([
+    [["invite"]],
+    [["send", "bob", "hi"]],
+    [["peers"]],
+    [["inbox"]],
+    [["status", "idle"]],
+    [["leave"]],
+  ])("missing config - claudemesh %j exits 1 with one line naming the config path", async (argv) => {
+    const res = await cli(argv, env);
+    expect(res.code).toBe(1);
+    expect(isOneLine(res.stderr)).toBe(true);
+    expect(res.stderr).toContain(join(env.CLAUDEMESH_CONFIG_DIR, "config.json"));
+    expect(res.stderr).not.toContain("--help");
+  });
 });

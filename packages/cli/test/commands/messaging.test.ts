@@ -165,6 +165,17 @@ describe("messaging", () => {
     expect(res.stderr).not.toContain(garbage);
   });
 
+  it("inbox --wait - replaced by a newer connection of the same member: stops early, exit 1, one line", async () => {
+    const waiting = cli(["inbox", "--wait", "20"], carol);
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    expect((await cli(["peers"], carol)).code).toBe(0); // newest connection wins (SPEC §3)
+    const res = await waiting;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^claudemesh inbox: stopped early: .+\n$/);
+  });
+
   it("peers --json - stable shape with every member, marking self", async () => {
     const res = await cli(["peers", "--json"], alice);
     expect(res.code).toBe(0);
