@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RunningBroker } from "@claudemesh/broker";
 import { base64urlDecodeText, base64urlEncodeText, INVITE_PREFIX } from "@claudemesh/protocol";
-import { loadConfig, acquireAgentIdentity, configPaths } from "../../src/config/index.js";
+import { loadConfig, acquireAgentIdentity, configPaths, saveConfig } from "../../src/config/index.js";
 import { tempDirs } from "../helpers/tmp.js";
 import { cli, isOneLine, testBroker } from "../helpers/cli.js";
 
@@ -206,6 +206,20 @@ describe("creation token", () => {
 });
 
 describe("unreachable broker", () => {
+  it("join - an invite whose broker is down is a clear one-line error and saves nothing", async () => {
+    const root = dirs.make();
+    const admin = { CLAUDEMESH_CONFIG_DIR: join(root, "admin") };
+    const [mesh] = loadConfig(owner).meshes;
+    saveConfig(admin, { version: 1, meshes: [{ ...mesh!, brokerUrl: "http://127.0.0.1:1" }] });
+    const link = (await cli(["invite"], admin)).stdout.trim();
+    const env = { CLAUDEMESH_CONFIG_DIR: join(root, "joiner") };
+    const res = await cli(["join", link], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^claudemesh join: cannot reach broker at http:\/\/127\.0\.0\.1:1/);
+    expect(isOneLine(res.stderr)).toBe(true);
+    expect(existsSync(configPaths(env).configFile)).toBe(false);
+  });
+
   it("mesh create - a broker that is down is a clear one-line error", async () => {
     const env = { CLAUDEMESH_CONFIG_DIR: join(dirs.make(), "c") };
     const res = await cli(["mesh", "create", "solo", "--broker", "http://127.0.0.1:1"], env);
