@@ -9,6 +9,7 @@ export type { OpenStoreOptions, StoreLog } from "./options.js";
 export { SchemaTooNewError, LATEST_SCHEMA_VERSION } from "./sql/migrations.js";
 export { PostgresStore } from "./postgres/postgres-store.js";
 export { SqliteStore } from "./sqlite/sqlite-store.js";
+export { timeOrderedId } from "./ids.js";
 
 /** True for targets handled by the PostgreSQL adapter. */
 export function isPostgresUrl(target: string): boolean {
