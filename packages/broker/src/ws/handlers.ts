@@ -1,6 +1,6 @@
 // Frames of an authenticated connection (SPEC §3 Messages): send, client_ack, set_status, set_summary, list_peers, channels.
 import type { ClientFrame, ListPeers, Send } from "@claudemesh/protocol";
-import { randomId } from "@claudemesh/crypto";
+import { messageId } from "../core/ids.js";
 import type { NewMessage, PresenceRow } from "../store/types.js";
 import { routeSend, type RouteResult } from "../core/routing.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
@@ -76,7 +76,7 @@ async function prepareSend(
   }
   const me = session.me;
   const message: NewMessage = {
-    messageId: randomId(),
+    messageId: messageId(),
     meshId: me.meshId,
     senderMemberId: me.id,
     targetSpec: frame.targetSpec,

@@ -1,4 +1,5 @@
 // One WebSocket connection: its handshake phase, outbound frame helpers, and per-connection limits.
+import type { Socket } from "node:net";
 import { WebSocket } from "ws";
 import type { ErrorCode, ServerFrame, Status } from "@claudemesh/protocol";
 import type { MemberRow } from "../store/types.js";
@@ -31,6 +32,7 @@ export class Session {
   /** A hook status that arrived (over HTTP) while this connection's hello was being completed. */
   earlyHook: { status: Status; at: number } | null = null;
   readonly frames: TokenBucket;
+  private corked = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -58,8 +60,25 @@ export class Session {
     return this.member;
   }
 
+  /**
+   * Sends one text frame. Frames sent in the same tick (a claim batch of pushes, the acks of one
+   * group commit) are corked into one write: a syscall per frame dominated the broker's profile.
+   */
   sendRaw(raw: string): void {
-    if (this.isOpen) this.socket.send(raw);
+    if (!this.isOpen) return;
+    if (!this.corked) {
+      // ws keeps the net.Socket as `_socket`; cork/uncork are counted, so ws's own corking nests.
+      const net = (this.socket as unknown as { _socket?: Socket })._socket;
+      if (net) {
+        net.cork();
+        this.corked = true;
+        process.nextTick(() => {
+          this.corked = false;
+          net.uncork();
+        });
+      }
+    }
+    this.socket.send(raw);
   }
 
   send(frame: ServerFrame): void {
