@@ -18,9 +18,22 @@ export const CLI_VERSION: string = (() => {
   }
 })();
 
+/** Environment variables every command may read, shown by `claudemesh --help`. */
+export const ENVIRONMENT_HELP = [
+  "environment:",
+  "  CLAUDEMESH_CONFIG_DIR          config and keys (default ~/.claudemesh)",
+  "  CLAUDEMESH_MESH                mesh to use when several are configured and --mesh is not given",
+  "  CLAUDEMESH_BROKER_URL          broker for 'mesh create' (default http://127.0.0.1:7900)",
+  "  CLAUDEMESH_CREATION_TOKEN      mesh-creation token for 'mesh create' (and for 'broker' to require one)",
+  "  DATABASE_URL                   PostgreSQL store for 'broker' (default: SQLite in the config dir)",
+  "  CLAUDEMESH_CONNECT_TIMEOUT_MS  how long send/peers/inbox/status wait for the broker (default 5000)",
+  "  CLAUDEMESH_CLAUDE_BIN          the claude binary 'install' uses (default: claude on PATH)",
+  "  CLAUDEMESH_DEBUG               set to show why a hook did nothing, and stack traces of internal errors",
+];
+
 /** Runs `claudemesh <argv…>` in-process and resolves to the exit code (ARCHITECTURE.md practice 7). */
 export function runCli(argv: readonly string[], env: Env, io: Io): Promise<number> {
-  return dispatch({ version: CLI_VERSION, commands: COMMANDS }, argv, env, io);
+  return dispatch({ version: CLI_VERSION, commands: COMMANDS, footer: ENVIRONMENT_HELP }, argv, env, io);
 }
 
 /** Long-running commands manage their own lifetime; everything else is cut off shortly after it returns. */

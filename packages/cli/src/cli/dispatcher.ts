@@ -27,6 +27,8 @@ export interface CommandEntry {
 export interface CliDefinition {
   version: string;
   commands: CommandEntry[];
+  /** Lines shown at the end of the global help (environment variables). */
+  footer?: string[];
 }
 
 function isRaw(command: AnyCommand): command is RawCommand {
@@ -46,6 +48,7 @@ export async function globalHelp(cli: CliDefinition): Promise<string> {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run 'claudemesh <command> --help' for a command's options.",
+    ...(cli.footer ? ["", ...cli.footer] : []),
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -125,6 +125,7 @@ describe("help", () => {
     const res = await cli(["--help"], env);
     expect(res.code).toBe(0);
     for (const name of [...commands, "mcp"]) expect(res.stdout).toContain(`  ${name} `);
+    expect(res.stdout).toContain("CLAUDEMESH_CONFIG_DIR");
     const version = await cli(["--version"], env);
     expect(version.stdout).toMatch(/^claudemesh \d+\.\d+\.\d+\n$/);
   });
