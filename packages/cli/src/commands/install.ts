@@ -2,6 +2,7 @@
 import { registerMcpServer } from "../claude-code/mcp-registration.js";
 import { claudeSettingsPath, cliInvocation, settingsBackupPath, shellCommand } from "../claude-code/paths.js";
 import { installHooks } from "../claude-code/settings-file.js";
+import { loadConfig } from "../config/config.js";
 import type { Command } from "../cli/command.js";
 import { EXIT_OK } from "../cli/errors.js";
 import { println } from "../cli/io.js";
@@ -48,6 +49,12 @@ export const installCommand: Command = {
     }
     if (mcp.kind !== "unchanged" || hooks !== "unchanged")
       println(io, "restart running Claude Code sessions to pick this up");
+    if (loadConfig(env, { missingOk: true }).meshes.length === 0) {
+      println(
+        io,
+        "note: no mesh joined yet — sessions will have no peers until you run 'claudemesh join <link>' or 'claudemesh mesh create <slug>'",
+      );
+    }
     return EXIT_OK;
   },
 };

@@ -128,6 +128,11 @@ describe("install / uninstall", () => {
     expect(bad.stderr).toContain('"hooks" is not an object');
   });
 
+  it("install - says when no mesh is joined yet", async () => {
+    const { env } = home();
+    expect((await cli(["install"], env)).stdout).toContain("no mesh joined yet");
+  });
+
   it("install - honours CLAUDE_CONFIG_DIR", async () => {
     const { env } = home();
     const claudeDir = join(env.HOME!, "elsewhere");
