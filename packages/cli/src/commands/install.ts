@@ -3,9 +3,19 @@ import { registerMcpServer } from "../claude-code/mcp-registration.js";
 import { claudeSettingsPath, cliInvocation, settingsBackupPath, shellCommand } from "../claude-code/paths.js";
 import { installHooks } from "../claude-code/settings-file.js";
 import { loadConfig } from "../config/config.js";
+import type { Env } from "../config/paths.js";
 import type { Command } from "../cli/command.js";
 import { EXIT_OK } from "../cli/errors.js";
 import { println } from "../cli/io.js";
+
+/** True when no mesh is configured; a config problem is left for the commands that need it. */
+function hasNoMesh(env: Env): boolean {
+  try {
+    return loadConfig(env, { missingOk: true }).meshes.length === 0;
+  } catch {
+    return false;
+  }
+}
 
 export const installCommand: Command = {
   name: "install",
@@ -49,7 +59,7 @@ export const installCommand: Command = {
     }
     if (mcp.kind !== "unchanged" || hooks !== "unchanged")
       println(io, "restart running Claude Code sessions to pick this up");
-    if (loadConfig(env, { missingOk: true }).meshes.length === 0) {
+    if (hasNoMesh(env)) {
       println(
         io,
         "note: no mesh joined yet — sessions will have no peers until you run 'claudemesh join <link>' or 'claudemesh mesh create <slug>'",
