@@ -136,6 +136,7 @@ export function decryptDirect(
     if (typeof envelope !== "object" || envelope === null || !isPubkeyHex(senderPubkeyHex)) return null;
     const nonce = fromBase64(envelope.nonce, "envelope.nonce");
     const ciphertext = fromBase64(envelope.ciphertext, "envelope.ciphertext");
+    // libsodium would throw on these lengths too; checking first spares garbage any key work.
     if (nonce.length !== sodium.crypto_box_NONCEBYTES || ciphertext.length < sodium.crypto_box_MACBYTES)
       return null;
     local = new LocalKey(recipientSecretKeyHex, "recipientSecretKeyHex");

@@ -1,6 +1,6 @@
 // Detached ed25519 signatures over bytes or UTF-8 text (RFC 8032 via libsodium crypto_sign_detached).
 import { CryptoArgumentError } from "./errors.js";
-import { isPubkeyHex, isSignatureHex, isWellFormedText, toHex, utf8Encode, fromHex } from "./encoding.js";
+import { fromHex, isPubkeyHex, isSignatureHex, toHex, utf8Encode } from "./encoding.js";
 import { parseSecretKey } from "./keys.js";
 import { sodium } from "./sodium.js";
 
@@ -32,7 +32,6 @@ export function signDetached(message: SignableMessage, secretKeyHex: string): st
 export function verifyDetached(message: SignableMessage, signatureHex: string, pubkeyHex: string): boolean {
   try {
     if (!isSignatureHex(signatureHex) || !isPubkeyHex(pubkeyHex)) return false;
-    if (typeof message === "string" && !isWellFormedText(message)) return false;
     const bytes = messageBytes(message, "message");
     return sodium.crypto_sign_verify_detached(fromHex(signatureHex), bytes, fromHex(pubkeyHex));
   } catch {

@@ -6,10 +6,12 @@ import {
   clearKeyCache,
   decryptDirect,
   encryptDirect,
+  fromBase64,
   generateKeypair,
   keyCacheStats,
   sealForRecipients,
   setKeyCacheCapacity,
+  toBase64,
   type Keypair,
 } from "../src/index.js";
 import { ALICE, BOB, CAROL, FC, NOT_ON_CURVE_PUBKEY, anyText, expectArgumentError } from "./helpers.js";
@@ -133,6 +135,16 @@ describe("shared-key cache", () => {
     expect(keyCacheStats()).toMatchObject({ size: 0, hits: 0, misses: 0 });
     sealForRecipients("x", [BOB.publicKey], ALICE.secretKey);
     expect(keyCacheStats()).toMatchObject({ size: 1, misses: 1 });
+  });
+
+  it("refuses an envelope with a wrong-length nonce or a too-short ciphertext before any key work", () => {
+    const env = encryptDirect("x", BOB.publicKey, ALICE.secretKey);
+    clearKeyCache();
+    const shortNonce = { ...env, nonce: toBase64(fromBase64(env.nonce).subarray(0, 23)) };
+    const shortCiphertext = { ...env, ciphertext: toBase64(fromBase64(env.ciphertext).subarray(0, 15)) };
+    expect(decryptDirect(shortNonce, ALICE.publicKey, BOB.secretKey)).toBeNull();
+    expect(decryptDirect(shortCiphertext, ALICE.publicKey, BOB.secretKey)).toBeNull();
+    expect(keyCacheStats()).toMatchObject({ size: 0, hits: 0, misses: 0 });
   });
 
   it("rejects a capacity that is not a positive integer, naming it", () => {

@@ -2,7 +2,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { signDetached, verifyDetached } from "../src/index.js";
-import { ALICE, BOB, FC, anyText, expectArgumentError, flipHex } from "./helpers.js";
+import { RFC8032_VECTORS } from "./fixtures/rfc8032-vectors.js";
+import { ALICE, BOB, FC, SMALL_ORDER_PUBKEY, anyText, expectArgumentError, flipHex } from "./helpers.js";
 
 describe("signDetached / verifyDetached", () => {
   it("signs text exactly as its UTF-8 bytes and verifies it either way", () => {
@@ -50,5 +51,26 @@ describe("signDetached / verifyDetached", () => {
     );
     expect(verifyDetached("m", signature.toUpperCase(), ALICE.publicKey)).toBe(false);
     expect(verifyDetached("m\ud800", signature, ALICE.publicKey)).toBe(false);
+  });
+});
+
+describe("verifyDetached - strictness beyond a bare RFC 8032 equation check", () => {
+  /** Order of the ed25519 base point (RFC 8032 §5.1). */
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const littleEndian = (hex: string): bigint => BigInt(`0x${hex.match(/../g)!.reverse().join("")}`);
+  const toLittleEndianHex = (n: bigint): string =>
+    n.toString(16).padStart(64, "0").match(/../g)!.reverse().join("");
+
+  it("rejects a malleated signature whose S is replaced by S + L", () => {
+    const v = RFC8032_VECTORS[1]!;
+    const s = littleEndian(v.signature.slice(64));
+    const malleated = v.signature.slice(0, 64) + toLittleEndianHex(s + L);
+    expect(verifyDetached(new Uint8Array([0x72]), v.signature, v.publicKey)).toBe(true);
+    expect(verifyDetached(new Uint8Array([0x72]), malleated, v.publicKey)).toBe(false);
+  });
+
+  it("rejects the identity key with the (identity, 0) signature, which a bare equation check accepts for any message", () => {
+    const identitySignature = SMALL_ORDER_PUBKEY + "00".repeat(32);
+    expect(verifyDetached("any message at all", identitySignature, SMALL_ORDER_PUBKEY)).toBe(false);
   });
 });
