@@ -4,7 +4,7 @@ import type { Metrics } from "../context.js";
 
 interface Pending {
   message: NewMessage;
-  resolve: () => void;
+  resolve: (storeWoke: boolean) => void;
   reject: (error: unknown) => void;
 }
 
@@ -14,6 +14,10 @@ interface Pending {
  * flight at a time, so under load batches grow by themselves and storage order equals submit order,
  * which keeps per-sender FIFO (SPEC §3). Each submit resolves only once its batch is durable, so an
  * `ack` is never sent for a message a crash could lose.
+ *
+ * A submit resolves with whether the store itself fired a delivery wake-up during the write (both
+ * adapters wake local listeners right after commit): then the caller need not wake the recipients
+ * again, which would cost every recipient a second, empty claim.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
@@ -24,10 +28,12 @@ export class GroupCommitter {
     private readonly store: Store,
     private readonly maxBatch: number,
     private readonly metrics: Metrics,
+    /** Counts store wake-ups seen by the hub (see class comment). */
+    private readonly storeWakeups: () => number = () => 0,
   ) {}
 
-  submit(message: NewMessage): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  submit(message: NewMessage): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
       this.schedule();
     });
@@ -65,8 +71,10 @@ export class GroupCommitter {
       this.metrics.inc("commit_batches_total");
       this.metrics.inc("commit_messages_total", undefined, batch.length);
       try {
+        const before = this.storeWakeups();
         await this.store.enqueueMessages(batch.map((item) => item.message));
-        for (const item of batch) item.resolve();
+        const storeWoke = this.storeWakeups() !== before;
+        for (const item of batch) item.resolve(storeWoke);
       } catch (error) {
         for (const item of batch) item.reject(error);
       }

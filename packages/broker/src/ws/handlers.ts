@@ -64,7 +64,7 @@ async function prepareSend(
   state: HubState,
   session: Session,
   frame: Send,
-): Promise<{ message: NewMessage; durable: Promise<void> } | null> {
+): Promise<{ message: NewMessage; durable: Promise<boolean> } | null> {
   const routed = await route(state, session, frame);
   if (!routed.ok) {
     state.ctx.metrics.inc("sends_rejected_total", { reason: routed.code });
@@ -117,12 +117,13 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
   );
   const result = await prepared;
   if (!result) return;
-  await result.durable;
+  const storeWoke = await result.durable;
   state.ctx.metrics.inc("messages_sent_total");
   const recipients = result.message.deliveries.map((delivery) => delivery.recipientMemberId);
   const queued = !recipients.every((id) => pushableNow(state, id, frame.priority));
   session.send({ type: "ack", id: frame.id, messageId: result.message.messageId, queued });
-  wakeRecipients(state, recipients);
+  // The store normally wakes local recipients itself right after commit; only wake when it did not.
+  if (!storeWoke) wakeRecipients(state, recipients);
 }
 
 /** `list_peers` (SPEC §3): read fresh from the store, with this broker's live peers laid over it. */

@@ -27,7 +27,10 @@ export function createHub(ctx: BrokerContext): Hub {
       // Rows this broker id left online (a previous run that crashed) are not live any more.
       await store.markBrokerPresencesOffline(brokerId, clock.now());
       // Cross-broker wake-ups (PostgreSQL LISTEN/NOTIFY) and same-process ones both land here.
-      unsubscribe = store.onDeliveries((memberIds) => wakeRecipients(state, memberIds));
+      unsubscribe = store.onDeliveries((memberIds) => {
+        state.storeWakeups++;
+        wakeRecipients(state, memberIds);
+      });
       timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();

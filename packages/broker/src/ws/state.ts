@@ -26,6 +26,8 @@ export interface HubState {
   ledger: PushLedger;
   replay: ReplayGuard;
   memberSends: KeyedRateLimiter;
+  /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
+  storeWakeups: number;
   /** Set by shutdown(): new sockets are turned away and no new work starts. */
   closing: boolean;
 }
@@ -47,7 +49,7 @@ export function createHubState(ctx: BrokerContext): HubState {
       },
     ),
     membership: new MembershipCache(store, clock),
-    committer: new GroupCommitter(store, options.maxBatch, metrics),
+    committer: new GroupCommitter(store, options.maxBatch, metrics, () => state.storeWakeups),
     delivered: new DeliveredBatcher(store, clock, metrics, log),
     ledger: new PushLedger(),
     replay: new ReplayGuard(),
@@ -56,6 +58,7 @@ export function createHubState(ctx: BrokerContext): HubState {
       burst: options.memberSendBurst,
       clock,
     }),
+    storeWakeups: 0,
     closing: false,
   };
   return state;

@@ -75,12 +75,16 @@ describe("group commit and drain (sqlite)", () => {
     expect(enqueueCalls).toBe(2);
   });
 
-  it("rejects every send of a failed batch, so none is acked", async () => {
-    const committer = new GroupCommitter(store, 100, createMetrics());
+  it("rejects every send of a failed batch, so none is acked; reports the store's own wake-up", async () => {
+    let wakes = 0;
+    const unsubscribe = store.onDeliveries(() => wakes++);
+    const committer = new GroupCommitter(store, 100, createMetrics(), () => wakes);
     const bad = message(sender.meshId, sender.id, ["no-such-member"]);
     const results = await Promise.allSettled([committer.submit(msg(1)), committer.submit(bad)]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
-    await expect(committer.submit(msg(2))).resolves.toBeUndefined();
+    await expect(committer.submit(msg(2))).resolves.toBe(true);
+    unsubscribe();
+    await expect(committer.submit(msg(3))).resolves.toBe(false);
   });
 
   function drainer(options: { buffered?: () => number; priorities?: Priority[] } = {}) {
