@@ -1,5 +1,5 @@
 // The WebSocket hello signature (SPEC §3, seed form `${meshId}|${memberId}|${pubkey}|${timestamp}`).
-import { canonicalHello } from "@claudemesh/protocol";
+import { canonicalHello, HELLO_SKEW_MS } from "@claudemesh/protocol";
 import { requireCanonicalField, requirePubkeyHex } from "./check.js";
 import {
   MALFORMED,
@@ -42,7 +42,10 @@ export function signHello(
  * (pubkey 64 lowercase hex, signature 128 lowercase hex, integer timestamp, ids without `|`),
  * then the signature. Membership (check 4) and replay are the broker's job.
  */
-export function verifyHelloSignature(fields: HelloSignatureFields, now: number = Date.now()): VerifyResult {
+export function verifyHelloSignature(fields: HelloSignatureFields,
+  now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
   const f = asRecord(fields);
   if (!f) return MALFORMED;
   return verifyTimestamped(
@@ -55,5 +58,6 @@ export function verifyHelloSignature(fields: HelloSignatureFields, now: number =
         canonicalHello(f.meshId as string, f.memberId as string, f.pubkey as string, timestamp),
     },
     now,
+    skewMs,
   );
 }

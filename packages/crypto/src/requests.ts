@@ -1,5 +1,5 @@
 // Signatures of the signed HTTP requests of SPEC §2: mesh-create, join, enroll and hook status.
-import { canonicalEnroll, canonicalJoin, canonicalMeshCreate, canonicalStatus } from "@claudemesh/protocol";
+import { canonicalEnroll, canonicalJoin, canonicalMeshCreate, canonicalStatus, HELLO_SKEW_MS } from "@claudemesh/protocol";
 import { requireCanonicalField, requirePubkeyHex } from "./check.js";
 import { CryptoArgumentError } from "./errors.js";
 import {
@@ -38,7 +38,10 @@ export function signMeshCreate(
 }
 
 /** Verifies a POST /meshes signature (same window and check order as the hello). */
-export function verifyMeshCreate(fields: MeshCreateSignatureFields, now: number = Date.now()): VerifyResult {
+export function verifyMeshCreate(fields: MeshCreateSignatureFields,
+  now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
   const f = asRecord(fields);
   if (!f) return MALFORMED;
   return verifyTimestamped(
@@ -50,6 +53,7 @@ export function verifyMeshCreate(fields: MeshCreateSignatureFields, now: number 
       canonical: (timestamp) => canonicalMeshCreate(f.slug as string, f.owner_pubkey as string, timestamp),
     },
     now,
+    skewMs,
   );
 }
 
@@ -83,7 +87,10 @@ export function signJoin(
 }
 
 /** Verifies a POST /join signature by the joiner. */
-export function verifyJoin(fields: JoinSignatureFields, now: number = Date.now()): VerifyResult {
+export function verifyJoin(fields: JoinSignatureFields,
+  now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
   const f = asRecord(fields);
   if (!f) return MALFORMED;
   return verifyTimestamped(
@@ -96,6 +103,7 @@ export function verifyJoin(fields: JoinSignatureFields, now: number = Date.now()
         canonicalJoin(f.mesh_id as string, f.invite_id as string, f.pubkey as string, timestamp),
     },
     now,
+    skewMs,
   );
 }
 
@@ -195,6 +203,7 @@ export function verifyEnroll(
   signature: string,
   signerPubkey: string,
   now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {
   const f = asRecord(fields);
   if (!f) return MALFORMED;
@@ -215,11 +224,15 @@ export function verifyEnroll(
         ),
     },
     now,
+    skewMs,
   );
 }
 
 /** Verifies both signatures of a POST /agents body (parent's, then agent's). */
-export function verifyEnrollRequest(fields: EnrollRequestFields, now: number = Date.now()): VerifyResult {
+export function verifyEnrollRequest(fields: EnrollRequestFields,
+  now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
   const f = asRecord(fields);
   if (!f) return MALFORMED;
   return verifyTimestamped(
@@ -241,6 +254,7 @@ export function verifyEnrollRequest(fields: EnrollRequestFields, now: number = D
         ),
     },
     now,
+    skewMs,
   );
 }
 
@@ -274,7 +288,10 @@ export function signStatus(
 }
 
 /** Verifies a POST /hook/set-status signature. */
-export function verifyStatus(fields: StatusSignatureFields, now: number = Date.now()): VerifyResult {
+export function verifyStatus(fields: StatusSignatureFields,
+  now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
   const f = asRecord(fields);
   if (!f) return MALFORMED;
   return verifyTimestamped(
@@ -287,5 +304,6 @@ export function verifyStatus(fields: StatusSignatureFields, now: number = Date.n
         canonicalStatus(f.mesh_id as string, f.pubkey as string, f.status as string, timestamp),
     },
     now,
+    skewMs,
   );
 }

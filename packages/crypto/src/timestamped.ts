@@ -94,16 +94,21 @@ export interface TimestampedClaim {
 
 /**
  * Verifies a claim in the seed's order (SPEC §3 checks 1–3): timestamp window first
- * (|now − timestamp| > HELLO_SKEW_MS → `timestamp_skew`; exactly ±60 s is inside), then
+ * (|now − timestamp| > skewMs, default HELLO_SKEW_MS → `timestamp_skew`; exactly ±skewMs is inside), then
  * shape (→ `malformed`), then every signature (→ `bad_signature`). A skewed *and* malformed
  * claim therefore reports `timestamp_skew`, as the seed's broker did.
  * `now` is the caller's clock, not peer input: a bad `now` is a programming error and throws.
  */
-export function verifyTimestamped(claim: TimestampedClaim, now: unknown): VerifyResult {
+export function verifyTimestamped(
+  claim: TimestampedClaim,
+  now: unknown,
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
   const nowMs = requireTimestamp(now, "now");
+  if (!Number.isFinite(skewMs) || skewMs < 0) throw new CryptoArgumentError("skewMs", "must be a non-negative number of milliseconds");
   const { timestamp } = claim;
   // NaN compares false here and falls through to the shape check, which calls it malformed.
-  if (typeof timestamp === "number" && Math.abs(nowMs - timestamp) > HELLO_SKEW_MS)
+  if (typeof timestamp === "number" && Math.abs(nowMs - timestamp) > skewMs)
     return reject("timestamp_skew");
   const shapeOk =
     isTimestamp(timestamp) &&

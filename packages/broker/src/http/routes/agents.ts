@@ -23,7 +23,7 @@ export const agentsRoute: Route = {
       );
     assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
     // Parent first, then agent (crypto's verifyEnrollRequest order); both must verify.
-    assertVerified(verifyEnrollRequest(body, now), "parent or agent");
+    assertVerified(verifyEnrollRequest(body, now, options.helloSkewMs), "parent or agent");
     const release = claimSignature(deps.replay, body.parent_signature, body.timestamp, now);
     return withReplayClaim(release, async () => {
       const parent = await ctx.store.getMember(body.mesh_id, body.parent_pubkey);

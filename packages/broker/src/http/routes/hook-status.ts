@@ -17,7 +17,7 @@ export const hookStatusRoute: Route = {
     const { ctx, options } = deps;
     const body = await readValidBody(request, HookStatusRequestSchema, "hook status");
     assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
-    assertVerified(verifyStatus(body, now), "status");
+    assertVerified(verifyStatus(body, now, options.helloSkewMs), "status");
     // Only after the signature verified, so nobody can spend another key's budget.
     if (!deps.hookLimiter.take(body.pubkey)) {
       const retryAfter = Math.max(1, Math.ceil(deps.hookLimiter.retryAfterMs(body.pubkey) / 1000));

@@ -71,6 +71,7 @@ export const joinRoute: Route = {
           signature: body.signature,
         },
         now,
+        options.helloSkewMs,
       ),
       "joiner",
     );

@@ -19,7 +19,7 @@ export const meshesRoute: Route = {
     assertCreationToken(req, options.creationToken);
     const body = await readValidBody(request, MeshCreateRequestSchema, "mesh-create");
     assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
-    assertVerified(verifyMeshCreate(body, now), "owner");
+    assertVerified(verifyMeshCreate(body, now, options.helloSkewMs), "owner");
     const release = claimSignature(deps.replay, body.signature, body.timestamp, now);
     return withReplayClaim(release, async () => {
       const created = await ctx.store.createMesh({
