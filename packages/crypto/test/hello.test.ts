@@ -88,6 +88,23 @@ describe("verifyHelloSignature - the ±60 s window boundaries", () => {
   });
 });
 
+describe("verifyHelloSignature - a configured skew window", () => {
+  it("applies the skewMs the broker was configured with instead of the default", () => {
+    const late = signedHello(NOW - 90_000);
+    expect(verifyHelloSignature(late, NOW)).toEqual({ ok: false, reason: "timestamp_skew" });
+    expect(verifyHelloSignature(late, NOW, 120_000)).toEqual({ ok: true });
+    expect(verifyHelloSignature(signedHello(NOW - 30_000), NOW, 10_000)).toEqual({
+      ok: false,
+      reason: "timestamp_skew",
+    });
+  });
+
+  it("throws on a negative or non-finite skewMs (a caller bug, not peer input)", () => {
+    expectArgumentError(() => verifyHelloSignature(signedHello(), NOW, -1), "skewMs");
+    expectArgumentError(() => verifyHelloSignature(signedHello(), NOW, Number.NaN), "skewMs");
+  });
+});
+
 describe("verifyHelloSignature - check order (skew, then shape, then signature)", () => {
   it("reports timestamp_skew for a hello that is both skewed and malformed", () => {
     const hello = { ...signedHello(NOW - 120_000), pubkey: "not-hex", signature: "short" };
