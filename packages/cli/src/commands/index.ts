@@ -16,4 +16,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: "uninstall", load: async () => (await import("./uninstall.js")).uninstallCommand },
   { name: "hook", load: async () => (await import("./hook.js")).hookCommand },
   { name: "mcp", load: async () => (await import("./mcp.js")).mcpCommand },
+  { name: "demo", load: async () => (await import("./demo.js")).demoCommand },
 ];
