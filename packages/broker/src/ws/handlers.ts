@@ -75,13 +75,14 @@ async function prepareSend(
     return null;
   }
   const me = session.me;
+  const now = state.ctx.clock.now();
   const message: NewMessage = {
-    messageId: messageId(),
+    messageId: messageId(now),
     meshId: me.meshId,
     senderMemberId: me.id,
     targetSpec: frame.targetSpec,
     priority: frame.priority,
-    createdAt: state.ctx.clock.now(),
+    createdAt: now,
     deliveries: routed.deliveries,
   };
   return { message, durable: state.committer.submit(message) };

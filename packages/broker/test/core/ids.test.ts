@@ -1,15 +1,22 @@
-// Message ids: opaque-id shaped, 128 bits, unique across many pool refills.
+// Message ids: opaque-id shaped, time-ordered, unique across many pool refills.
 import { describe, expect, it } from "vitest";
 import { OpaqueIdSchema } from "@claudemesh/protocol";
 import { messageId } from "../../src/core/ids.js";
 
 describe("message ids", () => {
-  it("are 22 base64url chars that pass OpaqueIdSchema and never repeat", () => {
-    const ids = Array.from({ length: 5_000 }, () => messageId());
+  it("are 28 hex chars that pass OpaqueIdSchema and never repeat, even within one millisecond", () => {
+    const ids = Array.from({ length: 5_000 }, () => messageId(1_700_000_000_000));
     for (const id of ids.slice(0, 50)) {
-      expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      expect(id).toMatch(/^[0-9a-f]{28}$/);
       expect(OpaqueIdSchema.safeParse(id).success).toBe(true);
     }
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("sort by creation time", () => {
+    const earlier = messageId(1_700_000_000_000);
+    const later = messageId(1_700_000_000_001);
+    expect(earlier.slice(0, 12) < later.slice(0, 12)).toBe(true);
+    expect(earlier.slice(0, 12)).toBe((1_700_000_000_000).toString(16).padStart(12, "0"));
   });
 });
