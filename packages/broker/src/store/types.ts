@@ -189,6 +189,12 @@ export interface Store {
   markDelivered(recipientMemberId: string, messageIds: readonly string[], now: number): Promise<number>;
   /** Drops the leases held by `leaseOwner` so those deliveries can be handed out again at once. */
   releaseLeases(leaseOwner: string): Promise<number>;
+  /**
+   * Earliest future lease expiry on the recipient's undelivered deliveries held by an owner other
+   * than `exceptOwner`, or null. A connection that took over an identity uses it to re-drain when
+   * leases of a connection that died with its broker (kill -9) run out (SPEC §3 Delivery guarantees).
+   */
+  earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null>;
   /** Count of undelivered deliveries for a recipient (any priority). */
   countPending(recipientMemberId: string): Promise<number>;
   /** Deletes undelivered deliveries created before `olderThan` and delivered ones; returns count removed. */

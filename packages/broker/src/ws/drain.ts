@@ -94,6 +94,7 @@ export class Drainer {
   private stopped = false;
   private leaseTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private foreignTimer: NodeJS.Timeout | null = null;
   /** Ascending lease expiry times of claims whose messages may still be unacked. */
   private expiries: number[] = [];
 
@@ -107,6 +108,35 @@ export class Drainer {
     if (this.stopped) return;
     this.enabled = true;
     this.wake();
+    void this.watchForeignLeases();
+  }
+
+  /**
+   * Messages leased to a connection that died with its broker (kill -9) are released by nobody:
+   * re-drain when the earliest such lease runs out, then look again. Asked once per hello and once
+   * per such expiry, so it costs nothing on the per-message path.
+   */
+  private async watchForeignLeases(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const now = this.deps.clock.now();
+      const until = await this.deps.store.earliestForeignLease(
+        this.target.memberId,
+        this.target.presenceId,
+        now,
+      );
+      if (until === null || this.stopped) return;
+      this.foreignTimer = setTimeout(
+        () => {
+          this.foreignTimer = null;
+          this.wake();
+          void this.watchForeignLeases();
+        },
+        Math.max(0, until - now) + LEASE_SLACK_MS,
+      );
+    } catch (error) {
+      this.deps.log.warn("ws.foreign_lease_check_failed", { memberId: this.target.memberId, error });
+    }
   }
 
   /** Asks for a drain round soon; cheap to call often. */
@@ -125,7 +155,8 @@ export class Drainer {
     this.stopped = true;
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.leaseTimer = this.retryTimer = null;
+    if (this.foreignTimer) clearTimeout(this.foreignTimer);
+    this.leaseTimer = this.retryTimer = this.foreignTimer = null;
     await this.running;
   }
 

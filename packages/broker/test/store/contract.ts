@@ -443,6 +443,23 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         expect(await store.releaseLeases("nobody")).toBe(0);
       });
 
+      it("earliestForeignLease reports the first live lease held by another owner, for that recipient only", async () => {
+        const a = message(f.mesh.id, f.owner.id, [bob]);
+        const b = message(f.mesh.id, f.owner.id, [bob]);
+        const c = message(f.mesh.id, f.owner.id, [carol]);
+        await store.enqueueMessages([a, b, c]);
+        await claim(bob, { leaseOwner: "dead-conn", limit: 1, leaseMs: 5_000 });
+        await claim(bob, { leaseOwner: "me", limit: 1, leaseMs: 1_000 });
+        await claim(carol, { leaseOwner: "conn-carol", leaseMs: 500 });
+        expect(await store.earliestForeignLease(bob, "me", T0)).toBe(T0 + 5_000);
+        expect(await store.earliestForeignLease(bob, "dead-conn", T0)).toBe(T0 + 1_000);
+        // Expired leases are claimable already, delivered rows are done: neither is reported.
+        expect(await store.earliestForeignLease(bob, "me", T0 + 5_000)).toBeNull();
+        await store.markDelivered(bob, [a.messageId], T0 + 1);
+        expect(await store.earliestForeignLease(bob, "me", T0)).toBeNull();
+        expect(await store.earliestForeignLease("nobody", "me", T0)).toBeNull();
+      });
+
       it("markDelivered changes only the given recipient's rows, once", async () => {
         const m = message(f.mesh.id, f.owner.id, [bob, carol], { targetSpec: "*" });
         const other = message(f.mesh.id, f.owner.id, [bob]);

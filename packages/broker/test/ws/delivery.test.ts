@@ -77,6 +77,26 @@ describe.each(STORE_KINDS)("ws delivery (%s)", (kind) => {
     expect(b.frames[0]!.type).toBe("hello_ack");
   });
 
+  it("redelivers a message leased to a connection of a dead broker when that lease runs out", async () => {
+    const [alice, bob] = await mesh("alice", "bob");
+    const a = await connect(alice!);
+    a.send(directSend(alice!, bob!, "leased to a ghost"));
+    await a.next<Ack>("ack");
+    // A broker killed with -9 leaves its claim behind; nobody releases it, so only its expiry can.
+    const ghost = await broker.ctx.store.claimDeliveries({
+      recipientMemberId: bob!.memberId,
+      priorities: ["now", "next", "low"],
+      leaseOwner: "presence-of-a-dead-broker",
+      now: Date.now(),
+      leaseMs: 1_500,
+      limit: 10,
+    });
+    expect(ghost).toHaveLength(1);
+    const b = await connect(bob!);
+    const push = await b.next<Push>("push", { timeoutMs: 5_000 });
+    expect(open(push, bob!)).toBe("leased to a ghost");
+  });
+
   it("refuses a direct send to a non-member or to oneself with unknown_target and stores nothing", async () => {
     const [alice] = await mesh("alice");
     const [outsider] = await mesh("outsider");

@@ -303,6 +303,19 @@ export function* releaseLeases(leaseOwner: string): Op<number> {
   );
 }
 
+export function* earliestForeignLease(
+  recipientMemberId: string,
+  exceptOwner: string,
+  now: number,
+): Op<number | null> {
+  const row = yield* first(
+    `SELECT MIN(lease_until) AS t FROM deliveries
+     WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until > ? AND lease_owner <> ?`,
+    [recipientMemberId, now, exceptOwner],
+  );
+  return row?.t === null || row?.t === undefined ? null : Number(row.t);
+}
+
 export function* countPending(recipientMemberId: string): Op<number> {
   const row = yield* first(
     "SELECT COUNT(*) AS n FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL",

@@ -130,6 +130,10 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.releaseLeases(leaseOwner));
   }
 
+  earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null> {
+    return this.direct(rules.earliestForeignLease(recipientMemberId, exceptOwner, now));
+  }
+
   countPending(recipientMemberId: string): Promise<number> {
     return this.direct(rules.countPending(recipientMemberId));
   }
