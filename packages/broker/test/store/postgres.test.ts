@@ -1,6 +1,7 @@
 // Runs the Store contract on PostgreSQL (when DATABASE_URL is set) plus PostgreSQL-only behaviour:
 // concurrent migrate, multi-broker claims, LISTEN/NOTIFY wake-ups, outage and recovery.
 import pg from "pg";
+import { MIGRATIONS } from "../../src/store/sql/migrations.js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   openStore,
@@ -64,7 +65,7 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     await admin.connect();
     try {
       const { rows } = await admin.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     } finally {
       await admin.end();
     }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, SchemaTooNewError, SqliteStore, StoreUnavailableError } from "../../src/store/index.js";
+import { MIGRATIONS } from "../../src/store/sql/migrations.js";
 import { registerStoreContract } from "./contract.js";
 import { makeMesh, message } from "./fixtures.js";
 
@@ -54,7 +55,9 @@ describe("sqlite store", () => {
     const raw = new Database(path);
     try {
       expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(raw.prepare("SELECT version FROM schema_migrations").all()).toEqual([{ version: 1 }]);
+      expect(raw.prepare("SELECT version FROM schema_migrations ORDER BY version").all()).toEqual(
+        MIGRATIONS.map((m) => ({ version: m.version })),
+      );
     } finally {
       raw.close();
     }

@@ -14,6 +14,11 @@ export interface Dialect {
   readonly queueTableTuning: readonly string[];
   /** Row-lock clause appended to a claim's inner SELECT so concurrent claimers skip each other's rows. */
   readonly skipLocked: string;
+  /**
+   * Pins a table reference to an index where the planner, short of statistics, would pick a worse
+   * one (SQLite's `INDEXED BY`); PostgreSQL's planner gets no hint.
+   */
+  indexedBy(index: string): string;
   /** `column` matches any value of one list parameter (bound with `list`): keeps one SQL text per query. */
   anyOf(column: string): string;
   /** Binds a list of values for an `anyOf` placeholder. */
@@ -26,6 +31,7 @@ export const sqliteDialect: Dialect = {
   types: { bigint: "INTEGER", bool: "INTEGER", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT" },
   // One writer at a time: the claim runs in an IMMEDIATE transaction instead.
   skipLocked: "",
+  indexedBy: (index) => `INDEXED BY ${index}`,
   anyOf: (column) => `${column} IN (SELECT value FROM json_each(?))`,
   list: (values) => JSON.stringify(values),
 };
@@ -38,6 +44,7 @@ export const postgresDialect: Dialect = {
   ],
   types: { bigint: "BIGINT", bool: "BOOLEAN", serialKey: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" },
   skipLocked: "FOR UPDATE SKIP LOCKED",
+  indexedBy: () => "",
   anyOf: (column) => `${column} = ANY(?)`,
   list: (values) => [...values],
 };

@@ -246,32 +246,78 @@ export function recipientIds(messages: readonly NewMessage[]): string[] {
 }
 
 /** A recipient's claimable rows: undelivered, of an allowed priority, with no live lease (shared by both claim shapes). */
-const CLAIMABLE_WHERE =
-  "recipient_member_id = ? AND delivered_at IS NULL AND priority IN (?, ?, ?) AND (lease_until IS NULL OR lease_until <= ?)";
+/** Unleased deliveries of one recipient at allowed priorities (index deliveries_unleased, in seq order). */
+const UNLEASED_WHERE =
+  "recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL AND priority IN (?, ?, ?)";
+/** Deliveries of one recipient whose lease has run out (index deliveries_leased, a range on lease_until). */
+const EXPIRED_WHERE =
+  "recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL AND lease_until <= ? AND priority IN (?, ?, ?)";
 
-function claimableParams(o: ClaimOptions): unknown[] {
+function prioritySlots(o: ClaimOptions): unknown[] {
   // Three priority slots keep one SQL text per query; unused slots repeat an allowed value.
   const allowed = [...new Set(o.priorities)];
-  const slots = [0, 1, 2].map((i) => allowed[i] ?? allowed[0]);
-  return [o.recipientMemberId, ...slots, o.now];
+  return [0, 1, 2].map((i) => allowed[i] ?? allowed[0]);
+}
+
+/** Claimable deliveries of one recipient: never leased, or leased and expired — two index lookups merged by seq. */
+function claimableSeqs(d: Dialect): string {
+  return `WITH unleased AS MATERIALIZED (
+       SELECT seq FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
+     ),
+     expired AS MATERIALIZED (
+       SELECT seq FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
+     ),
+     picked AS (
+       SELECT seq FROM (SELECT seq FROM unleased UNION ALL SELECT seq FROM expired) AS candidates
+       ORDER BY seq LIMIT ?
+     )`;
+}
+
+function claimableParams(o: ClaimOptions): unknown[] {
+  const read = claimReadParams(o);
+  return [...read.unleased, ...read.expired, Math.floor(o.limit)];
+}
+
+/**
+ * The two halves of a claim as plain row reads (never-leased rows; expired leases), for an adapter
+ * that merges them itself: on SQLite the UNION and its ordering cost ~80 µs per claim in temp
+ * b-trees, against ~5 µs for each indexed read.
+ */
+export function claimReadSql(
+  d: Dialect,
+  columns: string = DELIVERY_COLUMNS,
+): { unleased: string; expired: string } {
+  return {
+    unleased: `SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE} ORDER BY seq LIMIT ?`,
+    expired: `SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE} ORDER BY seq LIMIT ?`,
+  };
+}
+
+/** Parameters of claimReadSql's two reads. */
+export function claimReadParams(o: ClaimOptions): { unleased: unknown[]; expired: unknown[] } {
+  const limit = Math.floor(o.limit);
+  const slots = prioritySlots(o);
+  return {
+    unleased: [o.recipientMemberId, ...slots, limit],
+    expired: [o.recipientMemberId, o.now, ...slots, limit],
+  };
 }
 
 /**
  * Claims in storage order the recipient's claimable deliveries and leases them to `leaseOwner`
- * until now + leaseMs in the same statement. On PostgreSQL the inner SELECT skips rows another
- * claimer holds locked; on SQLite the statement runs in an IMMEDIATE transaction. Either way a
- * delivery with a live lease is never handed out twice.
+ * until now + leaseMs in the same statement. Rows leased to a live connection (pushes awaiting
+ * client_ack) are never stepped over. On PostgreSQL each lookup skips rows another claimer holds
+ * locked; on SQLite the statement runs in an IMMEDIATE transaction. Either way a delivery with a
+ * live lease is never handed out twice.
  */
 export function* claimDeliveries(d: Dialect, o: ClaimOptions): Op<DeliveryRow[]> {
   if (o.limit <= 0 || o.priorities.length === 0) return [];
   const claimed = yield* rows(
-    `WITH picked AS MATERIALIZED (
-       SELECT seq FROM deliveries WHERE ${CLAIMABLE_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
-     )
+    `${claimableSeqs(d)}
      UPDATE deliveries SET lease_until = ?, lease_owner = ?
      WHERE seq IN (SELECT seq FROM picked)
      RETURNING ${DELIVERY_COLUMNS}`,
-    [...claimableParams(o), Math.floor(o.limit), o.now + o.leaseMs, o.leaseOwner],
+    [...claimableParams(o), o.now + o.leaseMs, o.leaseOwner],
   );
   // RETURNING order is unspecified in both dialects; storage order is the contract.
   return claimed.map(toDelivery).sort((a, b) => a.seq - b.seq);

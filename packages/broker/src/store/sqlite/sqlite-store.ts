@@ -3,12 +3,22 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { StoreUnavailableError, type NewMessage } from "../types.js";
+import { StoreUnavailableError, type ClaimOptions, type DeliveryRow, type NewMessage } from "../types.js";
 import { silentLog, type OpenStoreOptions } from "../options.js";
 import { sqliteDialect } from "../sql/dialect.js";
 import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
-import { driveSync, MAX_TRANSACTION_ATTEMPTS, RetryTransaction, type Op, type Statement } from "../sql/op.js";
 import {
+  driveSync,
+  MAX_TRANSACTION_ATTEMPTS,
+  RetryTransaction,
+  type Op,
+  type RawRow,
+  type Statement,
+} from "../sql/op.js";
+import { toDelivery } from "../sql/rows.js";
+import {
+  claimReadParams,
+  claimReadSql,
   DELIVERY_INSERT_COLUMNS,
   DELIVERY_INSERT_CONFLICT,
   deliveryValues,
@@ -21,6 +31,11 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** SQLite result codes that mean the file cannot be used right now (locked, unreadable, disk full). */
 const UNAVAILABLE_CODE =
   /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|NOTADB|CORRUPT|PROTOCOL|NOLFS|AUTH)/;
+
+const CLAIM_READ_SQL = claimReadSql(sqliteDialect);
+/** The same reads returning only `seq`: ~5 µs against ~50 µs with the push columns. */
+const CLAIM_PROBE_SQL = claimReadSql(sqliteDialect, "seq");
+const LEASE_SQL = `UPDATE deliveries SET lease_until = ?, lease_owner = ? WHERE ${sqliteDialect.anyOf("seq")}`;
 
 const INSERT_DELIVERY_SQL =
   `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS.join(", ")}) ` +
@@ -128,6 +143,45 @@ export class SqliteStore extends SqlStore {
       });
     });
     this.wakeups.emit(recipientIds(messages));
+  }
+
+  /**
+   * Hot path: most drain rounds find nothing left to claim, and on SQLite even an UPDATE that
+   * matches no row takes the write lock (measured ~40 µs, ~90 µs with RETURNING, against ~5 µs per
+   * indexed read). So read the candidates first and only lease when there are some — read again
+   * inside the IMMEDIATE transaction, where no other writer can lease them in between.
+   */
+  override async claimDeliveries(o: ClaimOptions): Promise<DeliveryRow[]> {
+    if (o.limit <= 0 || o.priorities.length === 0) return [];
+    return this.guard(() => {
+      if (!this.anyClaimable(o)) return [];
+      return this.inTransaction.immediate(() => {
+        const picked = this.readClaimable(o);
+        if (picked.length > 0) {
+          const seqs = JSON.stringify(picked.map((row) => row.seq));
+          this.prepare(LEASE_SQL).run(o.now + o.leaseMs, o.leaseOwner, seqs);
+        }
+        return picked;
+      }) as DeliveryRow[];
+    });
+  }
+
+  private anyClaimable(o: ClaimOptions): boolean {
+    const params = claimReadParams(o);
+    return (
+      this.prepare(CLAIM_PROBE_SQL.unleased).get(...params.unleased) !== undefined ||
+      this.prepare(CLAIM_PROBE_SQL.expired).get(...params.expired) !== undefined
+    );
+  }
+
+  /** Never-leased and lease-expired deliveries, merged in storage order and cut to the limit. */
+  private readClaimable(o: ClaimOptions): DeliveryRow[] {
+    const params = claimReadParams(o);
+    const unleased = this.prepare(CLAIM_READ_SQL.unleased).all(...params.unleased) as RawRow[];
+    const expired = this.prepare(CLAIM_READ_SQL.expired).all(...params.expired) as RawRow[];
+    const rows = [...unleased, ...expired].map(toDelivery);
+    if (expired.length > 0) rows.sort((a, b) => a.seq - b.seq);
+    return rows.slice(0, Math.floor(o.limit));
   }
 
   async ping(): Promise<boolean> {
