@@ -27,6 +27,11 @@ export interface NewDelivery {
   recipientMemberId: string;
   nonce: string;
   ciphertext: string;
+  /**
+   * Stored already leased to this connection: the broker pushes it from memory right after commit
+   * (local fast path, no claim). Such deliveries wake no listener.
+   */
+  lease?: { owner: string; until: number };
 }
 
 /** One accepted `send`: a message id shared by its deliveries (one per recipient). */

@@ -2,6 +2,14 @@
 import type { NewMessage, Store } from "../store/types.js";
 import type { Metrics } from "../context.js";
 
+/** Work the hub does around each batch's transaction (the direct-push fast path). */
+export interface CommitHooks {
+  /** Runs just before the batch is written; may mark deliveries as pre-leased. */
+  beforeCommit(batch: readonly NewMessage[]): void;
+  /** Runs once the batch is durable, before its submitters are resolved. */
+  afterCommit(batch: readonly NewMessage[]): void;
+}
+
 interface Pending {
   message: NewMessage;
   resolve: (storeWoke: boolean) => void;
@@ -30,6 +38,7 @@ export class GroupCommitter {
     private readonly metrics: Metrics,
     /** Counts store wake-ups seen by the hub (see class comment). */
     private readonly storeWakeups: () => number = () => 0,
+    private readonly hooks: CommitHooks | null = null,
   ) {}
 
   submit(message: NewMessage): Promise<boolean> {
@@ -71,9 +80,12 @@ export class GroupCommitter {
       this.metrics.inc("commit_batches_total");
       this.metrics.inc("commit_messages_total", undefined, batch.length);
       try {
+        const messages = batch.map((item) => item.message);
+        this.hooks?.beforeCommit(messages);
         const before = this.storeWakeups();
-        await this.store.enqueueMessages(batch.map((item) => item.message));
+        await this.store.enqueueMessages(messages);
         const storeWoke = this.storeWakeups() !== before;
+        this.hooks?.afterCommit(messages);
         for (const item of batch) item.resolve(storeWoke);
       } catch (error) {
         for (const item of batch) item.reject(error);

@@ -139,6 +139,24 @@ export class Drainer {
     }
   }
 
+  /**
+   * True when no round is running or asked for: everything this loop was told about has been
+   * pushed, so a message stored now may be pushed directly without overtaking an older one.
+   */
+  get idle(): boolean {
+    return this.enabled && !this.stopped && this.running === null && !this.again;
+  }
+
+  /** Records a push made outside the loop (the direct path): same ledger and lease timer as a claim. */
+  pushedDirectly(messageId: string, leaseUntil: number, raw: string): void {
+    if (this.stopped) return;
+    this.deps.ledger.pushed(this.target.memberId, messageId);
+    this.target.send(raw);
+    this.deps.metrics.inc("pushes_total");
+    this.deps.metrics.inc("direct_pushes_total");
+    this.noteLease(leaseUntil);
+  }
+
   /** Asks for a drain round soon; cheap to call often. */
   wake(): void {
     if (this.stopped) return;

@@ -3,7 +3,7 @@ import type { ClientFrame, ListPeers, Send } from "@claudemesh/protocol";
 import { messageId } from "../core/ids.js";
 import type { NewMessage, PresenceRow } from "../store/types.js";
 import { routeSend, type RouteResult } from "../core/routing.js";
-import { allowedPriorities, effectiveStatus } from "../core/status.js";
+import { pushableNow } from "./direct-push.js";
 import { buildPeerList, isOnline } from "../core/peers.js";
 import { viewTimings } from "./presence.js";
 import type { Session } from "./session.js";
@@ -88,14 +88,6 @@ async function prepareSend(
   return { message, durable: state.committer.submit(message) };
 }
 
-/** True when `memberId` is connected here with a status that lets `priority` through right now. */
-function pushableNow(state: HubState, memberId: string, priority: Send["priority"]): boolean {
-  const peer = state.live.get(memberId)?.peer;
-  if (!peer?.online) return false;
-  const status = effectiveStatus(peer.status, state.ctx.clock.now(), viewTimings(state.ctx.options)).status;
-  return allowedPriorities(status).includes(priority);
-}
-
 /**
  * `send` (SPEC §3): acked only after the store has committed it. Sends of one connection are
  * routed and submitted strictly in arrival order (sendChain), so storage order — and with it
@@ -120,11 +112,16 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
   if (!result) return;
   const storeWoke = await result.durable;
   state.ctx.metrics.inc("messages_sent_total");
-  const recipients = result.message.deliveries.map((delivery) => delivery.recipientMemberId);
-  const queued = !recipients.every((id) => pushableNow(state, id, frame.priority));
+  const deliveries = result.message.deliveries;
+  const queued = !deliveries.every((d) => d.lease || pushableNow(state, d.recipientMemberId, frame.priority));
   session.send({ type: "ack", id: frame.id, messageId: result.message.messageId, queued });
   // The store normally wakes local recipients itself right after commit; only wake when it did not.
-  if (!storeWoke) wakeRecipients(state, recipients);
+  // Deliveries stored leased were pushed directly and need no wake.
+  if (!storeWoke)
+    wakeRecipients(
+      state,
+      deliveries.filter((d) => !d.lease).map((d) => d.recipientMemberId),
+    );
 }
 
 /** `list_peers` (SPEC §3): read fresh from the store, with this broker's live peers laid over it. */

@@ -4,6 +4,7 @@ import { ReplayGuard } from "../core/replay.js";
 import { KeyedRateLimiter } from "../rate-limit.js";
 import { GroupCommitter } from "./committer.js";
 import { DeliveredBatcher } from "./delivered.js";
+import { directPushHooks } from "./direct-push.js";
 import { PushLedger } from "./drain.js";
 import { MembershipCache } from "./membership.js";
 import { PresenceBook } from "./presence.js";
@@ -49,7 +50,17 @@ export function createHubState(ctx: BrokerContext): HubState {
       },
     ),
     membership: new MembershipCache(store, clock),
-    committer: new GroupCommitter(store, options.maxBatch, metrics, () => state.storeWakeups),
+    committer: new GroupCommitter(
+      store,
+      options.maxBatch,
+      metrics,
+      () => state.storeWakeups,
+      // A getter, not the hooks themselves: they read `state`, which is being built here.
+      {
+        beforeCommit: (batch) => hooks.beforeCommit(batch),
+        afterCommit: (batch) => hooks.afterCommit(batch),
+      },
+    ),
     delivered: new DeliveredBatcher(store, clock, metrics, log),
     ledger: new PushLedger(),
     replay: new ReplayGuard(),
@@ -61,6 +72,7 @@ export function createHubState(ctx: BrokerContext): HubState {
     storeWakeups: 0,
     closing: false,
   };
+  const hooks = directPushHooks(state);
   return state;
 }
 

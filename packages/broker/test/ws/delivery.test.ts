@@ -65,6 +65,32 @@ describe.each(STORE_KINDS)("ws delivery (%s)", (kind) => {
     expect(b.frames.filter(isPush)).toHaveLength(1);
   });
 
+  it("pushes to a connected idle peer straight after commit, leased like a claim; gated or busy peers go through the queue", async () => {
+    const [alice, bob] = await mesh("alice", "bob");
+    const a = await connect(alice!);
+    const b = await connect(bob!);
+    const before = metric(broker, "direct_pushes_total");
+    a.send(directSend(alice!, bob!, "fast", "next", "d1"));
+    expect(await a.next<Ack>("ack")).toMatchObject({ id: "d1", queued: false });
+    const push = await b.next<Push>("push");
+    expect(open(push, bob!)).toBe("fast");
+    expect(metric(broker, "direct_pushes_total")).toBe(before + 1);
+    // Stored leased, not delivered: it stays pending until bob's client_ack.
+    expect(await broker.ctx.store.countPending(bob!.memberId)).toBe(1);
+    b.send({ type: "client_ack", messageIds: [push.messageId] });
+    await until(async () => (await broker.ctx.store.countPending(bob!.memberId)) === 0, 5_000, "delivered");
+    // A working peer does not get `next` now: no direct push, it waits in the queue.
+    b.send({ type: "set_status", status: "working" });
+    await sleep(50);
+    a.send(directSend(alice!, bob!, "later", "next", "d2"));
+    expect(await a.next<Ack>((f) => f.type === "ack" && f.id === "d2")).toMatchObject({ queued: true });
+    expect(metric(broker, "direct_pushes_total")).toBe(before + 1);
+    b.send({ type: "set_status", status: "idle" });
+    expect(open(await b.next<Push>((f) => f.type === "push" && f.messageId !== push.messageId), bob!)).toBe(
+      "later",
+    );
+  });
+
   it("queues for an offline peer and drains on its next hello", async () => {
     const [alice, bob] = await mesh("alice", "bob");
     const a = await connect(alice!);

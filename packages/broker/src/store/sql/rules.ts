@@ -218,6 +218,8 @@ export const DELIVERY_INSERT_COLUMNS = [
   "nonce",
   "ciphertext",
   "created_at",
+  "lease_until",
+  "lease_owner",
 ] as const;
 
 /** Re-enqueueing a stored (recipient, message id) is a no-op, so a retried batch never duplicates. */
@@ -235,17 +237,21 @@ export function deliveryValues(m: NewMessage, d: NewDelivery): unknown[] {
     d.nonce,
     d.ciphertext,
     m.createdAt,
+    d.lease?.until ?? null,
+    d.lease?.owner ?? null,
   ];
 }
 
-/** Distinct recipients of a batch, in first-seen order (the wake-up payload). */
+/**
+ * Distinct recipients of a batch, in first-seen order (the wake-up payload). Deliveries stored
+ * already leased are being pushed by the broker that wrote them, so they wake nobody.
+ */
 export function recipientIds(messages: readonly NewMessage[]): string[] {
   const ids = new Set<string>();
-  for (const m of messages) for (const d of m.deliveries) ids.add(d.recipientMemberId);
+  for (const m of messages) for (const d of m.deliveries) if (!d.lease) ids.add(d.recipientMemberId);
   return [...ids];
 }
 
-/** A recipient's claimable rows: undelivered, of an allowed priority, with no live lease (shared by both claim shapes). */
 /** Unleased deliveries of one recipient at allowed priorities (index deliveries_unleased, in seq order). */
 const UNLEASED_WHERE =
   "recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL AND priority IN (?, ?, ?)";

@@ -1,0 +1,85 @@
+// Local fast path (issue 3 item 7): a delivery to a peer connected here is stored already leased and pushed from memory.
+import type { Priority, Push } from "@claudemesh/protocol";
+import { allowedPriorities, effectiveStatus } from "../core/status.js";
+import type { NewMessage } from "../store/types.js";
+import type { CommitHooks } from "./committer.js";
+import { viewTimings } from "./presence.js";
+import type { HubState } from "./state.js";
+
+/** True when `memberId` is connected here with a status that lets `priority` through right now. */
+export function pushableNow(state: HubState, memberId: string, priority: Priority): boolean {
+  const peer = state.live.get(memberId)?.peer;
+  if (!peer?.online) return false;
+  const status = effectiveStatus(peer.status, state.ctx.clock.now(), viewTimings(state.ctx.options)).status;
+  return allowedPriorities(status).includes(priority);
+}
+
+interface Sender {
+  pubkey: string;
+  name: string;
+}
+
+/**
+ * Without this path every message costs a claim after its commit (a second write transaction and
+ * a round trip on PostgreSQL) before it can be pushed. With it, a delivery whose recipient is
+ * connected to this broker, lets the priority through and has an idle delivery loop (so nothing
+ * older is waiting to be pushed to it) is written with a lease held by that connection, and pushed
+ * right after the commit. Everything else — ack-driven redelivery on lease expiry, release on
+ * disconnect — works exactly as for a claimed delivery, because it is one.
+ */
+export function directPushHooks(state: HubState): CommitHooks {
+  const senders = new WeakMap<NewMessage, Sender>();
+  return {
+    beforeCommit(batch) {
+      const until = state.ctx.clock.now() + state.ctx.options.claimLeaseMs;
+      for (const message of batch) {
+        const sender =
+          state.live.get(message.senderMemberId)?.member ??
+          state.membership.peek(message.meshId)?.byId.get(message.senderMemberId);
+        if (!sender) continue;
+        for (const delivery of message.deliveries) {
+          const session = state.live.get(delivery.recipientMemberId);
+          if (!session?.presenceId || !session.drainer?.idle) continue;
+          if (!pushableNow(state, delivery.recipientMemberId, message.priority)) continue;
+          delivery.lease = { owner: session.presenceId, until };
+          senders.set(message, { pubkey: sender.pubkey, name: sender.displayName });
+        }
+      }
+    },
+    afterCommit(batch) {
+      const orphaned = new Set<string>();
+      for (const message of batch) {
+        const sender = senders.get(message);
+        if (!sender) continue;
+        for (const delivery of message.deliveries) {
+          if (!delivery.lease) continue;
+          const session = state.live.get(delivery.recipientMemberId);
+          if (!session?.drainer || session.presenceId !== delivery.lease.owner || session.closed) {
+            // The connection went while the batch was written: its teardown may already have
+            // released its leases, so release again and let the next connection claim it.
+            orphaned.add(delivery.lease.owner);
+            continue;
+          }
+          const push: Push = {
+            type: "push",
+            messageId: message.messageId,
+            meshId: message.meshId,
+            senderPubkey: sender.pubkey,
+            senderName: sender.name,
+            targetSpec: message.targetSpec,
+            priority: message.priority,
+            nonce: delivery.nonce,
+            ciphertext: delivery.ciphertext,
+            createdAt: new Date(message.createdAt).toISOString(),
+          };
+          session.drainer.pushedDirectly(message.messageId, delivery.lease.until, JSON.stringify(push));
+        }
+      }
+      for (const owner of orphaned) {
+        state.ctx.store.releaseLeases(owner).catch((error: unknown) => {
+          state.ctx.log.warn("ws.direct_push_release_failed", { error });
+        });
+      }
+    },
+  };
+}
