@@ -13,7 +13,10 @@ export interface RoleProcess {
 /** Starts `roles/<name>.js` (compiled next to this file) with the given argv. */
 export function startRole(name: string, args: string[] = []): RoleProcess {
   const script = fileURLToPath(new URL(`../roles/${name}.js`, import.meta.url));
-  const child = fork(script, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // BENCH_PROFILE_DIR=dir writes a V8 CPU profile of every role process there (for finding hot spots).
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const execArgv = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const child = fork(script, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
   const inbox: Array<{ type: string }> = [];
   const waiters: Array<{ type: string; resolve: (m: { type: string }) => void }> = [];
   child.on("message", (raw) => {

@@ -19,9 +19,18 @@ export interface AckFrame {
   messageId: string;
 }
 
+const MAX_ACK_IDS = 1_000;
+
+/** The `send` frame of SPEC §3 for a direct message. */
+export function directFrame(id: string, to: string, nonce: string, ciphertext: string): string {
+  return JSON.stringify({ type: "send", id, targetSpec: to, priority: "now", nonce, ciphertext });
+}
+
 export interface WirePeer {
   socket: WebSocket;
   sendDirect(id: string, to: string, nonce: string, ciphertext: string): void;
+  /** Sends a frame serialised beforehand (keeps the sender's own JSON work out of throughput runs). */
+  sendRaw(frame: string): void;
   onPush(handler: (push: PushFrame) => void): void;
   onAck(handler: (ack: AckFrame) => void): void;
   close(): void;
@@ -42,8 +51,10 @@ export async function connectPeer(mode: Mode, wsUrl: string, identity: BenchIden
   const ackHandlers: Array<(ack: AckFrame) => void> = [];
   let pendingAcks: string[] = [];
   const flushAcks = (): void => {
-    if (pendingAcks.length === 0) return;
-    socket.send(JSON.stringify({ type: "client_ack", messageIds: pendingAcks }));
+    // client_ack carries at most 1,000 ids (protocol schema), so a large burst is acked in chunks.
+    for (let i = 0; i < pendingAcks.length; i += MAX_ACK_IDS) {
+      socket.send(JSON.stringify({ type: "client_ack", messageIds: pendingAcks.slice(i, i + MAX_ACK_IDS) }));
+    }
     pendingAcks = [];
   };
   let helloDone: (() => void) | null = null;
@@ -91,7 +102,10 @@ export async function connectPeer(mode: Mode, wsUrl: string, identity: BenchIden
   return {
     socket,
     sendDirect(id, to, nonce, ciphertext) {
-      socket.send(JSON.stringify({ type: "send", id, targetSpec: to, priority: "now", nonce, ciphertext }));
+      socket.send(directFrame(id, to, nonce, ciphertext));
+    },
+    sendRaw(frame) {
+      socket.send(frame);
     },
     onPush(handler) {
       pushHandlers.push(handler);

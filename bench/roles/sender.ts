@@ -2,7 +2,7 @@
 import { encryptDirect } from "@claudemesh/crypto";
 import { awaitCommand, report } from "../lib/child.js";
 import type { BenchIdentity } from "../lib/mesh.js";
-import { connectPeer, type Mode } from "../lib/peer.js";
+import { connectPeer, directFrame, type Mode } from "../lib/peer.js";
 
 interface Setup {
   type: "setup";
@@ -21,7 +21,11 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const setup = await awaitCommand<Setup>("setup");
 const peer = await connectPeer(setup.mode, setup.wsUrl, setup.identity);
 const text = "x".repeat(setup.payloadBytes);
-const envelopes = Array.from({ length: setup.count }, () => encryptDirect(text, setup.to, setup.identity.secretKey));
+// Encrypted and serialised before "go": the run measures the server, not the sender's crypto or JSON.
+const frames = Array.from({ length: setup.count }, (_, index) => {
+  const envelope = encryptDirect(text, setup.to, setup.identity.secretKey);
+  return directFrame(String(index), setup.to, envelope.nonce, envelope.ciphertext);
+});
 report({ type: "connected" });
 await awaitCommand("go");
 
@@ -34,11 +38,10 @@ const firstSend = now();
 
 const sendOne = (): void => {
   const index = next++;
-  const envelope = envelopes[index];
-  if (!envelope) return;
-  const id = String(index);
-  sentAt.set(id, now());
-  peer.sendDirect(id, setup.to, envelope.nonce, envelope.ciphertext);
+  const frame = frames[index];
+  if (frame === undefined) return;
+  sentAt.set(String(index), now());
+  peer.sendRaw(frame);
 };
 
 const finished = new Promise<void>((resolve) => {
