@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { generateKeypair } from "@claudemesh/crypto";
-import { startRole, type RoleProcess } from "./lib/child.js";
+import { cpuMicros, startRole, type RoleProcess } from "./lib/child.js";
 import { createBenchMesh, type BenchIdentity } from "./lib/mesh.js";
 import type { Mode } from "./lib/peer.js";
 import { ms, rate, ratio, summarize, type LatencySummary } from "./lib/stats.js";
@@ -76,6 +76,8 @@ interface PairResult {
   deliveredPerSec: number;
   duplicates: number;
   delivered: number;
+  /** Server CPU time (user + system) per message over the run, µs. */
+  serverCpuPerMsg: number;
 }
 
 /** Three processes: server, sender, receiver. */
@@ -99,6 +101,7 @@ async function runPair(target: "relay" | "sqlite" | "postgres", count: number, i
       payloadBytes: PAYLOAD_BYTES,
     });
     await Promise.all([receiver.next("connected"), sender.next("connected")]);
+    const cpuBefore = await cpuMicros(server.role);
     sender.send({ type: "go" });
     const sent = await sender.next<{
       type: "done";
@@ -114,6 +117,7 @@ async function runPair(target: "relay" | "sqlite" | "postgres", count: number, i
       lastRecv: number;
       duplicates: number;
     }>("done", 600_000);
+    const cpuAfter = await cpuMicros(server.role);
     const oneWay = Object.entries(got.recvTimes).map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN));
     return {
       oneWay: summarize(oneWay.filter((v) => Number.isFinite(v))),
@@ -122,6 +126,7 @@ async function runPair(target: "relay" | "sqlite" | "postgres", count: number, i
       deliveredPerSec: rate(count, got.lastRecv - sent.firstSend),
       duplicates: got.duplicates,
       delivered: Object.keys(got.recvTimes).length,
+      serverCpuPerMsg: (cpuAfter - cpuBefore) / count,
     };
   } finally {
     await Promise.all([sender.stop(), receiver.stop(), server.role.stop()]);
@@ -186,11 +191,12 @@ for (const [store, r] of latency)
 out("");
 out(`### Sustained throughput (${THROUGHPUT_COUNT} direct msgs, ${THROUGHPUT_WINDOW} in flight)`);
 out("");
-out("| server | acked/s (durable for the broker) | delivered/s | vs relay delivered/s | delivered | duplicates |");
-out("|---|---|---|---|---|---|");
-out(`| raw ws relay (baseline) | ${baseThroughput.ackedPerSec.toFixed(0)} | ${baseThroughput.deliveredPerSec.toFixed(0)} | 1.00× | ${baseThroughput.delivered} | ${baseThroughput.duplicates} |`);
+out("| server | acked/s (durable for the broker) | delivered/s | vs relay delivered/s | server CPU per msg | msgs per server CPU-second | delivered | duplicates |");
+out("|---|---|---|---|---|---|---|---|");
+const cpuCols = (r: PairResult): string => `${r.serverCpuPerMsg.toFixed(1)} µs | ${(1e6 / r.serverCpuPerMsg).toFixed(0)}`;
+out(`| raw ws relay (baseline) | ${baseThroughput.ackedPerSec.toFixed(0)} | ${baseThroughput.deliveredPerSec.toFixed(0)} | 1.00× | ${cpuCols(baseThroughput)} | ${baseThroughput.delivered} | ${baseThroughput.duplicates} |`);
 for (const [store, r] of throughput)
-  out(`| broker (${store}) | ${r.ackedPerSec.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${ratio(r.deliveredPerSec, baseThroughput.deliveredPerSec)} | ${r.delivered} | ${r.duplicates} |`);
+  out(`| broker (${store}) | ${r.ackedPerSec.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${ratio(r.deliveredPerSec, baseThroughput.deliveredPerSec)} | ${cpuCols(r)} | ${r.delivered} | ${r.duplicates} |`);
 out("");
 out(`### Load: ${SWARM_PEERS} peers × ${SWARM_PER_PEER} messages in a ring`);
 out("");

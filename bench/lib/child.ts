@@ -76,3 +76,18 @@ export function awaitCommand<T extends { type: string }>(type: T["type"]): Promi
     process.on("message", onMessage);
   });
 }
+
+/** In a server role: answers `{type:"cpu"}` with this process's CPU time so far (user + system, µs). */
+export function serveCpuUsage(): void {
+  process.on("message", (raw) => {
+    if ((raw as { type?: string }).type !== "cpu") return;
+    const usage = process.cpuUsage();
+    report({ type: "cpu-usage", micros: usage.user + usage.system });
+  });
+}
+
+/** Asks a server role for its CPU time so far (µs). */
+export async function cpuMicros(role: RoleProcess): Promise<number> {
+  role.send({ type: "cpu" });
+  return (await role.next<{ type: "cpu-usage"; micros: number }>("cpu-usage")).micros;
+}

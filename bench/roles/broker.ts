@@ -1,6 +1,8 @@
 // Runs the real broker in its own process for the benchmarks (rate limits raised so they do not cap the run).
 import { startBroker } from "@claudemesh/broker";
-import { report } from "../lib/child.js";
+import { report, serveCpuUsage } from "../lib/child.js";
+
+serveCpuUsage();
 
 const db = process.argv[2];
 if (!db) throw new Error("usage: broker.js <sqlite-path|postgres-url>");

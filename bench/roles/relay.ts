@@ -1,6 +1,8 @@
 // Baseline: a raw `ws` relay with no auth, storage or encryption work — the floor the broker is compared to.
 import { WebSocketServer, type WebSocket } from "ws";
-import { report } from "../lib/child.js";
+import { report, serveCpuUsage } from "../lib/child.js";
+
+serveCpuUsage();
 
 const peers = new Map<string, WebSocket>();
 const server = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });

@@ -10,17 +10,28 @@ export const PubkeySchema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower
 /** 64-byte ed25519 signature as 128 lowercase hex chars. */
 export const SignatureSchema = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex chars");
 /** Standard-alphabet base64 with padding, as produced for nonces and ciphertexts (SPEC §4). */
-const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Linear form (no repeated group: V8 ran the grouped pattern at ~3 µs per 370-char ciphertext, on the
+// broker's per-message path); with the length check in isBase64 it accepts exactly the same strings.
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Standard base64 with padding: alphabet, at most two trailing `=`, length a multiple of 4. */
+function isBase64(value: string): boolean {
+  return value.length % 4 === 0 && BASE64_RE.test(value);
+}
+
 /**
  * A 24-byte crypto_box nonce in base64: exactly 32 alphabet chars and no `=`. (32 chars that end
- * in padding would decode to 22 or 23 bytes, so the generic BASE64_RE is not enough here.)
+ * in padding would decode to 22 or 23 bytes, so the generic base64 check is not enough here.)
  */
 export const NonceSchema = z
   .string()
   .length(32)
   .regex(/^[A-Za-z0-9+/]{32}$/, "must be base64 of exactly 24 bytes (32 chars, no padding)");
 /** crypto_box ciphertext in base64: at least the 16-byte MAC. */
-export const CiphertextSchema = z.string().min(24).regex(BASE64_RE, "must be base64");
+export const CiphertextSchema = z
+  .string()
+  .min(24)
+  .refine(isBase64, "must be base64 (standard alphabet, padded to a multiple of 4)");
 /** Unix epoch milliseconds. */
 export const TimestampMsSchema = z.number().int().nonnegative();
 /** Broker-assigned opaque id (mesh, member, message, presence). */

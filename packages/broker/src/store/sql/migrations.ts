@@ -124,12 +124,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "claim indexes that skip leased deliveries",
     // With N pushes awaiting client_ack, a claim through deliveries_pending stepped over those N
     // leased rows every time (measured: 0.43 ms per claim at 3,000 in flight on SQLite). Unleased
-    // rows and expired leases now each have their own index, so a claim reads only what it takes.
+    // rows and live or expired leases now each have their own index, so a claim reads only what it
+    // takes; deliveries_pending goes, saving one index update per insert and per acknowledgement.
     statements: () => [
       `CREATE INDEX deliveries_unleased ON deliveries (recipient_member_id, seq)
        WHERE delivered_at IS NULL AND lease_until IS NULL`,
       `CREATE INDEX deliveries_leased ON deliveries (recipient_member_id, lease_until)
        WHERE delivered_at IS NULL AND lease_until IS NOT NULL`,
+      `DROP INDEX deliveries_pending`,
     ],
   },
 ];

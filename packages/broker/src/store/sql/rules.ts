@@ -369,9 +369,13 @@ export function* earliestForeignLease(
 }
 
 export function* countPending(recipientMemberId: string): Op<number> {
+  // Two counts, each matching one partial index's predicate (unleased / leased), instead of a scan.
   const row = yield* first(
-    "SELECT COUNT(*) AS n FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL",
-    [recipientMemberId],
+    `SELECT
+       (SELECT COUNT(*) FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL) +
+       (SELECT COUNT(*) FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL)
+       AS n`,
+    [recipientMemberId, recipientMemberId],
   );
   return Number(row?.n ?? 0);
 }
