@@ -122,7 +122,10 @@ async function applyHookStatus(state: HubState, request: HookStatusRequest): Pro
   if (!member) return "ignored";
   const session = state.live.get(member.id);
   if (session?.phase === "ready" && session.peer) {
-    return state.presence.setStatus(session.peer, request.status, "hook", now);
+    const outcome = state.presence.setStatus(session.peer, request.status, "hook", now);
+    // "applied" means recorded: peers on other brokers read the stored row.
+    if (outcome === "applied") await state.presence.persist(session.peer);
+    return outcome;
   }
   if (session && session.phase === "authenticating") {
     session.earlyHook = { status: request.status, at: now };
