@@ -1,6 +1,7 @@
 // Group commit for sends (issue 3 item 7): sends arriving together are stored by one store transaction.
 import type { NewMessage, Store } from "../store/types.js";
 import type { Metrics } from "../context.js";
+import { TickWriter } from "./tick-writer.js";
 
 /** Work the hub does around each batch's transaction (the direct-push fast path). */
 export interface CommitHooks {
@@ -29,8 +30,10 @@ interface Pending {
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private running: Promise<void> | null = null;
-  private scheduled = false;
+  private readonly writer = new TickWriter(
+    () => this.drain(),
+    () => this.queue.length > 0,
+  );
 
   constructor(
     private readonly store: Store,
@@ -44,33 +47,13 @@ export class GroupCommitter {
   submit(message: NewMessage): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
-      this.schedule();
+      this.writer.schedule();
     });
   }
 
   /** Resolves once everything submitted so far has been written (or failed). */
-  async flush(): Promise<void> {
-    while (this.running || this.queue.length > 0) {
-      if (!this.running) this.start();
-      await this.running;
-    }
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.running) return;
-    this.scheduled = true;
-    // setImmediate runs after the I/O callbacks of this loop turn: every frame already read joins the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      if (!this.running) this.start();
-    });
-  }
-
-  private start(): void {
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      if (this.queue.length > 0) this.schedule();
-    });
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   private async drain(): Promise<void> {

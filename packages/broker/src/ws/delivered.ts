@@ -1,6 +1,7 @@
 // Batches `client_ack`s into few `markDelivered` writes (issue 3 item 7: no store round trip per message).
 import type { Store } from "../store/types.js";
 import type { Clock, Logger, Metrics } from "../context.js";
+import { TickWriter } from "./tick-writer.js";
 
 /**
  * Acks that arrive in the same event-loop turn (or while a write is running) are merged per
@@ -10,8 +11,10 @@ import type { Clock, Logger, Metrics } from "../context.js";
  */
 export class DeliveredBatcher {
   private pending = new Map<string, Set<string>>();
-  private running: Promise<void> | null = null;
-  private scheduled = false;
+  private readonly writer = new TickWriter(
+    () => this.write(),
+    () => this.pending.size > 0,
+  );
 
   constructor(
     private readonly store: Store,
@@ -24,31 +27,12 @@ export class DeliveredBatcher {
     let set = this.pending.get(recipientMemberId);
     if (!set) this.pending.set(recipientMemberId, (set = new Set()));
     for (const id of messageIds) set.add(id);
-    this.schedule();
+    this.writer.schedule();
   }
 
   /** Resolves once every ack received so far has been written (or failed). */
-  async flush(): Promise<void> {
-    while (this.running || this.pending.size > 0) {
-      if (!this.running) this.start();
-      await this.running;
-    }
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.running) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      if (!this.running) this.start();
-    });
-  }
-
-  private start(): void {
-    this.running = this.write().finally(() => {
-      this.running = null;
-      if (this.pending.size > 0) this.schedule();
-    });
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   private async write(): Promise<void> {
