@@ -153,18 +153,24 @@ describe("e2e mcp process", () => {
       args: ["--name", "uibob"],
       env: { CLAUDE_CONFIG_DIR: claudeDir, CLAUDE_PROJECT_DIR: project, CLAUDE_CODE_SESSION_ID: "sess-1" },
     });
-    await waitFor("uibob working", async () =>
-      /- uibob · agent · online · working/.test(await alpha.text("list_peers")) ? true : undefined,
+    // The watcher polls every 3 s; under a full parallel test run allow a few polls plus the round trips.
+    await waitFor(
+      "uibob working",
+      async () =>
+        /- uibob · agent · online · working/.test(await alpha.text("list_peers")) ? true : undefined,
+      20_000,
     );
     appendFileSync(
       transcript,
       line({ type: "assistant", message: { role: "assistant", stop_reason: "end_turn", content: [] } }),
     );
-    await waitFor("uibob idle", async () =>
-      /- uibob · agent · online · idle/.test(await alpha.text("list_peers")) ? true : undefined,
+    await waitFor(
+      "uibob idle",
+      async () => (/- uibob · agent · online · idle/.test(await alpha.text("list_peers")) ? true : undefined),
+      20_000,
     );
     await session.close();
-  }, 30_000);
+  }, 60_000);
 
   it("starts while the broker is down and enrolls once it is back", async () => {
     await mesh.stopBroker();

@@ -109,6 +109,7 @@ export async function waitFor<T>(
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    // Each probe is usually an MCP tool call and a broker round trip: poll gently.
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
