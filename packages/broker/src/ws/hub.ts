@@ -124,7 +124,7 @@ async function applyHookStatus(state: HubState, request: HookStatusRequest): Pro
   if (session?.phase === "ready" && session.peer) {
     const outcome = state.presence.setStatus(session.peer, request.status, "hook", now);
     // "applied" means recorded: peers on other brokers read the stored row.
-    if (outcome === "applied") await state.presence.persist(session.peer);
+    if (outcome === "applied") await state.presence.written(session.peer);
     return outcome;
   }
   if (session && session.phase === "authenticating") {

@@ -194,6 +194,11 @@ export class PresenceBook {
     };
   }
 
+  /** Resolves once the state already handed to persist() has been written (no extra write). */
+  written(peer: LocalPeer): Promise<void> {
+    return peer.writing ?? Promise.resolve();
+  }
+
   /** Writes the latest state of `peer`; concurrent calls coalesce and the last state always lands. */
   persist(peer: LocalPeer): Promise<void> {
     peer.dirty = true;
