@@ -72,7 +72,13 @@ export function directPushHooks(state: HubState): CommitHooks {
             ciphertext: delivery.ciphertext,
             createdAt: new Date(message.createdAt).toISOString(),
           };
-          session.drainer.pushedDirectly(message.messageId, delivery.lease.until, JSON.stringify(push));
+          try {
+            session.drainer.pushedDirectly(message.messageId, delivery.lease.until, JSON.stringify(push));
+          } catch (error) {
+            // The message is durable and leased: it comes back when the lease runs out. Never let
+            // a push failure turn into an error for the sender, whose message is already stored.
+            state.ctx.log.warn("ws.direct_push_failed", { memberId: delivery.recipientMemberId, error });
+          }
         }
       }
       for (const owner of orphaned) {
