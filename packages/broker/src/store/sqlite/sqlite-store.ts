@@ -67,10 +67,12 @@ export class SqliteStore extends SqlStore {
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
       this.db.pragma("foreign_keys = ON");
-      // Measured on the queue's workload (docs in store/README.md): checkpointing every 40 MB of WAL
-      // instead of 4 MB cuts checkpoint fsyncs; temp b-trees in memory; a 32 MB page cache keeps
-      // the (recipient, message_id) index hot under random message ids.
-      this.db.pragma("wal_autocheckpoint = 10000");
+      // Measured on the queue's workload (store/README.md, docs/BENCHMARKS.md): SQLite's default
+      // checkpoint every 4 MB of WAL. Every 40 MB gave ~1.5× batch inserts in isolation, but each
+      // checkpoint then stalled the event loop for ~30–40 ms (latency max 38 ms, p99 7 ms); at 4 MB the
+      // stalls are a few ms (max 6.5 ms, p99 4.1 ms) at the same 20k durable msgs/s through the broker.
+      // Temp b-trees in memory; a 32 MB page cache keeps the (message_id, recipient) index hot.
+      this.db.pragma("wal_autocheckpoint = 1000");
       this.db.pragma("journal_size_limit = 67108864");
       this.db.pragma("temp_store = MEMORY");
       this.db.pragma("cache_size = -32768");
