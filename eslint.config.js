@@ -19,7 +19,10 @@ export default tseslint.config(
   {
     files: ["packages/protocol/src/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "protocol is pure: no node:* imports" }] }],
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["node:*"], message: "protocol is pure: no node:* imports" }] },
+      ],
     },
   },
 );

@@ -65,7 +65,13 @@ async function identities(mode: Mode, server: Server, count: number): Promise<Be
   if (mode === "broker") return createBenchMesh(server.httpUrl, count);
   return Array.from({ length: count }, (_, i) => {
     const keys = generateKeypair();
-    return { meshId: "relay", memberId: `m${i}`, pubkey: keys.publicKey, secretKey: keys.secretKey, name: `peer-${i}` };
+    return {
+      meshId: "relay",
+      memberId: `m${i}`,
+      pubkey: keys.publicKey,
+      secretKey: keys.secretKey,
+      name: `peer-${i}`,
+    };
   });
 }
 
@@ -81,7 +87,11 @@ interface PairResult {
 }
 
 /** Three processes: server, sender, receiver. */
-async function runPair(target: "relay" | "sqlite" | "postgres", count: number, intervalMs: number): Promise<PairResult> {
+async function runPair(
+  target: "relay" | "sqlite" | "postgres",
+  count: number,
+  intervalMs: number,
+): Promise<PairResult> {
   const mode: Mode = target === "relay" ? "relay" : "broker";
   const server = await startServer(target);
   const sender = startRole("sender");
@@ -167,7 +177,9 @@ const out = (line: string): void => {
   console.log(line);
 };
 
-console.error(`bench: latency (${LATENCY_COUNT} msgs, 1 every ${LATENCY_INTERVAL_MS} ms, ${PAYLOAD_BYTES} B)`);
+console.error(
+  `bench: latency (${LATENCY_COUNT} msgs, 1 every ${LATENCY_INTERVAL_MS} ms, ${PAYLOAD_BYTES} B)`,
+);
 const baseLatency = await runPair("relay", LATENCY_COUNT, LATENCY_INTERVAL_MS);
 const latency = new Map<string, PairResult>();
 for (const store of stores) latency.set(store, await runPair(store, LATENCY_COUNT, LATENCY_INTERVAL_MS));
@@ -185,25 +197,40 @@ out(`### Direct-message latency, sender → server → recipient (3 processes, $
 out("");
 out("| server | p50 | p90 | p99 | max | p50 vs relay | sender→ack p50 |");
 out("|---|---|---|---|---|---|---|");
-out(`| raw ws relay (baseline) | ${ms(baseLatency.oneWay.p50)} | ${ms(baseLatency.oneWay.p90)} | ${ms(baseLatency.oneWay.p99)} | ${ms(baseLatency.oneWay.max)} | 1.00× | ${ms(baseLatency.ack.p50)} |`);
+out(
+  `| raw ws relay (baseline) | ${ms(baseLatency.oneWay.p50)} | ${ms(baseLatency.oneWay.p90)} | ${ms(baseLatency.oneWay.p99)} | ${ms(baseLatency.oneWay.max)} | 1.00× | ${ms(baseLatency.ack.p50)} |`,
+);
 for (const [store, r] of latency)
-  out(`| broker (${store}) | ${ms(r.oneWay.p50)} | ${ms(r.oneWay.p90)} | ${ms(r.oneWay.p99)} | ${ms(r.oneWay.max)} | ${ratio(r.oneWay.p50, baseLatency.oneWay.p50)} | ${ms(r.ack.p50)} |`);
+  out(
+    `| broker (${store}) | ${ms(r.oneWay.p50)} | ${ms(r.oneWay.p90)} | ${ms(r.oneWay.p99)} | ${ms(r.oneWay.max)} | ${ratio(r.oneWay.p50, baseLatency.oneWay.p50)} | ${ms(r.ack.p50)} |`,
+  );
 out("");
 out(`### Sustained throughput (${THROUGHPUT_COUNT} direct msgs, ${THROUGHPUT_WINDOW} in flight)`);
 out("");
-out("| server | acked/s (durable for the broker) | delivered/s | vs relay delivered/s | server CPU per msg | msgs per server CPU-second | delivered | duplicates |");
+out(
+  "| server | acked/s (durable for the broker) | delivered/s | vs relay delivered/s | server CPU per msg | msgs per server CPU-second | delivered | duplicates |",
+);
 out("|---|---|---|---|---|---|---|---|");
-const cpuCols = (r: PairResult): string => `${r.serverCpuPerMsg.toFixed(1)} µs | ${(1e6 / r.serverCpuPerMsg).toFixed(0)}`;
-out(`| raw ws relay (baseline) | ${baseThroughput.ackedPerSec.toFixed(0)} | ${baseThroughput.deliveredPerSec.toFixed(0)} | 1.00× | ${cpuCols(baseThroughput)} | ${baseThroughput.delivered} | ${baseThroughput.duplicates} |`);
+const cpuCols = (r: PairResult): string =>
+  `${r.serverCpuPerMsg.toFixed(1)} µs | ${(1e6 / r.serverCpuPerMsg).toFixed(0)}`;
+out(
+  `| raw ws relay (baseline) | ${baseThroughput.ackedPerSec.toFixed(0)} | ${baseThroughput.deliveredPerSec.toFixed(0)} | 1.00× | ${cpuCols(baseThroughput)} | ${baseThroughput.delivered} | ${baseThroughput.duplicates} |`,
+);
 for (const [store, r] of throughput)
-  out(`| broker (${store}) | ${r.ackedPerSec.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${ratio(r.deliveredPerSec, baseThroughput.deliveredPerSec)} | ${cpuCols(r)} | ${r.delivered} | ${r.duplicates} |`);
+  out(
+    `| broker (${store}) | ${r.ackedPerSec.toFixed(0)} | ${r.deliveredPerSec.toFixed(0)} | ${ratio(r.deliveredPerSec, baseThroughput.deliveredPerSec)} | ${cpuCols(r)} | ${r.delivered} | ${r.duplicates} |`,
+  );
 out("");
 out(`### Load: ${SWARM_PEERS} peers × ${SWARM_PER_PEER} messages in a ring`);
 out("");
 out("| store | delivered | duplicates | out of order | undecryptable | elapsed | msgs/s |");
 out("|---|---|---|---|---|---|---|");
 for (const [store, r] of swarm)
-  out(`| ${store} | ${r.received}/${r.total}${r.timedOut ? " (timed out)" : ""} | ${r.duplicates} | ${r.outOfOrder} | ${r.undecryptable} | ${(r.elapsedMs / 1000).toFixed(1)} s | ${rate(r.received, r.elapsedMs).toFixed(0)} |`);
+  out(
+    `| ${store} | ${r.received}/${r.total}${r.timedOut ? " (timed out)" : ""} | ${r.duplicates} | ${r.outOfOrder} | ${r.undecryptable} | ${(r.elapsedMs / 1000).toFixed(1)} s | ${rate(r.received, r.elapsedMs).toFixed(0)} |`,
+  );
 
-const failed = [...swarm.values()].some((r) => r.received !== r.total || r.duplicates > 0 || r.outOfOrder > 0);
+const failed = [...swarm.values()].some(
+  (r) => r.received !== r.total || r.duplicates > 0 || r.outOfOrder > 0,
+);
 process.exit(failed ? 1 : 0);

@@ -31,7 +31,10 @@ export function startRole(name: string, args: string[] = []): RoleProcess {
       const index = inbox.findIndex((m) => m.type === type);
       if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as T);
       return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`role ${name}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`role ${name}: no '${type}' within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           type,
           resolve: (m) => {

@@ -17,14 +17,17 @@ async function post<T>(url: string, body: unknown): Promise<T> {
     body: JSON.stringify(body),
   });
   const json = (await response.json()) as T & { ok?: boolean };
-  if (!response.ok || json.ok === false) throw new Error(`${url} → ${response.status} ${JSON.stringify(json)}`);
+  if (!response.ok || json.ok === false)
+    throw new Error(`${url} → ${response.status} ${JSON.stringify(json)}`);
   return json;
 }
 
 /** Creates a mesh (owner = first identity) and joins `count - 1` more members through one invite. */
 export async function createBenchMesh(httpUrl: string, count: number): Promise<BenchIdentity[]> {
   const owner = generateKeypair();
-  const slug = `bench-${randomId(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}`;
+  const slug = `bench-${randomId(6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "x")}`;
   const created = signMeshCreate(slug, owner.publicKey, owner.secretKey);
   const mesh = await post<{ mesh_id: string; member_id: string }>(`${httpUrl}/meshes`, {
     name: slug,
@@ -34,7 +37,13 @@ export async function createBenchMesh(httpUrl: string, count: number): Promise<B
     ...created,
   });
   const identities: BenchIdentity[] = [
-    { meshId: mesh.mesh_id, memberId: mesh.member_id, pubkey: owner.publicKey, secretKey: owner.secretKey, name: "peer-0" },
+    {
+      meshId: mesh.mesh_id,
+      memberId: mesh.member_id,
+      pubkey: owner.publicKey,
+      secretKey: owner.secretKey,
+      name: "peer-0",
+    },
   ];
   if (count <= 1) return identities;
   const invite: InvitePayload = signInvite(
@@ -62,7 +71,13 @@ export async function createBenchMesh(httpUrl: string, count: number): Promise<B
       display_name: name,
       ...signed,
     });
-    identities.push({ meshId: mesh.mesh_id, memberId: joined.member_id, pubkey: keys.publicKey, secretKey: keys.secretKey, name });
+    identities.push({
+      meshId: mesh.mesh_id,
+      memberId: joined.member_id,
+      pubkey: keys.publicKey,
+      secretKey: keys.secretKey,
+      name,
+    });
   }
   return identities;
 }

@@ -13,10 +13,22 @@ server.on("connection", (socket, request) => {
   socket.on("close", () => peers.delete(id));
   socket.on("message", (data) => {
     // Parse and re-serialise like the broker does, so the baseline pays the same JSON cost.
-    const frame = JSON.parse(String(data)) as { type: string; id: string; targetSpec: string; nonce: string; ciphertext: string };
+    const frame = JSON.parse(String(data)) as {
+      type: string;
+      id: string;
+      targetSpec: string;
+      nonce: string;
+      ciphertext: string;
+    };
     if (frame.type !== "send") return;
     peers.get(frame.targetSpec)?.send(
-      JSON.stringify({ type: "push", messageId: frame.id, senderPubkey: id, nonce: frame.nonce, ciphertext: frame.ciphertext }),
+      JSON.stringify({
+        type: "push",
+        messageId: frame.id,
+        senderPubkey: id,
+        nonce: frame.nonce,
+        ciphertext: frame.ciphertext,
+      }),
     );
     socket.send(JSON.stringify({ type: "ack", id: frame.id, messageId: frame.id, queued: false }));
   });

@@ -69,12 +69,32 @@ peers.forEach((peer, index) => {
 });
 
 const timeout = setTimeout(() => {
-  report({ type: "done", total, received, acked, duplicates, outOfOrder, undecryptable, elapsedMs: performance.now() - start, timedOut: true });
+  report({
+    type: "done",
+    total,
+    received,
+    acked,
+    duplicates,
+    outOfOrder,
+    undecryptable,
+    elapsedMs: performance.now() - start,
+    timedOut: true,
+  });
   process.exit(1);
 }, 300_000);
 await allReceived;
 clearTimeout(timeout);
 await new Promise((resolve) => setTimeout(resolve, 100));
-report({ type: "done", total, received, acked, duplicates, outOfOrder, undecryptable, elapsedMs: performance.now() - start, timedOut: false });
+report({
+  type: "done",
+  total,
+  received,
+  acked,
+  duplicates,
+  outOfOrder,
+  undecryptable,
+  elapsedMs: performance.now() - start,
+  timedOut: false,
+});
 for (const peer of peers) peer.close();
 setTimeout(() => process.exit(0), 100);

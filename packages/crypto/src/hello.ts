@@ -42,7 +42,8 @@ export function signHello(
  * (pubkey 64 lowercase hex, signature 128 lowercase hex, integer timestamp, ids without `|`),
  * then the signature. Membership (check 4) and replay are the broker's job.
  */
-export function verifyHelloSignature(fields: HelloSignatureFields,
+export function verifyHelloSignature(
+  fields: HelloSignatureFields,
   now: number = Date.now(),
   skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {

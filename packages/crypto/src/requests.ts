@@ -1,5 +1,11 @@
 // Signatures of the signed HTTP requests of SPEC §2: mesh-create, join, enroll and hook status.
-import { canonicalEnroll, canonicalJoin, canonicalMeshCreate, canonicalStatus, HELLO_SKEW_MS } from "@claudemesh/protocol";
+import {
+  canonicalEnroll,
+  canonicalJoin,
+  canonicalMeshCreate,
+  canonicalStatus,
+  HELLO_SKEW_MS,
+} from "@claudemesh/protocol";
 import { requireCanonicalField, requirePubkeyHex } from "./check.js";
 import { CryptoArgumentError } from "./errors.js";
 import {
@@ -38,7 +44,8 @@ export function signMeshCreate(
 }
 
 /** Verifies a POST /meshes signature (same window and check order as the hello). */
-export function verifyMeshCreate(fields: MeshCreateSignatureFields,
+export function verifyMeshCreate(
+  fields: MeshCreateSignatureFields,
   now: number = Date.now(),
   skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {
@@ -87,7 +94,8 @@ export function signJoin(
 }
 
 /** Verifies a POST /join signature by the joiner. */
-export function verifyJoin(fields: JoinSignatureFields,
+export function verifyJoin(
+  fields: JoinSignatureFields,
   now: number = Date.now(),
   skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {
@@ -229,7 +237,8 @@ export function verifyEnroll(
 }
 
 /** Verifies both signatures of a POST /agents body (parent's, then agent's). */
-export function verifyEnrollRequest(fields: EnrollRequestFields,
+export function verifyEnrollRequest(
+  fields: EnrollRequestFields,
   now: number = Date.now(),
   skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {
@@ -288,7 +297,8 @@ export function signStatus(
 }
 
 /** Verifies a POST /hook/set-status signature. */
-export function verifyStatus(fields: StatusSignatureFields,
+export function verifyStatus(
+  fields: StatusSignatureFields,
   now: number = Date.now(),
   skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {

@@ -105,11 +105,11 @@ export function verifyTimestamped(
   skewMs: number = HELLO_SKEW_MS,
 ): VerifyResult {
   const nowMs = requireTimestamp(now, "now");
-  if (!Number.isFinite(skewMs) || skewMs < 0) throw new CryptoArgumentError("skewMs", "must be a non-negative number of milliseconds");
+  if (!Number.isFinite(skewMs) || skewMs < 0)
+    throw new CryptoArgumentError("skewMs", "must be a non-negative number of milliseconds");
   const { timestamp } = claim;
   // NaN compares false here and falls through to the shape check, which calls it malformed.
-  if (typeof timestamp === "number" && Math.abs(nowMs - timestamp) > skewMs)
-    return reject("timestamp_skew");
+  if (typeof timestamp === "number" && Math.abs(nowMs - timestamp) > skewMs) return reject("timestamp_skew");
   const shapeOk =
     isTimestamp(timestamp) &&
     claim.textFields.every((f) => isCanonicalField(f) && isWellFormedText(f)) &&

@@ -43,7 +43,10 @@ export function parseInvitePayload(value: unknown): InvitePayload {
 export function assertInviteNotExpired(payload: InvitePayload, nowMs: number = Date.now()): void {
   if (payload.expires_at * 1000 <= nowMs) {
     const when = new Date(payload.expires_at * 1000).toISOString();
-    throw new InviteError("expired", `invite expired at ${when}; ask an admin of "${payload.mesh_slug}" for a new one`);
+    throw new InviteError(
+      "expired",
+      `invite expired at ${when}; ask an admin of "${payload.mesh_slug}" for a new one`,
+    );
   }
 }
 

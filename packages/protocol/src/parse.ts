@@ -2,7 +2,8 @@
 import type { z } from "zod";
 import { ClientFrameSchema, ServerFrameSchema, type ClientFrame, type ServerFrame } from "./schemas.js";
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; code: "malformed"; message: string; id?: string };
+export type ParseResult<T> =
+  { ok: true; value: T } | { ok: false; code: "malformed"; message: string; id?: string };
 
 /** Renders zod issues as one line: `field: problem; field: problem`. */
 export function describeIssues(error: z.ZodError): string {

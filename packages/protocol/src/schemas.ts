@@ -35,7 +35,11 @@ export const CiphertextSchema = z
 /** Unix epoch milliseconds. */
 export const TimestampMsSchema = z.number().int().nonnegative();
 /** Broker-assigned opaque id (mesh, member, message, presence). */
-export const OpaqueIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, "must be an opaque id");
+export const OpaqueIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, "must be an opaque id");
 /** Client-chosen request id, echoed in the reply. */
 export const RequestIdSchema = z.string().min(1).max(64);
 /** Mesh slug: lowercase words joined by dashes. */

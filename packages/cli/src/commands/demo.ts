@@ -3,7 +3,8 @@ import type { RawCommand } from "../cli/dispatcher.js";
 
 export const demoCommand: RawCommand = {
   name: "demo",
-  summary: "Start a throw-away broker, join two agents and show their conversation beside what the broker stored.",
+  summary:
+    "Start a throw-away broker, join two agents and show their conversation beside what the broker stored.",
   raw: true,
   async runRaw(argv, env, io) {
     const { runDemo } = await import("../demo/index.js");
