@@ -1,13 +1,25 @@
-// Local fast path (issue 3 item 7): a delivery to a peer connected here is stored already leased and pushed from memory.
+// Local fast path: a delivery to a peer connected here is stored already leased and pushed from memory.
 import type { Priority, Push } from "@claudemesh/protocol";
+import type { BrokerContext } from "../context.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import type { NewMessage } from "../store/types.js";
 import type { CommitHooks } from "./committer.js";
+import type { MembershipCache } from "./membership.js";
 import { viewTimings } from "./presence.js";
-import type { HubState } from "./state.js";
+import type { Session } from "./session.js";
+
+/**
+ * The part of the hub state the fast path reads. Declared here rather than imported from
+ * state.ts, which builds the hooks: the dependency points one way (state → direct-push).
+ */
+export interface DirectPushState {
+  ctx: BrokerContext;
+  live: ReadonlyMap<string, Session>;
+  membership: Pick<MembershipCache, "peek">;
+}
 
 /** True when `memberId` is connected here with a status that lets `priority` through right now. */
-export function pushableNow(state: HubState, memberId: string, priority: Priority): boolean {
+export function pushableNow(state: DirectPushState, memberId: string, priority: Priority): boolean {
   const peer = state.live.get(memberId)?.peer;
   if (!peer?.online) return false;
   const status = effectiveStatus(peer.status, state.ctx.clock.now(), viewTimings(state.ctx.options)).status;
@@ -27,7 +39,7 @@ interface Sender {
  * right after the commit. Everything else — ack-driven redelivery on lease expiry, release on
  * disconnect — works exactly as for a claimed delivery, because it is one.
  */
-export function directPushHooks(state: HubState): CommitHooks {
+export function directPushHooks(state: DirectPushState): CommitHooks {
   const senders = new WeakMap<NewMessage, Sender>();
   return {
     beforeCommit(batch) {
