@@ -165,6 +165,29 @@ export const ClientAckSchema = z.object({
   messageIds: z.array(OpaqueIdSchema).min(1).max(1_000),
 });
 
+/**
+ * Where a message stands for one recipient (SPEC §3), in forward order: `queued` (stored, not yet
+ * acked by the recipient), `delivered` (client_ack), `shown` (in the agent's context), or one of the
+ * two ends for an undelivered copy: `expired` (retention dropped it) and `revoked` (recipient removed).
+ */
+export const RECEIPT_STATES = ["queued", "delivered", "shown", "expired", "revoked"] as const;
+export const ReceiptStateSchema = z.enum(RECEIPT_STATES);
+export type ReceiptState = (typeof RECEIPT_STATES)[number];
+
+/** The recipient's client reports that pushed messages are now in the agent's context (SPEC §3, §5). */
+export const ReceiptFrameSchema = z.object({
+  type: z.literal("receipt"),
+  messageIds: z.array(OpaqueIdSchema).min(1).max(1_000),
+  state: z.literal("shown"),
+});
+
+/** The sender asks where its messages are (SPEC §3); the broker answers with `message_status`. */
+export const MessageStatusRequestSchema = z.object({
+  type: z.literal("message_status"),
+  id: RequestIdSchema,
+  messageIds: z.array(OpaqueIdSchema).min(1).max(1_000),
+});
+
 /** Manual status (default) or the client's `jsonl` transcript reading (SPEC §3 status model). */
 export const SetStatusSchema = z.object({
   type: z.literal("set_status"),
@@ -202,6 +225,8 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
   ListPeersSchema,
   JoinChannelSchema,
   LeaveChannelSchema,
+  ReceiptFrameSchema,
+  MessageStatusRequestSchema,
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;
@@ -213,6 +238,8 @@ export type SetSummary = z.infer<typeof SetSummarySchema>;
 export type ListPeers = z.infer<typeof ListPeersSchema>;
 export type JoinChannel = z.infer<typeof JoinChannelSchema>;
 export type LeaveChannel = z.infer<typeof LeaveChannelSchema>;
+export type ReceiptFrame = z.infer<typeof ReceiptFrameSchema>;
+export type MessageStatusRequest = z.infer<typeof MessageStatusRequestSchema>;
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type ClientFrameType = ClientFrame["type"];
 
@@ -269,6 +296,37 @@ export const PeersSchema = z.object({
   peers: z.array(PeerSchema),
 });
 
+/** One state change of one (message, recipient), pushed to the message's sender (SPEC §3). Metadata only. */
+export const ReceiptPushSchema = z.object({
+  type: z.literal("receipt"),
+  messageId: OpaqueIdSchema,
+  recipientPubkey: PubkeySchema,
+  state: ReceiptStateSchema,
+  /** ISO 8601 time the broker recorded this state. */
+  at: z.string(),
+});
+
+/** Where one recipient's copy of a message stands. */
+export const RecipientStatusSchema = z.object({
+  pubkey: PubkeySchema,
+  state: ReceiptStateSchema,
+  /** ISO 8601 time the broker recorded this state. */
+  at: z.string(),
+});
+
+/** One requested message: its recipients, or none when the broker knows no such message of the asker. */
+export const MessageStatusEntrySchema = z.object({
+  messageId: OpaqueIdSchema,
+  recipients: z.array(RecipientStatusSchema),
+});
+
+/** Reply to `message_status`: one entry per requested id, in request order. */
+export const MessageStatusReplySchema = z.object({
+  type: z.literal("message_status"),
+  id: RequestIdSchema,
+  statuses: z.array(MessageStatusEntrySchema).max(1_000),
+});
+
 export const ErrorFrameSchema = z.object({
   type: z.literal("error"),
   code: ErrorCodeSchema,
@@ -284,6 +342,8 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
   AckSchema,
   PushSchema,
   PeersSchema,
+  ReceiptPushSchema,
+  MessageStatusReplySchema,
   ErrorFrameSchema,
 ]);
 
@@ -292,6 +352,10 @@ export type Ack = z.infer<typeof AckSchema>;
 export type Push = z.infer<typeof PushSchema>;
 export type Peer = z.infer<typeof PeerSchema>;
 export type Peers = z.infer<typeof PeersSchema>;
+export type ReceiptPush = z.infer<typeof ReceiptPushSchema>;
+export type RecipientStatus = z.infer<typeof RecipientStatusSchema>;
+export type MessageStatusEntry = z.infer<typeof MessageStatusEntrySchema>;
+export type MessageStatusReply = z.infer<typeof MessageStatusReplySchema>;
 export type ErrorFrame = z.infer<typeof ErrorFrameSchema>;
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 

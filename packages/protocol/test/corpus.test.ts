@@ -31,15 +31,22 @@ const directions = {
   server: { files: loadFrameFixtures("server"), parse: parseServerFrame, schema: ServerFrameSchema },
 } as const;
 const httpFiles = loadHttpFixtures();
+/** Frame types SPEC §3 uses in both directions, with a different shape each way. */
+const BOTH_WAYS = ["receipt", "message_status"];
 
 /** The `type` literal of every member of a discriminated frame union. */
 function frameTypes(union: typeof ClientFrameSchema | typeof ServerFrameSchema): string[] {
   return union.options.map((option) => String(option.shape.type.value));
 }
 
+/** Members of the two frame unions: WebSocket frames, even when named like a request or reply. */
+const frameSchemas = new Set<unknown>([...ClientFrameSchema.options, ...ServerFrameSchema.options]);
+
 /** Every exported HTTP body schema (SPEC §2), found by name so a new one without fixtures fails the guard. */
-const httpSchemaNames = Object.keys(protocol).filter((name) =>
-  /(Request|Response|Body|Payload)Schema$/.test(name),
+const httpSchemaNames = Object.keys(protocol).filter(
+  (name) =>
+    /(Request|Response|Body|Payload)Schema$/.test(name) &&
+    !frameSchemas.has((protocol as Record<string, unknown>)[name]),
 );
 
 function exportedSchema(name: string): z.ZodType {
@@ -151,10 +158,26 @@ describe("corpus - invite payloads", () => {
 });
 
 describe("corpus - coverage guard", () => {
-  it("client and server frame types are disjoint, so a frame's direction is never ambiguous", () => {
+  it("client and server frame types are disjoint except the two SPEC §3 names used both ways", () => {
     const server = new Set(frameTypes(ServerFrameSchema));
-    expect(frameTypes(ClientFrameSchema).filter((t) => server.has(t))).toEqual([]);
+    expect(frameTypes(ClientFrameSchema).filter((t) => server.has(t))).toEqual(BOTH_WAYS);
   });
+
+  // `receipt` and `message_status` share a type across directions (SPEC §3); their shapes must not,
+  // so a frame sent the wrong way is refused rather than misread.
+  for (const type of BOTH_WAYS) {
+    it(`${type}: no valid frame of one direction parses as the other`, () => {
+      for (const [direction, other] of [
+        ["client", "server"],
+        ["server", "client"],
+      ] as const) {
+        const fixture = directions[direction].files.find((f) => f.type === type);
+        expect(fixture?.valid.length).toBeGreaterThan(0);
+        for (const example of fixture?.valid ?? [])
+          expect(directions[other].parse(JSON.stringify(example.frame)).ok, example.name).toBe(false);
+      }
+    });
+  }
 
   for (const [direction, { files, schema }] of Object.entries(directions)) {
     const types = frameTypes(schema);
