@@ -1,0 +1,183 @@
+// DeliveryCoordinator: exactly once into the context across push and pull routes, restarts and redeliveries.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Priority } from "@claudemesh/protocol";
+import { DeliveryLedger, type ReceivedMessage } from "../../src/delivery/ledger.js";
+import {
+  DeliveryCoordinator,
+  type Delivery,
+  type Mailbox,
+  type OfferResult,
+  type PushRoute,
+} from "../../src/delivery/coordinator.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "cm-coord-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function message(id: string, priority: Priority = "next"): ReceivedMessage {
+  return {
+    messageId: id,
+    meshId: "mesh-1",
+    meshSlug: "team",
+    from: "beta",
+    fromPubkey: "b".repeat(64),
+    targetSpec: "a".repeat(64),
+    kind: "direct",
+    priority,
+    text: `text ${id}`,
+    sentAt: "2026-12-02T00:00:00.000Z",
+    nonce: `n-${id}`,
+  };
+}
+
+class FakeRoute implements PushRoute {
+  readonly name = "inbox-socket" as const;
+  up = true;
+  offers: { ids: string[]; priority: Priority }[] = [];
+  next: OfferResult[] = [];
+  available(): boolean {
+    return this.up;
+  }
+  offer(batch: readonly Delivery[], priority: Priority): Promise<OfferResult> {
+    this.offers.push({ ids: batch.map((d) => d.entry.messageId), priority });
+    return Promise.resolve(this.next.shift() ?? { kind: "offered", offerId: `offer-${this.offers.length}` });
+  }
+}
+
+function setup(route: FakeRoute, ledgerPath = join(dir, "a.jsonl")) {
+  const shown: string[] = [];
+  const ledger = new DeliveryLedger(ledgerPath);
+  const mailbox: Mailbox = { key: "team", ledger, sendShown: (ids) => shown.push(...ids) };
+  const coordinator = new DeliveryCoordinator({ pushRoutes: [route], coalesceMs: 5 });
+  coordinator.addMailbox(mailbox);
+  return { coordinator, ledger, shown };
+}
+
+const tick = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe("DeliveryCoordinator", () => {
+  it("offers on the push route, and only the confirmation puts it in context with a shown receipt", async () => {
+    const route = new FakeRoute();
+    const { coordinator, ledger, shown } = setup(route);
+    coordinator.receive("team", message("m1"));
+    await tick();
+    expect(route.offers).toEqual([{ ids: ["m1"], priority: "next" }]);
+    expect(ledger.get("m1")?.state).toBe("offered");
+    expect(shown).toEqual([]);
+    // While offered, pull routes must not hand it out a second time.
+    expect(coordinator.take("check_messages")).toEqual([]);
+    expect(coordinator.confirmOffer("offer-1").map((d) => d.entry.messageId)).toEqual(["m1"]);
+    expect(ledger.get("m1")?.state).toBe("in_context");
+    expect(shown).toEqual(["m1"]);
+    expect(coordinator.confirmOffer("offer-1")).toEqual([]);
+    coordinator.close();
+  });
+
+  it("coalesces a burst into one offer at the most urgent priority", async () => {
+    const route = new FakeRoute();
+    const { coordinator } = setup(route);
+    coordinator.receive("team", message("a", "low"));
+    coordinator.receive("team", message("b", "now"));
+    coordinator.receive("team", message("c", "next"));
+    await tick();
+    expect(route.offers).toEqual([{ ids: ["a", "b", "c"], priority: "now" }]);
+    coordinator.close();
+  });
+
+  it("a duplicate (redelivery) is neither stored nor offered again", async () => {
+    const route = new FakeRoute();
+    const { coordinator } = setup(route);
+    expect(coordinator.receive("team", message("m1"))).toBe(true);
+    await tick();
+    expect(coordinator.receive("team", message("m1"))).toBe(false);
+    await tick();
+    expect(route.offers).toHaveLength(1);
+    coordinator.close();
+  });
+
+  it("with no push route available, hooks and check_messages take each message once", async () => {
+    const route = new FakeRoute();
+    route.up = false;
+    const { coordinator, shown } = setup(route);
+    coordinator.receive("team", message("m1", "now"));
+    coordinator.receive("team", message("m2", "next"));
+    await tick();
+    expect(route.offers).toEqual([]);
+    expect(coordinator.take("hook", (e) => e.priority === "now").map((d) => d.entry.messageId)).toEqual([
+      "m1",
+    ]);
+    expect(coordinator.take("check_messages").map((d) => d.entry.messageId)).toEqual(["m2"]);
+    expect(coordinator.take("hook")).toEqual([]);
+    expect(shown).toEqual(["m1", "m2"]);
+    coordinator.close();
+  });
+
+  it("a refused or dropped offer goes back to pending for the other routes; a held one does not", async () => {
+    const route = new FakeRoute();
+    const { coordinator, ledger } = setup(route);
+    coordinator.receive("team", message("m1"));
+    await tick();
+    route.up = false;
+    coordinator.offerFailed("offer-1", "pending", "dropped: rate limit");
+    expect(coordinator.take("hook").map((d) => d.entry.messageId)).toEqual(["m1"]);
+    route.up = true;
+    coordinator.receive("team", message("m2"));
+    await tick();
+    coordinator.offerFailed("offer-2", "held", "inbound policy hold");
+    expect(ledger.get("m2")?.state).toBe("held");
+    expect(coordinator.take("check_messages")).toEqual([]);
+    coordinator.close();
+  });
+
+  it("'later' retries with everything pending by then", async () => {
+    const route = new FakeRoute();
+    route.next = [{ kind: "later", retryInMs: 40 }];
+    const { coordinator } = setup(route);
+    coordinator.receive("team", message("m1"));
+    await tick(15);
+    coordinator.receive("team", message("m2"));
+    await tick(80);
+    expect(route.offers.map((o) => o.ids)).toEqual([["m1"], ["m1", "m2"]]);
+    coordinator.close();
+  });
+
+  it("after a restart, unsent receipts go out and pending messages are offered again; in-context ones never", async () => {
+    const route = new FakeRoute();
+    route.up = false;
+    const path = join(dir, "restart.jsonl");
+    const first = setup(route, path);
+    first.coordinator.receive("team", message("m1"));
+    first.coordinator.receive("team", message("m2"));
+    first.ledger.transition(["m2"], "in_context", { route: "hook" });
+    first.coordinator.close();
+    first.ledger.close();
+    route.up = true;
+    const second = setup(route, path);
+    await tick();
+    expect(second.shown).toEqual(["m2"]);
+    expect(route.offers.map((o) => o.ids)).toEqual([["m1"]]);
+    expect(second.coordinator.receive("team", message("m2"))).toBe(false);
+    second.coordinator.close();
+  });
+
+  it("waitForPending leaves a fresh message to the push route and takes it only after the grace", async () => {
+    const route = new FakeRoute();
+    route.up = false;
+    const { coordinator } = setup(route);
+    const abort = new AbortController();
+    const waiting = coordinator.waitForPending(5_000, 150, abort.signal);
+    coordinator.receive("team", message("m1"));
+    await tick(60);
+    expect(coordinator.inState("pending")).toHaveLength(1);
+    const taken = await waiting;
+    expect(taken.map((d) => d.entry.messageId)).toEqual(["m1"]);
+    const none = await coordinator.waitForPending(5_000, 10, AbortSignal.abort());
+    expect(none).toEqual([]);
+    coordinator.close();
+  });
+});
