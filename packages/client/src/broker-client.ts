@@ -1,57 +1,43 @@
-// BrokerClient: one authenticated WebSocket session to a broker — handshake, reconnect, outbox, inbox, requests (SPEC §3, §4, §7).
+// BrokerClient: one authenticated WebSocket session to a broker — the facade over connection, inbound, send, request, receipt and presence parts (SPEC §3, §4, §7).
 import { EventEmitter } from "node:events";
 import {
   CLIENT_OUTBOUND_QUEUE,
   CLIENT_PUSH_BUFFER,
-  CLOSE_CODES,
-  ChannelNameSchema,
   DEAD_AFTER_MS,
   HELLO_ACK_TIMEOUT_MS,
   MAX_FRAME_BYTES,
+  MessageStatusRequestSchema,
   PubkeySchema,
   RECONNECT_BACKOFF_MS,
   SEND_ACK_TIMEOUT_MS,
-  StatusSchema,
-  SummarySchema,
-  parseServerFrame,
-  type ClientFrame,
-  type ErrorFrame,
-  type Hello,
   type Peer,
   type Priority,
-  type Push,
   type ServerFrame,
   type Status,
 } from "@claudemesh/protocol";
-import {
-  decryptDirect,
-  encryptDirect,
-  publicKeyFromSecretKey,
-  randomId,
-  sealForRecipients,
-  signHello,
-  type SealedEnvelope,
-} from "@claudemesh/crypto";
-import { AckBatcher } from "./ack-batcher.js";
-import { backoffDelay } from "./backoff.js";
-import { classifyClose, type IdentityLabel } from "./close-reasons.js";
-import { ClientError, isHandshakeRejection } from "./errors.js";
+import { publicKeyFromSecretKey } from "@claudemesh/crypto";
+import { Connection } from "./connection.js";
+import { ClientError } from "./errors.js";
 import { fanoutRecipients } from "./fanout.js";
-import { Outbox, type PendingSend } from "./outbox.js";
-import { REQUEST_ID_CHARS, assertFrameSize, sendFrameText, validateSend } from "./send-frame.js";
-import { Inbox } from "./inbox.js";
-import { BoundedSet } from "./lru-set.js";
-import { describeNetworkError } from "./net-errors.js";
-import { wsSocketFactory, type ClientSocket, type SocketFactory } from "./transport.js";
+import { InboundPipeline, type InboundSink } from "./inbound.js";
+import { PresenceSettings } from "./presence-settings.js";
+import { DEFAULT_RECEIPT_BACKLOG_MAX, ReceiptQueue } from "./receipts.js";
+import { Requests } from "./requests.js";
+import { SendPump, type SendOptions } from "./send-pump.js";
+import { wsSocketFactory, type SocketFactory } from "./transport.js";
 import { brokerUrls } from "./urls.js";
-import {
-  messageKind,
-  type ConnectionState,
-  type DroppedNotice,
-  type InboundMessage,
-  type SendResult,
-  type UndecryptableMessage,
+import type {
+  ConnectionState,
+  DroppedNotice,
+  InboundMessage,
+  MessageStatus,
+  Receipt,
+  SendResult,
+  UndecryptableMessage,
 } from "./types.js";
+
+export type { SendOptions } from "./send-pump.js";
+export type { InboundSink } from "./inbound.js";
 
 /** Tunables; every default is the SPEC §7 number from @claudemesh/protocol. */
 export interface BrokerClientOptions {
@@ -59,7 +45,7 @@ export interface BrokerClientOptions {
   helloAckTimeoutMs: number;
   /** Wait this long for a send's ack once it is on the wire (default 10 s). */
   sendAckTimeoutMs: number;
-  /** Wait this long for a list_peers answer (default 10 s). */
+  /** Wait this long for a list_peers / message_status answer (default 10 s). */
   requestTimeoutMs: number;
   /** Reconnect delays; the last one repeats (default 1, 2, 4, 8, 16, 30 s). */
   backoffMs: number[];
@@ -67,7 +53,7 @@ export interface BrokerClientOptions {
   outboundQueueMax: number;
   /** Inbound messages kept for drainInbox(); the oldest is dropped beyond this (default 500). */
   pushBufferMax: number;
-  /** Message ids remembered to drop redeliveries (default 10,000). */
+  /** Message ids (and sender nonces) remembered to drop redeliveries (default 10,000). */
   dedupMax: number;
   /** Reconnect when the broker has been silent this long — no frame, no ping (default 75 s). */
   deadAfterMs: number;
@@ -75,6 +61,17 @@ export interface BrokerClientOptions {
   maxFrameBytes: number;
   /** Re-seals after `recipients_mismatch` before giving up (default 3). */
   maxMismatchRetries: number;
+  /** `shown` receipt ids kept while disconnected; beyond it the oldest are dropped with an error event (default 10,000). */
+  receiptBacklogMax: number;
+  /**
+   * Durable hand-off of inbound messages. When set, each new message (after dedup and
+   * decryption) is passed to it, one at a time in arrival order, and acknowledged to the broker
+   * only once its promise resolves; if it rejects (or throws) the message is not acknowledged, an
+   * `error` event with code `handoff_failed` is emitted and the broker delivers it again. With a
+   * sink, messages are neither buffered for drainInbox() nor emitted as `message` events.
+   * Without one (default): buffered, emitted, then acknowledged.
+   */
+  inboundSink?: InboundSink;
   /** Connection factory (tests inject a fake; default: the `ws` package). */
   socketFactory: SocketFactory;
   /** Clock for hello timestamps (unix ms). */
@@ -82,9 +79,9 @@ export interface BrokerClientOptions {
 }
 
 export const DEFAULT_DEDUP_MAX = 10_000;
-/** close() waits at most this long for the close handshake before dropping the socket. */
-const CLOSE_WAIT_MS = 1_000;
 export const DEFAULT_MAX_MISMATCH_RETRIES = 3;
+/** Largest messageIds list in one message_status request (protocol schema cap). */
+const MAX_STATUS_IDS_PER_REQUEST = 1_000;
 
 export interface BrokerClientConfig {
   /** http(s):// or ws(s):// broker URL (see brokerUrls). */
@@ -112,11 +109,6 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
-export interface SendOptions {
-  /** Abort a send still waiting in the queue (or waiting for its ack; it may then still be delivered). */
-  signal?: AbortSignal;
-}
-
 /** Typed event map of BrokerClient. */
 export interface BrokerClientEvents {
   state: [state: ConnectionState];
@@ -125,31 +117,25 @@ export interface BrokerClientEvents {
   /** Non-fatal problems, and the fatal one (error.fatal = true) that stopped reconnecting. */
   error: [error: ClientError];
   dropped: [notice: DroppedNotice];
-}
-
-interface PendingRequest {
-  resolve(frame: ServerFrame): void;
-  reject(error: ClientError): void;
-  timer: NodeJS.Timeout;
-  /** Setter barrier: id-less error frames that arrive while it waits are attributed to it. */
-  barrier: boolean;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(error: ClientError): void;
-  timer?: NodeJS.Timeout;
+  /** A recipient's copy of a message this session sent changed state (delivered, shown, expired, revoked). */
+  receipt: [receipt: Receipt];
 }
 
 /**
  * A reconnecting, authenticated session for one identity in one mesh. Used by the CLI
  * (one-shot commands) and the MCP server (long-lived).
  *
- * Delivery semantics (SPEC §3): inbound messages are emitted once per messageId (dedup across
- * redeliveries and reconnects) and acknowledged only after they are buffered and emitted.
- * Outbound sends are at-least-once: a send whose frame was written but whose ack was lost to a
- * dropped connection is written again after reconnect — if the broker had already stored it,
- * the recipient gets it twice under two message ids. Acked sends are never re-sent.
+ * Delivery semantics (SPEC §3): inbound messages are handed on once per messageId and per
+ * (senderPubkey, nonce) — dedup across redeliveries and reconnects — and acknowledged only after
+ * the hand-off (buffered and emitted, or accepted by the inboundSink). Outbound sends keep one
+ * id per message across reconnects and re-seals: a send whose frame was written but whose ack was
+ * lost to a dropped connection is written again after reconnect under the same id, which the
+ * broker acks with the messageId it already stored. Acked sends are never re-sent.
+ *
+ * The parts, each with one job: Connection (socket, hello, backoff, liveness), InboundPipeline
+ * (dedup → decrypt → hand-off → ack), SendPump (outbox, sealing, mismatch retry, stable ids),
+ * Requests (id-correlated replies, barriers), ReceiptQueue and PresenceSettings. This class
+ * wires them together and routes broker frames to them.
  */
 export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   readonly meshId: string;
@@ -158,45 +144,14 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   readonly pubkey: string;
   readonly httpBase: string;
   readonly wsUrl: string;
-  private readonly secretKey: string;
-  private readonly sessionId: string;
-  private readonly pid: number;
-  private readonly cwd: string;
   private readonly opts: BrokerClientOptions;
 
-  private _state: ConnectionState = "idle";
-  private _displayName: string | undefined;
-  private _presenceId: string | undefined;
-  private socket: ClientSocket | null = null;
-  /** Incremented per socket so late events of an old socket are ignored. */
-  private generation = 0;
-  private authenticated = false;
-  private attempt = 0;
-  private everOpened = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private helloTimer: NodeJS.Timeout | null = null;
-  private livenessTimer: NodeJS.Timeout | null = null;
-  private handshakeCode: string | null = null;
-  /** Why the last attempt failed, for connect() timeouts and queue_full messages. */
-  private lastFailure = "not connected yet";
-  /** True once lastFailure describes the current socket (so its close does not overwrite it). */
-  private failureNoted = false;
-  private connectWaiters: Waiter[] = [];
-  private closedError: ClientError | null = null;
-  private reconnectCount = 0;
-
-  private readonly outbox = new Outbox();
-  private pumping = false;
-  private readonly requests = new Map<string, PendingRequest>();
-
-  private readonly seen: BoundedSet;
-  private readonly inbox: Inbox;
-  private readonly acks: AckBatcher;
-
-  /** Re-applied after every hello_ack so presence state survives reconnects. */
-  private desiredSummary: string | undefined;
-  private desiredStatus: { status: Status; source: "manual" | "jsonl" } | undefined;
-  private readonly desiredChannels = new Map<string, boolean>();
+  private readonly conn: Connection;
+  private readonly inbound: InboundPipeline;
+  private readonly sends: SendPump;
+  private readonly requests: Requests;
+  private readonly receipts: ReceiptQueue;
+  private readonly presence: PresenceSettings;
 
   constructor(config: BrokerClientConfig) {
     super();
@@ -217,11 +172,6 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.meshSlug = config.meshSlug;
     this.memberId = config.memberId;
     this.pubkey = config.pubkey;
-    this.secretKey = config.secretKey;
-    this._displayName = config.displayName;
-    this.sessionId = config.sessionId ?? "";
-    this.pid = config.pid ?? process.pid;
-    this.cwd = config.cwd ?? process.cwd();
     this.opts = {
       helloAckTimeoutMs: HELLO_ACK_TIMEOUT_MS,
       sendAckTimeoutMs: SEND_ACK_TIMEOUT_MS,
@@ -233,34 +183,88 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       deadAfterMs: DEAD_AFTER_MS,
       maxFrameBytes: MAX_FRAME_BYTES,
       maxMismatchRetries: DEFAULT_MAX_MISMATCH_RETRIES,
+      receiptBacklogMax: DEFAULT_RECEIPT_BACKLOG_MAX,
       socketFactory: wsSocketFactory,
       now: () => Date.now(),
       ...definedOnly(config.options ?? {}),
     };
     checkOptions(this.opts);
-    this.seen = new BoundedSet(this.opts.dedupMax);
-    this.inbox = new Inbox(this.opts.pushBufferMax);
-    this.acks = new AckBatcher((ids) => this.write({ type: "client_ack", messageIds: ids }));
+    const secretKey = config.secretKey;
+
+    this.conn = new Connection(
+      {
+        httpBase: this.httpBase,
+        wsUrl: this.wsUrl,
+        meshId: this.meshId,
+        meshSlug: this.meshSlug,
+        memberId: this.memberId,
+        pubkey: this.pubkey,
+        secretKey,
+        sessionId: config.sessionId ?? "",
+        pid: config.pid ?? process.pid,
+        cwd: config.cwd ?? process.cwd(),
+      },
+      this.opts,
+      {
+        opened: () => this.onOpened(),
+        frame: (frame) => this.onFrame(frame),
+        dropped: () => this.onDropped(),
+        stopped: (reason) => this.onStopped(reason),
+        state: (state) => this.safeEmit("state", state),
+        error: (error) => this.emitError(error),
+      },
+      config.displayName,
+    );
+    const link = this.conn;
+    this.inbound = new InboundPipeline({
+      link,
+      meshSlug: this.meshSlug,
+      secretKey,
+      sink: this.opts.inboundSink,
+      pushBufferMax: this.opts.pushBufferMax,
+      dedupMax: this.opts.dedupMax,
+      events: {
+        message: (message) => this.safeEmit("message", message),
+        undecryptable: (notice) => this.safeEmit("undecryptable", notice),
+        dropped: (notice) => this.safeEmit("dropped", notice),
+        error: (error) => this.emitError(error),
+      },
+    });
+    this.requests = new Requests(link, this.opts.requestTimeoutMs);
+    this.sends = new SendPump({
+      link,
+      pubkey: this.pubkey,
+      secretKey,
+      recipients: async (targetSpec) =>
+        fanoutRecipients(targetSpec, await this.listPeers(), this.pubkey, this.meshSlug),
+      options: this.opts,
+    });
+    this.receipts = new ReceiptQueue(link, this.opts.receiptBacklogMax, (error) => this.emitError(error));
+    this.presence = new PresenceSettings({
+      link,
+      barrier: () => this.requests.request("peers", (id) => ({ type: "list_peers", id }), true),
+      stopped: () => (this.conn.state === "closed" ? this.conn.closedReason() : null),
+    });
   }
 
   // ------------------------------------------------------------------ public state
 
   get state(): ConnectionState {
-    return this._state;
+    return this.conn.state;
   }
 
   /** True while authenticated (after hello_ack, before a drop). */
   get isOpen(): boolean {
-    return this._state === "open";
+    return this.conn.state === "open";
   }
 
   /** The display name the broker reported in hello_ack (or the configured one before that). */
   get displayName(): string | undefined {
-    return this._displayName;
+    return this.conn.displayName;
   }
 
   get presenceId(): string | undefined {
-    return this._presenceId;
+    return this.conn.presenceId;
   }
 
   /** Counters for status displays and tests. */
@@ -272,11 +276,11 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     reconnects: number;
   } {
     return {
-      queued: this.outbox.waiting,
-      inflight: this.outbox.inflightCount,
-      buffered: this.inbox.size,
-      droppedTotal: this.inbox.droppedTotal,
-      reconnects: this.reconnectCount,
+      queued: this.sends.waiting,
+      inflight: this.sends.inflight,
+      buffered: this.inbound.buffered,
+      droppedTotal: this.inbound.droppedTotal,
+      reconnects: this.conn.reconnects,
     };
   }
 
@@ -288,353 +292,89 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * rejects with that code and stops. Calling it again while connected resolves at once.
    */
   connect(options: ConnectOptions = {}): Promise<void> {
-    if (this._state === "closed") {
-      return Promise.reject(
-        this.closedError ?? new ClientError("closed", "this client was closed; create a new one"),
-      );
-    }
-    if (this._state === "open") return Promise.resolve();
-    const promise = new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      if (options.timeoutMs !== undefined) {
-        waiter.timer = setTimeout(() => {
-          this.connectWaiters = this.connectWaiters.filter((w) => w !== waiter);
-          reject(this.connectTimeoutError(options.timeoutMs ?? 0));
-        }, options.timeoutMs);
-      }
-      this.connectWaiters.push(waiter);
-    });
-    if (this._state === "idle") {
-      this.setState("connecting");
-      this.openSocket();
-    }
-    return promise;
+    return this.conn.connect(options.timeoutMs);
   }
 
   /** Stops reconnecting, flushes pending client_acks, rejects pending work with `closed`, closes with 1000. */
   async close(): Promise<void> {
-    if (this._state === "closed") return;
-    const socket = this.socket;
-    if (socket && this.authenticated) this.acks.flushNow();
-    this.shutdown(new ClientError("closed", "client closed"));
-    if (socket) {
-      await new Promise<void>((resolve) => {
-        // Wait for the close handshake, but never longer than a second.
-        const timer = setTimeout(() => {
-          socket.terminate();
-          resolve();
-        }, CLOSE_WAIT_MS);
-        socket.close(CLOSE_CODES.normal, "client closed", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    if (this.conn.state === "closed") return;
+    if (this.conn.authenticated) this.inbound.flushAcks();
+    await this.conn.close();
   }
 
-  private shutdown(reason: ClientError): void {
-    this.closedError = reason.code === "closed" ? null : reason;
-    this.generation += 1; // ignore every later event of the current socket
-    this.socket = null;
-    this.authenticated = false;
-    this.clearTimers();
-    this.acks.clear();
-    this.failRequests(reason);
-    this.outbox.failAll(reason);
-    for (const waiter of this.connectWaiters.splice(0)) {
-      if (waiter.timer) clearTimeout(waiter.timer);
-      waiter.reject(reason);
-    }
-    this.setState("closed");
+  private onOpened(): void {
+    this.presence.reapply();
+    this.inbound.flushAcks();
+    this.receipts.flush();
+    this.sends.kick();
   }
 
-  private clearTimers(): void {
-    for (const timer of [this.reconnectTimer, this.helloTimer, this.livenessTimer])
-      if (timer) clearTimeout(timer);
-    this.reconnectTimer = this.helloTimer = this.livenessTimer = null;
-  }
-
-  private openSocket(): void {
-    this.reconnectTimer = null;
-    const gen = ++this.generation;
-    this.handshakeCode = null;
-    this.failureNoted = false;
-    this.authenticated = false;
-    const guard =
-      <A extends unknown[]>(fn: (...args: A) => void) =>
-      (...args: A): void => {
-        if (gen === this.generation) fn(...args);
-      };
-    try {
-      this.socket = this.opts.socketFactory(this.wsUrl, {
-        onOpen: guard(() => this.onSocketOpen()),
-        onMessage: guard((text: string) => this.onSocketMessage(text)),
-        onPing: guard(() => this.touchLiveness()),
-        onError: guard((err: Error) => this.noteFailure(describeNetworkError(err))),
-        onClose: guard((code: number, reason: string) => this.onSocketClose(code, reason)),
-      });
-    } catch (err) {
-      this.noteFailure(describeNetworkError(err));
-      this.socket = null;
-      this.scheduleReconnect();
-    }
-  }
-
-  private noteFailure(description: string): void {
-    this.lastFailure = description;
-    this.failureNoted = true;
-  }
-
-  private onSocketOpen(): void {
-    const { timestamp, signature } = signHello(
-      this.meshId,
-      this.memberId,
-      this.pubkey,
-      this.secretKey,
-      this.opts.now(),
-    );
-    const hello: Hello = {
-      type: "hello",
-      meshId: this.meshId,
-      memberId: this.memberId,
-      pubkey: this.pubkey,
-      sessionId: this.sessionId,
-      pid: this.pid,
-      cwd: this.cwd,
-      timestamp,
-      signature,
-    };
-    this.socket?.send(JSON.stringify(hello));
-    this.helloTimer = setTimeout(() => {
-      this.helloTimer = null;
-      this.noteFailure(`no hello_ack within ${this.opts.helloAckTimeoutMs} ms`);
-      this.dropSocket();
-    }, this.opts.helloAckTimeoutMs);
-  }
-
-  /** Abandons the current socket (no close handshake) and goes through the normal drop path. */
-  private dropSocket(): void {
-    const socket = this.socket;
-    this.onSocketClose(1006, "");
-    socket?.terminate();
-  }
-
-  private onSocketClose(code: number, reason: string): void {
-    this.generation += 1;
-    this.socket = null;
-    this.authenticated = false;
-    this.clearTimers();
-    this.acks.clear(); // unacked pushes are redelivered by the broker after the drop (SPEC §3)
-    this.outbox.requeueInflight();
-    this.failRequests(
+  private onDropped(): void {
+    this.inbound.dropped(); // unacked pushes are redelivered by the broker after the drop (SPEC §3)
+    this.sends.requeue();
+    this.requests.failAll(
       new ClientError(
         "not_connected",
         `connection to broker at ${this.httpBase} dropped; retrying in the background`,
       ),
     );
-    const verdict = classifyClose(code, reason, this.handshakeCode, this.identity());
-    if (verdict.fatal) {
-      this.shutdown(verdict.fatal);
-      this.emitError(verdict.fatal);
-      return;
-    }
-    if (!this.failureNoted) this.lastFailure = verdict.description;
-    this.setState(this.everOpened ? "reconnecting" : "connecting");
-    this.scheduleReconnect();
   }
 
-  private scheduleReconnect(): void {
-    if (this._state === "closed") return;
-    const delay = backoffDelay(this.opts.backoffMs, this.attempt);
-    this.attempt += 1;
-    this.reconnectTimer = setTimeout(() => this.openSocket(), delay);
-  }
-
-  private onHelloAck(presenceId: string, displayName: string): void {
-    if (this.helloTimer) clearTimeout(this.helloTimer);
-    this.helloTimer = null;
-    this.authenticated = true;
-    this.attempt = 0;
-    this._presenceId = presenceId;
-    this._displayName = displayName;
-    if (this.everOpened) this.reconnectCount += 1;
-    this.everOpened = true;
-    this.touchLiveness();
-    this.reapplyPresence();
-    this.setState("open");
-    for (const waiter of this.connectWaiters.splice(0)) {
-      if (waiter.timer) clearTimeout(waiter.timer);
-      waiter.resolve();
-    }
-    void this.pump();
-  }
-
-  /** Restores summary, status and channel membership after a (re)connect. */
-  private reapplyPresence(): void {
-    if (this.desiredSummary !== undefined) this.write({ type: "set_summary", summary: this.desiredSummary });
-    if (this.desiredStatus !== undefined) this.write({ type: "set_status", ...this.desiredStatus });
-    for (const [name, joined] of this.desiredChannels) {
-      this.write({ type: joined ? "join_channel" : "leave_channel", name });
-    }
-  }
-
-  private touchLiveness(): void {
-    if (!this.authenticated) return;
-    if (this.livenessTimer) clearTimeout(this.livenessTimer);
-    this.livenessTimer = setTimeout(() => {
-      this.livenessTimer = null;
-      this.noteFailure(`broker silent for ${this.opts.deadAfterMs} ms`);
-      this.dropSocket();
-    }, this.opts.deadAfterMs);
-  }
-
-  private connectTimeoutError(timeoutMs: number): ClientError {
-    if (this.lastFailure.startsWith("no hello_ack")) {
-      return new ClientError(
-        "timeout",
-        `broker at ${this.httpBase} accepted the connection but did not answer the hello within ${timeoutMs} ms (${this.lastFailure})`,
-      );
-    }
-    return new ClientError(
-      "unreachable",
-      `cannot reach broker at ${this.httpBase} (${this.lastFailure}) — is \`claudemesh broker\` running?`,
-    );
-  }
-
-  private identity(): IdentityLabel {
-    return { httpBase: this.httpBase, meshSlug: this.meshSlug, memberId: this.memberId, pubkey: this.pubkey };
-  }
-
-  private setState(state: ConnectionState): void {
-    if (this._state === state) return;
-    this._state = state;
-    this.safeEmit("state", state);
+  private onStopped(reason: ClientError): void {
+    this.inbound.dropped();
+    this.requests.failAll(reason);
+    this.sends.failAll(reason);
   }
 
   // ------------------------------------------------------------------ frames in
 
-  private onSocketMessage(text: string): void {
-    this.touchLiveness();
-    const parsed = parseServerFrame(text);
-    if (!parsed.ok) {
-      this.emitError(
-        new ClientError("bad_response", `broker sent a frame this client cannot read: ${parsed.message}`),
-      );
-      return;
-    }
-    const frame = parsed.value;
+  private onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case "hello_ack":
-        if (!this.authenticated) this.onHelloAck(frame.presenceId, frame.memberDisplayName);
-        return;
-      case "error":
-        this.onErrorFrame(frame);
-        return;
+        return; // handled by the connection
       case "push":
-        if (this.authenticated) this.onPush(frame);
+        this.inbound.onPush(frame);
         return;
-      case "ack": {
-        const item = this.outbox.takeInflight(frame.id);
-        if (item) this.outbox.settleOk(item, { messageId: frame.messageId, queued: frame.queued });
+      case "ack":
+        this.sends.onAck(frame);
         return;
-      }
-      case "peers": {
-        const request = this.requests.get(frame.id);
-        if (request) {
-          this.requests.delete(frame.id);
-          clearTimeout(request.timer);
-          request.resolve(frame);
-        }
+      case "peers":
+      case "message_status":
+        this.requests.resolve(frame);
         return;
-      }
-    }
-  }
-
-  private onErrorFrame(frame: ErrorFrame): void {
-    if (!this.authenticated) {
-      // Before hello_ack an error is the handshake verdict; the 1008 close that follows acts on it.
-      if (isHandshakeRejection(frame.code)) this.handshakeCode = frame.code;
-      this.noteFailure(`hello rejected: ${frame.code}`);
-      return;
-    }
-    if (frame.id !== undefined) {
-      const item = this.outbox.takeInflight(frame.id);
-      if (item) {
-        this.onSendError(item, frame);
-        return;
-      }
-      const request = this.requests.get(frame.id);
-      if (request) {
-        this.requests.delete(frame.id);
-        clearTimeout(request.timer);
-        request.reject(new ClientError(frame.code, `broker refused the request: ${frame.message}`));
-        return;
-      }
-    } else {
-      // Frames without ids (set_summary, set_status, channels) are confirmed by a list_peers barrier.
-      for (const [id, request] of this.requests) {
-        if (!request.barrier) continue;
-        this.requests.delete(id);
-        clearTimeout(request.timer);
-        request.reject(new ClientError(frame.code, `broker refused the update: ${frame.message}`));
-        return;
-      }
-    }
-    this.emitError(new ClientError(frame.code, `broker reported: ${frame.message}`));
-  }
-
-  private onPush(push: Push): void {
-    if (this.seen.has(push.messageId)) {
-      // A redelivery (lease expired or reconnect): ack again so the broker stops, emit nothing.
-      this.acks.add(push.messageId);
-      return;
-    }
-    this.seen.add(push.messageId);
-    const meta: UndecryptableMessage = {
-      messageId: push.messageId,
-      meshId: push.meshId,
-      meshSlug: this.meshSlug,
-      from: push.senderName,
-      fromPubkey: push.senderPubkey,
-      targetSpec: push.targetSpec,
-      kind: messageKind(push.targetSpec),
-      priority: push.priority,
-      sentAt: isoTime(push.createdAt),
-    };
-    const text = decryptDirect(
-      { nonce: push.nonce, ciphertext: push.ciphertext },
-      push.senderPubkey,
-      this.secretKey,
-    );
-    if (text === null) {
-      this.safeEmit("undecryptable", meta);
-    } else {
-      const message: InboundMessage = { ...meta, text };
-      const evicted = this.inbox.push(message);
-      if (evicted) {
-        this.safeEmit("dropped", {
-          messageId: evicted.messageId,
-          droppedTotal: this.inbox.droppedTotal,
-          bufferMax: this.inbox.max,
+      case "receipt":
+        this.safeEmit("receipt", {
+          messageId: frame.messageId,
+          recipientPubkey: frame.recipientPubkey,
+          state: frame.state,
+          at: frame.at,
         });
+        return;
+      case "error": {
+        const { id } = frame;
+        const handled =
+          id === undefined
+            ? // Frames without ids (set_summary, set_status, channels) are confirmed by a list_peers barrier.
+              this.requests.rejectBarrier(frame)
+            : this.sends.onError({ ...frame, id }) || this.requests.rejectById({ ...frame, id });
+        if (!handled) this.emitError(new ClientError(frame.code, `broker reported: ${frame.message}`));
+        return;
       }
-      this.safeEmit("message", message);
     }
-    // Acked only now that it is buffered/emitted (or known undecryptable, so it does not loop).
-    this.acks.add(push.messageId);
   }
 
-  /** Returns and clears every buffered inbound message, oldest first. */
+  /** Returns and clears every buffered inbound message, oldest first (always empty with an inboundSink). */
   drainInbox(): InboundMessage[] {
-    return this.inbox.drain();
+    return this.inbound.drain();
   }
 
   // ------------------------------------------------------------------ sends
 
   /**
    * Sends `message` to `targetSpec` — a pubkey, `*` or `#channel`, already resolved (see
-   * resolveTarget). Resolves with the broker's ack. While disconnected the send waits in the
-   * outbound queue (at most outboundQueueMax, else `queue_full`) and goes out after reconnect.
+   * resolveTarget). Resolves with the broker's ack (its messageId). While disconnected the send
+   * waits in the outbound queue (at most outboundQueueMax, else `queue_full`) and goes out after
+   * reconnect, under the same send id.
    */
   send(
     targetSpec: string,
@@ -642,262 +382,87 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     priority: Priority = "next",
     options: SendOptions = {},
   ): Promise<SendResult> {
-    if (this._state === "closed") {
-      return Promise.reject(
-        this.closedError ?? new ClientError("closed", "this client was closed; create a new one"),
-      );
-    }
-    let item: PendingSend;
-    try {
-      item = this.prepareSend(targetSpec, message, priority);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this.outbox.waiting >= this.opts.outboundQueueMax) {
-      return Promise.reject(
-        new ClientError(
-          "queue_full",
-          `outbound queue is full (${this.opts.outboundQueueMax} messages waiting for broker at ${this.httpBase}; ${this.describeLink()}) — try again once it reconnects`,
-        ),
-      );
-    }
-    if (options.signal?.aborted) {
-      return Promise.reject(new ClientError("aborted", "send aborted before it was queued"));
-    }
-    const promise = new Promise<SendResult>((resolve, reject) => {
-      item.resolve = resolve;
-      item.reject = reject;
-    });
-    if (options.signal) {
-      const signal = options.signal;
-      const onAbort = (): void => {
-        const wasInflight = item.stage === "inflight";
-        this.outbox.settleError(
-          item,
-          new ClientError(
-            "aborted",
-            wasInflight
-              ? "send aborted while waiting for its ack; it may still be delivered"
-              : "send aborted while queued; nothing was sent",
-          ),
-        );
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      item.detachSignal = () => signal.removeEventListener("abort", onAbort);
-    }
-    this.outbox.add(item);
-    void this.pump();
-    return promise;
+    if (this.conn.state === "closed") return Promise.reject(this.conn.closedReason());
+    return this.sends.send(targetSpec, message, priority, options);
   }
 
-  private prepareSend(targetSpec: string, message: string, priority: Priority): PendingSend {
-    const fanout = validateSend(targetSpec, message, priority, this.pubkey);
-    const item: PendingSend = {
-      targetSpec,
-      priority,
-      text: fanout ? message : "",
-      mismatchRetries: 0,
-      stage: "queued",
-      settled: false,
-      resolve: () => undefined,
-      reject: () => undefined,
-    };
-    if (!fanout) {
-      item.direct = cryptoCall(() => encryptDirect(message, targetSpec, this.secretKey));
-      // Refuse an oversize direct message now rather than have the broker close the socket (1009).
-      assertFrameSize(sendFrameText(item, "x".repeat(REQUEST_ID_CHARS)), this.opts.maxFrameBytes);
-    }
-    return item;
-  }
+  // ------------------------------------------------------------------ receipts
 
-  /** Writes queued sends in order while connected; fan-outs first fetch the current recipients. */
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      for (;;) {
-        if (!this.authenticated) return;
-        const item = this.outbox.nextQueued();
-        if (!item) return;
-        item.stage = "preparing";
-        let text: string;
-        const id = randomId();
-        try {
-          let envelopes: SealedEnvelope[] | undefined;
-          if (item.direct === undefined) {
-            const recipients = item.expected ?? (await this.currentRecipients(item.targetSpec));
-            envelopes = cryptoCall(() => sealForRecipients(item.text, recipients, this.secretKey));
-          }
-          text = sendFrameText(item, id, envelopes);
-          assertFrameSize(text, this.opts.maxFrameBytes, envelopes?.length);
-        } catch (err) {
-          if (item.settled) continue;
-          if (err instanceof ClientError && err.code === "not_connected") {
-            item.stage = "queued"; // the connection dropped while fetching recipients: retry after reconnect
-            continue;
-          }
-          this.outbox.settleError(item, toClientError(err));
-          continue;
-        }
-        if (item.settled) continue; // aborted while recipients were fetched
-        if (!this.authenticated) {
-          item.stage = "queued";
-          return;
-        }
-        this.transmit(item, id, text);
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private async currentRecipients(targetSpec: string): Promise<string[]> {
-    const peers = await this.listPeers();
-    return fanoutRecipients(targetSpec, peers, this.pubkey, this.meshSlug);
-  }
-
-  private transmit(item: PendingSend, id: string, text: string): void {
-    this.outbox.markInflight(item, id, this.opts.sendAckTimeoutMs, () => {
-      this.outbox.settleError(
-        item,
-        new ClientError(
-          "timeout",
-          `broker at ${this.httpBase} did not acknowledge the message within ${this.opts.sendAckTimeoutMs} ms; it may or may not have been delivered`,
-        ),
-      );
-    });
-    this.socket?.send(text);
-  }
-
-  private onSendError(item: PendingSend, frame: ErrorFrame): void {
-    if (
-      frame.code === "recipients_mismatch" &&
-      frame.expected !== undefined &&
-      item.mismatchRetries < this.opts.maxMismatchRetries
-    ) {
-      // The recipient set changed between list_peers and send (SPEC §3): re-seal to what the broker expects.
-      const expected = frame.expected.filter((p) => p !== this.pubkey);
-      if (expected.length > 0) {
-        item.mismatchRetries += 1;
-        item.expected = expected;
-        item.stage = "queued";
-        void this.pump();
-        return;
-      }
-    }
-    this.outbox.settleError(
-      item,
-      new ClientError(frame.code, sendErrorMessage(frame, item.targetSpec), { expected: frame.expected }),
-    );
-  }
-
-  private describeLink(): string {
-    return this._state === "open" ? "connected" : `${this._state}: ${this.lastFailure}`;
+  /**
+   * Tells the senders that these inbound messages are now in the agent's context (SPEC §3
+   * `receipt`, state `shown`). Written at once when connected (after any pending client_acks);
+   * otherwise kept — at most receiptBacklogMax ids, the oldest dropped with an `error` event —
+   * and written after the next hello_ack. Throws `invalid_argument` for malformed ids or a
+   * state other than `shown`.
+   */
+  sendReceipt(messageIds: string[], state: "shown"): void {
+    if (this.conn.state === "closed") throw this.conn.closedReason();
+    if (this.conn.authenticated) this.inbound.flushAcks(); // delivered before shown, on the wire too
+    this.receipts.add(messageIds, state);
   }
 
   // ------------------------------------------------------------------ requests
 
   /** The mesh's peers as the broker sees them now (SPEC §3 list_peers); includes this session. */
   async listPeers(): Promise<Peer[]> {
-    const frame = await this.request(false);
-    return frame.type === "peers" ? frame.peers : [];
-  }
-
-  /** Sets the 1–2 sentence summary shown to peers (≤ 280 chars); kept and re-applied after reconnects. */
-  async setSummary(summary: string): Promise<void> {
-    if (!SummarySchema.safeParse(summary).success) {
-      throw new ClientError("invalid_argument", "summary must be a string of at most 280 characters");
-    }
-    this.desiredSummary = summary;
-    await this.update({ type: "set_summary", summary });
-  }
-
-  /** Sets this peer's status: `manual` (default) or the `jsonl` transcript reading (SPEC §3 status model). */
-  async setStatus(status: Status, source: "manual" | "jsonl" = "manual"): Promise<void> {
-    if (!StatusSchema.safeParse(status).success) {
-      throw new ClientError(
-        "invalid_argument",
-        `status must be idle, working or dnd (got ${JSON.stringify(status)})`,
-      );
-    }
-    if (source !== "manual" && source !== "jsonl") {
-      throw new ClientError("invalid_argument", "status source must be manual or jsonl");
-    }
-    this.desiredStatus = { status, source };
-    await this.update({ type: "set_status", status, source });
-  }
-
-  /** Joins a channel (`name` or `#name`); membership is re-applied after reconnects. */
-  async joinChannel(name: string): Promise<void> {
-    const channel = channelName(name);
-    this.desiredChannels.set(channel, true);
-    await this.update({ type: "join_channel", name: channel });
-  }
-
-  /** Leaves a channel (`name` or `#name`). */
-  async leaveChannel(name: string): Promise<void> {
-    const channel = channelName(name);
-    this.desiredChannels.set(channel, false);
-    await this.update({ type: "leave_channel", name: channel });
+    const frame = await this.requests.request("peers", (id) => ({ type: "list_peers", id }));
+    return frame.peers;
   }
 
   /**
-   * Writes an id-less update and, when connected, confirms it with a list_peers barrier: the
-   * broker answers frames of one connection in order, so an error frame before the barrier's
-   * answer belongs to this update. When disconnected it resolves at once; the desired state is
-   * applied on the next hello_ack.
+   * Where messages this session sent stand, per recipient (SPEC §3 message_status), one entry
+   * per id in request order; an id the broker does not know as this session's has no recipients.
+   * Rejects with `not_connected` when not connected, `invalid_argument` for malformed ids.
    */
-  private async update(frame: ClientFrame): Promise<void> {
-    if (!this.authenticated) {
-      if (this._state === "closed")
-        throw this.closedError ?? new ClientError("closed", "this client was closed");
-      return;
+  async messageStatus(messageIds: string[]): Promise<MessageStatus[]> {
+    if (!Array.isArray(messageIds)) {
+      throw new ClientError("invalid_argument", "messageStatus takes an array of message ids");
     }
-    this.write(frame);
-    try {
-      await this.request(true);
-    } catch (err) {
-      // Dropped before the barrier answered: the update is re-applied on the next hello_ack anyway.
-      if (err instanceof ClientError && err.code === "not_connected") return;
-      throw err;
-    }
-  }
-
-  private request(barrier: boolean): Promise<ServerFrame> {
-    if (!this.authenticated || !this.socket) {
-      return Promise.reject(
-        new ClientError(
-          "not_connected",
-          `not connected to broker at ${this.httpBase} (${this.describeLink()})`,
-        ),
-      );
-    }
-    const id = randomId();
-    return new Promise<ServerFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.requests.delete(id);
-        reject(
-          new ClientError(
-            "timeout",
-            `broker at ${this.httpBase} did not answer within ${this.opts.requestTimeoutMs} ms`,
-          ),
+    const check = MessageStatusRequestSchema.shape.messageIds.element;
+    for (const id of messageIds) {
+      if (!check.safeParse(id).success) {
+        throw new ClientError(
+          "invalid_argument",
+          `messageStatus ids must be message ids as send() returned them (got ${JSON.stringify(id)})`,
         );
-      }, this.opts.requestTimeoutMs);
-      this.requests.set(id, { resolve, reject, timer, barrier });
-      this.write({ type: "list_peers", id });
-    });
-  }
-
-  private failRequests(error: ClientError): void {
-    for (const request of this.requests.values()) {
-      clearTimeout(request.timer);
-      request.reject(error);
+      }
     }
-    this.requests.clear();
+    const out: MessageStatus[] = [];
+    for (let i = 0; i < messageIds.length; i += MAX_STATUS_IDS_PER_REQUEST) {
+      const chunk = messageIds.slice(i, i + MAX_STATUS_IDS_PER_REQUEST);
+      const reply = await this.requests.request("message_status", (id) => ({
+        type: "message_status",
+        id,
+        messageIds: chunk,
+      }));
+      for (const entry of reply.statuses) {
+        out.push({
+          messageId: entry.messageId,
+          recipients: entry.recipients.map((r) => ({ pubkey: r.pubkey, state: r.state, at: r.at })),
+        });
+      }
+    }
+    return out;
   }
 
-  private write(frame: ClientFrame): void {
-    if (this.authenticated) this.socket?.send(JSON.stringify(frame));
+  /** Sets the 1–2 sentence summary shown to peers (≤ 280 chars); kept and re-applied after reconnects. */
+  setSummary(summary: string): Promise<void> {
+    return this.presence.setSummary(summary);
+  }
+
+  /** Sets this peer's status: `manual` (default) or the `jsonl` transcript reading (SPEC §3 status model). */
+  setStatus(status: Status, source: "manual" | "jsonl" = "manual"): Promise<void> {
+    return this.presence.setStatus(status, source);
+  }
+
+  /** Joins a channel (`name` or `#name`); membership is re-applied after reconnects. */
+  joinChannel(name: string): Promise<void> {
+    return this.presence.joinChannel(name);
+  }
+
+  /** Leaves a channel (`name` or `#name`). */
+  leaveChannel(name: string): Promise<void> {
+    return this.presence.leaveChannel(name);
   }
 
   // ------------------------------------------------------------------ events
@@ -943,6 +508,7 @@ const POSITIVE_OPTIONS = [
   "dedupMax",
   "deadAfterMs",
   "maxFrameBytes",
+  "receiptBacklogMax",
 ] as const;
 
 /** Rejects option values that would make the client misbehave silently (SPEC §7 numbers are all positive). */
@@ -970,44 +536,6 @@ function checkOptions(opts: BrokerClientOptions): void {
     );
   }
 }
-
-function channelName(input: string): string {
-  const name = input.startsWith("#") ? input.slice(1) : input;
-  if (!ChannelNameSchema.safeParse(name).success) {
-    throw new ClientError(
-      "invalid_argument",
-      `channel name "${input}" must be 1–64 lowercase letters, digits, . _ or - (e.g. #backend)`,
-    );
-  }
-  return name;
-}
-
-function isoTime(value: string): string {
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? value : new Date(ms).toISOString();
-}
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Crypto argument errors (e.g. a lone surrogate in the text) become `invalid_argument`. */
-function cryptoCall<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof ClientError) throw err;
-    throw new ClientError("invalid_argument", `cannot encrypt the message: ${errorText(err)}`, {
-      cause: err,
-    });
-  }
-}
-
-function toClientError(err: unknown): ClientError {
-  return err instanceof ClientError ? err : new ClientError("internal", errorText(err), { cause: err });
-}
-
-function sendErrorMessage(frame: ErrorFrame, targetSpec: string): string {
-  const target = targetSpec.length === 64 ? `${targetSpec.slice(0, 8)}…` : targetSpec;
-  return `broker refused the message to ${target}: ${frame.message}`;
 }

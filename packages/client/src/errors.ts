@@ -26,6 +26,8 @@ export const LOCAL_ERROR_CODES = [
   "invalid_argument",
   /** The operation was aborted by the caller's AbortSignal. */
   "aborted",
+  /** The inbound sink refused a message; it was not acknowledged, so the broker delivers it again. */
+  "handoff_failed",
 ] as const;
 
 export type LocalErrorCode = (typeof LOCAL_ERROR_CODES)[number];

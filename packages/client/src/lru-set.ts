@@ -23,6 +23,11 @@ export class BoundedSet {
     }
   }
 
+  /** Forgets `value` (a hand-off that failed must let the redelivery through). */
+  delete(value: string): void {
+    this.items.delete(value);
+  }
+
   get size(): number {
     return this.items.size;
   }

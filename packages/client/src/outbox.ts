@@ -1,4 +1,4 @@
-// The ordered outbound queue of BrokerClient: pending sends, their in-flight frame ids and how each one settles (SPEC §3, §7).
+// The ordered outbound queue of BrokerClient: pending sends, their stable send ids and how each one settles (SPEC §3, §7).
 import type { Priority } from "@claudemesh/protocol";
 import type { ClientError } from "./errors.js";
 import type { SendResult } from "./types.js";
@@ -7,6 +7,12 @@ import type { SendResult } from "./types.js";
 export type SendStage = "queued" | "preparing" | "inflight";
 
 export interface PendingSend {
+  /**
+   * The send's idempotency key (SPEC §3 "Sends are idempotent"): chosen once and written in every
+   * frame of this message — after a reconnect and after a recipients_mismatch re-seal alike — so
+   * the broker acks a resend whose first copy it stored with the same messageId instead of storing it twice.
+   */
+  readonly id: string;
   targetSpec: string;
   priority: Priority;
   /** Plaintext, kept in memory only for fan-out sends so they can be re-sealed (SPEC §4); cleared on settle. */
@@ -17,8 +23,6 @@ export interface PendingSend {
   expected?: string[];
   mismatchRetries: number;
   stage: SendStage;
-  /** Request id of the frame currently on the wire. */
-  frameId?: string;
   ackTimer?: NodeJS.Timeout;
   settled: boolean;
   resolve(result: SendResult): void;
@@ -50,21 +54,19 @@ export class Outbox {
     return this.items.find((s) => s.stage === "queued");
   }
 
-  /** Records that `item` was written as frame `id`; `onTimeout` fires if no ack arrives in `timeoutMs`. */
-  markInflight(item: PendingSend, id: string, timeoutMs: number, onTimeout: () => void): void {
+  /** Records that `item` is on the wire; `onTimeout` fires if no ack arrives in `timeoutMs`. */
+  markInflight(item: PendingSend, timeoutMs: number, onTimeout: () => void): void {
     item.stage = "inflight";
-    item.frameId = id;
-    this.inflight.set(id, item);
+    this.inflight.set(item.id, item);
     item.ackTimer = setTimeout(onTimeout, timeoutMs);
   }
 
-  /** Removes and returns the send written as frame `id` (a late answer for an old id finds nothing). */
+  /** Removes and returns the in-flight send with id `id` (an answer for a settled or re-queued send finds nothing). */
   takeInflight(id: string): PendingSend | undefined {
     const item = this.inflight.get(id);
     if (!item) return undefined;
     this.inflight.delete(id);
     if (item.ackTimer) clearTimeout(item.ackTimer);
-    item.frameId = undefined;
     return item;
   }
 
@@ -72,7 +74,6 @@ export class Outbox {
   requeueInflight(): void {
     for (const item of this.inflight.values()) {
       if (item.ackTimer) clearTimeout(item.ackTimer);
-      item.frameId = undefined;
       item.stage = "queued";
       item.expected = undefined; // membership may have changed while away: fan-outs re-fetch recipients
     }
@@ -96,7 +97,7 @@ export class Outbox {
     if (item.settled) return false;
     item.settled = true;
     if (item.ackTimer) clearTimeout(item.ackTimer);
-    if (item.frameId !== undefined) this.inflight.delete(item.frameId);
+    if (this.inflight.get(item.id) === item) this.inflight.delete(item.id);
     item.detachSignal?.();
     const index = this.items.indexOf(item);
     if (index >= 0) this.items.splice(index, 1);

@@ -4,9 +4,6 @@ import { PrioritySchema, PubkeySchema, isFanoutTarget, type Priority } from "@cl
 import { ClientError } from "./errors.js";
 import type { PendingSend } from "./outbox.js";
 
-/** Length of a request id from randomId() (16 bytes base64url), used to size a frame before its id exists. */
-export const REQUEST_ID_CHARS = 22;
-
 /** Checks send() arguments; returns whether the target is a fan-out (`*` / `#name`). */
 export function validateSend(
   targetSpec: string,
@@ -36,9 +33,9 @@ export function validateSend(
   return fanout;
 }
 
-/** The JSON text of a send frame: direct (nonce + ciphertext) or fan-out (envelopes). */
-export function sendFrameText(item: PendingSend, id: string, envelopes?: SealedEnvelope[]): string {
-  const head = { type: "send", id, targetSpec: item.targetSpec, priority: item.priority };
+/** The JSON text of a send frame under the send's stable id: direct (nonce + ciphertext) or fan-out (envelopes). */
+export function sendFrameText(item: PendingSend, envelopes?: SealedEnvelope[]): string {
+  const head = { type: "send", id: item.id, targetSpec: item.targetSpec, priority: item.priority };
   return JSON.stringify(item.direct !== undefined ? { ...head, ...item.direct } : { ...head, envelopes });
 }
 

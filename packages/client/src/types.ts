@@ -1,5 +1,5 @@
-// Public value types of BrokerClient: inbound messages, undecryptable notices, drop notices, connection states.
-import type { Priority } from "@claudemesh/protocol";
+// Public value types of BrokerClient: inbound messages, undecryptable notices, drop notices, connection states, receipts.
+import type { Priority, ReceiptState } from "@claudemesh/protocol";
 
 /** `direct` to this peer, `broadcast` (`*`) or `channel` (`#name`), from the push's targetSpec. */
 export type MessageKind = "direct" | "broadcast" | "channel";
@@ -45,6 +45,23 @@ export interface SendResult {
   messageId: string;
   /** True when at least one recipient was offline or gated and the message waits in its queue. */
   queued: boolean;
+}
+
+/** A state change of one recipient's copy of a message this session sent (SPEC §3 broker → client `receipt`). */
+export interface Receipt {
+  messageId: string;
+  recipientPubkey: string;
+  /** `delivered`, `shown`, `expired` or `revoked` (see RECEIPT_STATES). */
+  state: ReceiptState;
+  /** ISO 8601 time the broker recorded this state. */
+  at: string;
+}
+
+/** Where one message this session sent stands, per recipient (SPEC §3 `message_status` reply). */
+export interface MessageStatus {
+  messageId: string;
+  /** Empty when the broker knows no such message sent by this session. */
+  recipients: Array<{ pubkey: string; state: ReceiptState; at: string }>;
 }
 
 /** kind from a push's targetSpec. */

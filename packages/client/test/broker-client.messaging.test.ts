@@ -175,11 +175,13 @@ describe("BrokerClient sends - outbound queue and reconnect", () => {
     await tick();
     const resent = net.last.framesOfType("send");
     expect(resent.map((f) => f.nonce)).toEqual([f2?.nonce, expect.any(String)]);
-    expect(resent[0]?.id).not.toBe(f2?.id);
+    // the resend keeps its send id (the broker's idempotency key); the new send has its own
+    expect(resent[0]?.id).toBe(f2?.id);
+    expect(new Set([f1?.id, f2?.id, resent[1]?.id]).size).toBe(3);
     resent.forEach((f, i) => ack(net.last, f, `r${i}`));
     await expect(second).resolves.toEqual({ messageId: "r0", queued: false });
     await expect(third).resolves.toEqual({ messageId: "r1", queued: false });
-    // a late ack for the pre-drop frame id changes nothing
+    // a second ack for an already settled id changes nothing
     ack(net.last, f2, "late");
     await client.close();
   });
