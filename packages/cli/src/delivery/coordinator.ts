@@ -17,8 +17,8 @@ export interface Delivery {
 }
 
 export type OfferResult =
-  /** Handed over; in the model's context once confirmed under `offerId`. */
-  | { kind: "offered"; offerId: string }
+  /** The first `count` of the batch were handed over; in the model's context once confirmed under `offerId`. */
+  | { kind: "offered"; offerId: string; count: number }
   /** The route puts it straight into the context (nothing to confirm). */
   | { kind: "in_context" }
   /** Not now (rate limit, queue full): try again in `retryInMs`, with whatever is pending then. */
@@ -162,22 +162,25 @@ export class DeliveryCoordinator {
   }
 
   /**
-   * The push route reports the offer did not reach the model: `pending` (refused, dropped — other
-   * routes take it) or `held` (Claude Code holds it for its user; not offered again).
+   * The push route reports where the offer `offerId` went instead of the context: `pending`
+   * (refused, dropped — the other routes take it), `held` (Claude Code holds it for its user, or
+   * the user declined it; no route offers it again) or `offered` again (a held message released).
    */
-  offerFailed(offerId: string, state: "pending" | "held", why: string): void {
+  offerStatus(offerId: string, state: "pending" | "held" | "offered", why: string): void {
     let count = 0;
     for (const mailbox of this.mailboxes.values()) {
       const ids = mailbox.ledger.byOffer(offerId).map((e) => e.messageId);
       count += mailbox.ledger.transition(ids, state).length;
     }
     if (count === 0) return;
-    this.log(
-      state === "held"
-        ? `${count} peer message(s) held by Claude Code for your approval (${why})`
-        : `${count} peer message(s) not taken by the session inbox (${why}); other routes will deliver them`,
-    );
-    if (state === "pending") this.schedule();
+    if (state === "held")
+      this.log(`${count} peer message(s) held by Claude Code (${why}); they wait for your approval there`);
+    if (state === "pending") {
+      this.log(
+        `${count} peer message(s) not taken by the session inbox (${why}); other routes will deliver them`,
+      );
+      this.schedule();
+    }
   }
 
   /** Offers pending messages on the first available push route, after a short coalescing delay. */
@@ -219,12 +222,14 @@ export class DeliveryCoordinator {
           break;
         }
         if (result.kind === "in_context") this.markInContext(pending, route.name);
-        else
-          for (const { mailbox, entry } of pending)
+        else {
+          for (const { mailbox, entry } of pending.slice(0, result.count))
             mailbox.ledger.transition([entry.messageId], "offered", {
               route: route.name,
               offerId: result.offerId,
             });
+          if (result.count < pending.length) this.flushAgain = true;
+        }
         break;
       }
     } catch (err) {

@@ -124,9 +124,11 @@ export class DeliveryLedger {
       .sort((a, b) => a.receivedAt - b.receivedAt);
   }
 
-  /** Entries offered under `offerId`. */
+  /** Entries offered under `offerId` that are not in the context yet (offered, or held by Claude Code). */
   byOffer(offerId: string): LedgerEntry[] {
-    return [...this.entries.values()].filter((e) => e.state === "offered" && e.offerId === offerId);
+    return [...this.entries.values()].filter(
+      (e) => (e.state === "offered" || e.state === "held") && e.offerId === offerId,
+    );
   }
 
   /** In the model's context, but the `shown` receipt was not handed to the broker connection yet. */

@@ -45,7 +45,9 @@ class FakeRoute implements PushRoute {
   }
   offer(batch: readonly Delivery[], priority: Priority): Promise<OfferResult> {
     this.offers.push({ ids: batch.map((d) => d.entry.messageId), priority });
-    return Promise.resolve(this.next.shift() ?? { kind: "offered", offerId: `offer-${this.offers.length}` });
+    return Promise.resolve(
+      this.next.shift() ?? { kind: "offered", offerId: `offer-${this.offers.length}`, count: batch.length },
+    );
   }
 }
 
@@ -123,14 +125,17 @@ describe("DeliveryCoordinator", () => {
     coordinator.receive("team", message("m1"));
     await tick();
     route.up = false;
-    coordinator.offerFailed("offer-1", "pending", "dropped: rate limit");
+    coordinator.offerStatus("offer-1", "pending", "dropped: rate limit");
     expect(coordinator.take("hook").map((d) => d.entry.messageId)).toEqual(["m1"]);
     route.up = true;
     coordinator.receive("team", message("m2"));
     await tick();
-    coordinator.offerFailed("offer-2", "held", "inbound policy hold");
+    coordinator.offerStatus("offer-2", "held", "inbound policy hold");
     expect(ledger.get("m2")?.state).toBe("held");
     expect(coordinator.take("check_messages")).toEqual([]);
+    // Released by its user: confirmed like any offer.
+    coordinator.offerStatus("offer-2", "offered", "delivered");
+    expect(coordinator.confirmOffer("offer-2").map((d) => d.entry.messageId)).toEqual(["m2"]);
     coordinator.close();
   });
 
