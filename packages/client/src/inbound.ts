@@ -158,9 +158,8 @@ export class InboundPipeline {
         for (const id of record.ids) this.acks.add(id);
       } catch (err) {
         // Not acked: forget it so the broker's redelivery is handed on again instead of dropped as a duplicate.
-        this.seenIds.delete(message.messageId);
+        for (const id of record.ids) this.seenIds.delete(id); // record.ids includes message.messageId
         this.seenNonces.delete(nonceKey);
-        for (const id of record.ids) this.seenIds.delete(id);
         this.deps.events.error(
           new ClientError(
             "handoff_failed",

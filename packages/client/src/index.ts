@@ -13,6 +13,7 @@ export {
   type BrokerClientEvents,
   type BrokerClientOptions,
   type ConnectOptions,
+  type InboundSink,
   type SendOptions,
 } from "./broker-client.js";
 export { wsSocketFactory, type ClientSocket, type SocketFactory, type SocketHandlers } from "./transport.js";
