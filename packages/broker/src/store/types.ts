@@ -1,5 +1,5 @@
 // The storage interface the broker core is written against; implemented once per adapter (SQLite, PostgreSQL).
-import type { Priority, Role, Status, StatusSource } from "@claudemesh/protocol";
+import type { Priority, ReceiptState, Role, Status, StatusSource } from "@claudemesh/protocol";
 
 export interface MeshRow {
   id: string;
@@ -122,6 +122,42 @@ export interface AuditEntry {
   at: number;
 }
 
+/** One (message, recipient) state change, reported to the message's sender (SPEC §3 receipts). */
+export interface ReceiptChange {
+  messageId: string;
+  meshId: string;
+  senderMemberId: string;
+  recipientMemberId: string;
+  recipientPubkey: string;
+  state: Exclude<ReceiptState, "queued">;
+  /** Epoch ms the state was recorded. */
+  at: number;
+  /** The state it left, when known (recordReceipts): `queued` means the copy was delivered just now. */
+  from?: "queued" | "delivered";
+}
+
+/** Where one recipient's copy of a message stands (message_status). */
+export interface RecipientStatusRow {
+  recipientPubkey: string;
+  state: ReceiptState;
+  at: number;
+}
+
+export interface RecordReceiptsInput {
+  recipientMemberId: string;
+  /** Acknowledged by the recipient (client_ack): queued → delivered. */
+  delivered: readonly string[];
+  /** In the recipient agent's context: queued or delivered → shown (a shown copy is delivered too). */
+  shown: readonly string[];
+  now: number;
+  /**
+   * True for senders the caller pushes the returned changes to itself (connected to this broker):
+   * those are stored as notified. Every other sender's changes wait for a pull (takeReceipts),
+   * and the store wakes onReceipts listeners for them after commit.
+   */
+  pushedBy?: (senderMemberId: string) => boolean;
+}
+
 /** Wake-up from the store: new deliveries are waiting for these recipients (cross-broker on PostgreSQL). */
 export type DeliveryListener = (recipientMemberIds: readonly string[]) => void;
 
@@ -202,10 +238,43 @@ export interface Store {
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null>;
   /** Count of undelivered deliveries for a recipient (any priority). */
   countPending(recipientMemberId: string): Promise<number>;
-  /** Deletes undelivered deliveries created before `olderThan` and delivered ones; returns count removed. */
-  sweepMessages(olderThan: number): Promise<number>;
+  /**
+   * Deletes undelivered deliveries created before `olderThan` (each leaving an `expired` receipt
+   * stamped `now`) and delivered ones; returns count removed.
+   */
+  sweepMessages(olderThan: number, now?: number): Promise<number>;
   /** Subscribes to new-delivery wake-ups; returns an unsubscribe function. */
   onDeliveries(listener: DeliveryListener): () => void;
+
+  // receipts (SPEC §3): forward-only per (message, recipient), kept for the retention window
+  /**
+   * One transaction: the recipient's undelivered copies among `delivered` ∪ `shown` become
+   * delivered (lease cleared) with a receipt, and its delivered receipts among `shown` become
+   * shown. Ids not addressed to this recipient, unknown or already further along change nothing.
+   * Returns the changes made.
+   */
+  recordReceipts(input: RecordReceiptsInput): Promise<ReceiptChange[]>;
+  /**
+   * Revocation (SPEC §2): every undelivered copy to these recipients gets a `revoked` receipt (the
+   * caller deletes the deliveries afterwards). Returns how many receipts were written; their
+   * senders are woken through onReceipts.
+   */
+  markRevokedReceipts(recipientMemberIds: readonly string[], now: number): Promise<number>;
+  /** Claims up to `limit` of the sender's changes not pushed yet, oldest first, marking them pushed. */
+  takeReceipts(senderMemberId: string, limit: number): Promise<ReceiptChange[]>;
+  /**
+   * Per requested id, where each recipient's copy stands — only for messages `senderMemberId` sent
+   * (other ids are absent). At most `limit` recipient rows are read; `truncated` says more exist.
+   */
+  messageStatus(
+    senderMemberId: string,
+    messageIds: readonly string[],
+    limit: number,
+  ): Promise<{ statuses: Map<string, RecipientStatusRow[]>; truncated: boolean }>;
+  /** Deletes receipts whose last change is older than `olderThan`; returns how many. */
+  sweepReceipts(olderThan: number): Promise<number>;
+  /** Subscribes to "these senders have receipts to pull" (cross-broker on PostgreSQL). */
+  onReceipts(listener: DeliveryListener): () => void;
 
   // presence, status, channels
   getPresence(memberId: string): Promise<PresenceRow | null>;

@@ -224,6 +224,8 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     log.info("ws.hello_ok", { conn: session.connId, meshId: member.meshId, memberId: member.id, presenceId });
     // Then the offline queue drains, then the frames that were pipelined behind the hello.
     session.drainer.enable();
+    // Receipts of this member's messages that changed while it was away.
+    state.receipts.pull(member.id);
     const held = session.held;
     session.held = [];
     for (const raw of held) processRaw(state, session, raw);

@@ -1,16 +1,29 @@
-// Batches `client_ack`s into few `markDelivered` writes (issue 3 item 7: no store round trip per message).
-import type { Store } from "../store/types.js";
+// Batches `client_ack`s and `shown` receipts into few store writes (no store round trip per message).
+import type { ReceiptChange, Store } from "../store/types.js";
 import type { Clock, Logger, Metrics } from "../context.js";
 import { TickWriter } from "./tick-writer.js";
 
+/** Where recorded receipt changes go once committed (the hub's ReceiptRelay). */
+export interface ReceiptSink {
+  /** True when this broker pushes the sender's receipts itself (they are stored as notified). */
+  pushesTo(senderMemberId: string): boolean;
+  /** After commit: the changes, and the senders judged `pushesTo` while they were written. */
+  pushed(changes: readonly ReceiptChange[], pushedBy: ReadonlySet<string>): void;
+}
+
+interface Pending {
+  delivered: Set<string>;
+  shown: Set<string>;
+}
+
 /**
- * Acks that arrive in the same event-loop turn (or while a write is running) are merged per
- * recipient into one `markDelivered` call. A failed write is only logged: the deliveries keep their
- * lease, expire and are pushed again, and the client drops the duplicate by messageId — so the
- * guarantee stays at-least-once to the peer, exactly-once to the agent (SPEC §3).
+ * Acks and shown receipts that arrive in the same event-loop turn (or while a write is running) are
+ * merged per recipient into one `recordReceipts` transaction. A failed write is only logged: the
+ * deliveries keep their lease, expire and are pushed again, and the client drops the duplicate by
+ * messageId — so the guarantee stays at-least-once to the peer, exactly-once to the agent (SPEC §3).
  */
 export class DeliveredBatcher {
-  private pending = new Map<string, Set<string>>();
+  private pending = new Map<string, Pending>();
   private readonly writer = new TickWriter(
     () => this.write(),
     () => this.pending.size > 0,
@@ -21,12 +34,26 @@ export class DeliveredBatcher {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly receipts: ReceiptSink | null = null,
   ) {}
 
+  private entry(recipientMemberId: string): Pending {
+    let entry = this.pending.get(recipientMemberId);
+    if (!entry) this.pending.set(recipientMemberId, (entry = { delivered: new Set(), shown: new Set() }));
+    return entry;
+  }
+
+  /** `client_ack` from the recipient. */
   add(recipientMemberId: string, messageIds: readonly string[]): void {
-    let set = this.pending.get(recipientMemberId);
-    if (!set) this.pending.set(recipientMemberId, (set = new Set()));
-    for (const id of messageIds) set.add(id);
+    const entry = this.entry(recipientMemberId);
+    for (const id of messageIds) entry.delivered.add(id);
+    this.writer.schedule();
+  }
+
+  /** `receipt state:"shown"` from the recipient (also acknowledges what it names). */
+  addShown(recipientMemberId: string, messageIds: readonly string[]): void {
+    const entry = this.entry(recipientMemberId);
+    for (const id of messageIds) entry.shown.add(id);
     this.writer.schedule();
   }
 
@@ -41,12 +68,31 @@ export class DeliveredBatcher {
       this.pending = new Map();
       const now = this.clock.now();
       await Promise.all(
-        [...batch].map(async ([recipient, ids]) => {
+        [...batch].map(async ([recipient, { delivered, shown }]) => {
+          const pushedBy = new Set<string>();
+          const sink = this.receipts;
           try {
-            const changed = await this.store.markDelivered(recipient, [...ids], now);
-            if (changed > 0) this.metrics.inc("messages_delivered_total", undefined, changed);
+            const changes = await this.store.recordReceipts({
+              recipientMemberId: recipient,
+              delivered: [...delivered],
+              shown: [...shown],
+              now,
+              pushedBy: (sender) => {
+                const yes = sink?.pushesTo(sender) ?? false;
+                if (yes) pushedBy.add(sender);
+                return yes;
+              },
+            });
+            // Copies reported shown without an earlier ack were delivered by that report too.
+            const newlyDelivered = changes.filter((c) => c.from === "queued").length;
+            if (newlyDelivered > 0) this.metrics.inc("messages_delivered_total", undefined, newlyDelivered);
+            sink?.pushed(changes, pushedBy);
           } catch (error) {
-            this.log.error("ws.mark_delivered_failed", { memberId: recipient, count: ids.size, error });
+            this.log.error("ws.mark_delivered_failed", {
+              memberId: recipient,
+              count: delivered.size + shown.size,
+              error,
+            });
           }
         }),
       );

@@ -1,9 +1,10 @@
-// Frames of an authenticated connection (SPEC §3 Messages): send, client_ack, set_status, set_summary, list_peers, channels.
+// Frames of an authenticated connection (SPEC §3 Messages): send, client_ack, receipts, set_status, set_summary, list_peers, channels.
 import type { ClientFrame, ListPeers, Send } from "@claudemesh/protocol";
 import { messageId } from "../core/ids.js";
 import type { NewMessage, PresenceRow } from "../store/types.js";
 import { routeSend, type RouteResult } from "../core/routing.js";
 import { pushableNow } from "./direct-push.js";
+import { handleMessageStatus } from "./receipts.js";
 import { buildPeerList, isOnline } from "../core/peers.js";
 import { viewTimings } from "./presence.js";
 import type { Session } from "./session.js";
@@ -26,6 +27,16 @@ export async function handleFrame(state: HubState, session: Session, frame: Clie
       state.delivered.add(me.id, frame.messageIds);
       return;
     }
+    case "receipt": {
+      // Only copies addressed to this member change; other ids are ignored without an error, so a
+      // receipt cannot probe which message ids exist. A shown copy is acknowledged too.
+      const me = session.me;
+      state.ledger.acked(me.id, frame.messageIds);
+      state.delivered.addShown(me.id, frame.messageIds);
+      return;
+    }
+    case "message_status":
+      return handleMessageStatus(state, session, frame);
     case "set_status":
       if (session.peer) state.presence.setStatus(session.peer, frame.status, frame.source ?? "manual");
       return;

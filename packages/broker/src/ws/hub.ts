@@ -14,6 +14,7 @@ export function createHub(ctx: BrokerContext): Hub {
   const state = createHubState(ctx);
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: (() => void) | null = null;
+  let unsubscribeReceipts: (() => void) | null = null;
   let shuttingDown: Promise<void> | null = null;
 
   return {
@@ -31,6 +32,8 @@ export function createHub(ctx: BrokerContext): Hub {
         state.storeWakeups++;
         wakeRecipients(state, memberIds);
       });
+      // Senders with receipts to pull (expiry, revocation, a change made on another broker).
+      unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
       timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
@@ -41,6 +44,7 @@ export function createHub(ctx: BrokerContext): Hub {
         state.closing = true;
         for (const timer of timers) clearInterval(timer);
         unsubscribe?.();
+        unsubscribeReceipts?.();
         await shutdown(state);
       })();
       return shuttingDown;
@@ -99,11 +103,13 @@ async function closeRevoked(state: HubState): Promise<void> {
 async function sweep(state: HubState): Promise<void> {
   const { store, clock, options, metrics, log } = state.ctx;
   try {
-    const removed = await store.sweepMessages(clock.now() - options.retentionMs);
-    if (removed > 0) {
-      metrics.inc("messages_swept_total", undefined, removed);
-      log.info("ws.swept", { removed });
-    }
+    const now = clock.now();
+    const removed = await store.sweepMessages(now - options.retentionMs, now);
+    // A receipt is kept for the retention window after its last change.
+    const receipts = await store.sweepReceipts(now - options.retentionMs);
+    if (removed > 0) metrics.inc("messages_swept_total", undefined, removed);
+    if (receipts > 0) metrics.inc("receipts_swept_total", undefined, receipts);
+    if (removed > 0 || receipts > 0) log.info("ws.swept", { removed, receipts });
   } catch (error) {
     log.error("ws.sweep_failed", { error });
   }

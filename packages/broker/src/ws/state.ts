@@ -1,6 +1,6 @@
 // The shared state of one hub: registries of sockets and live peers plus the services every handler uses.
 import type { BrokerContext } from "../context.js";
-import { ReplayGuard } from "../core/replay.js";
+import { MemoryReplayGuard } from "../core/replay.js";
 import { KeyedRateLimiter } from "../rate-limit.js";
 import { GroupCommitter } from "./committer.js";
 import { DeliveredBatcher } from "./delivered.js";
@@ -8,6 +8,7 @@ import { directPushHooks } from "./direct-push.js";
 import { PushLedger } from "./drain.js";
 import { MembershipCache } from "./membership.js";
 import { PresenceBook } from "./presence.js";
+import { ReceiptRelay } from "./receipts.js";
 import type { Session } from "./session.js";
 
 export interface HubState {
@@ -24,8 +25,10 @@ export interface HubState {
   membership: MembershipCache;
   committer: GroupCommitter;
   delivered: DeliveredBatcher;
+  /** Receipts to senders connected here (SPEC §3). */
+  receipts: ReceiptRelay;
   ledger: PushLedger;
-  replay: ReplayGuard;
+  replay: MemoryReplayGuard;
   memberSends: KeyedRateLimiter;
   /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
   storeWakeups: number;
@@ -61,9 +64,14 @@ export function createHubState(ctx: BrokerContext): HubState {
         afterCommit: (batch) => hooks.afterCommit(batch),
       },
     ),
-    delivered: new DeliveredBatcher(store, clock, metrics, log),
+    delivered: new DeliveredBatcher(store, clock, metrics, log, {
+      pushesTo: (sender) => state.receipts.pushesTo(sender),
+      pushed: (changes, pushedBy) => state.receipts.pushed(changes, pushedBy),
+    }),
+    // Replaced below: the relay reads `state`, which is being built here.
+    receipts: null as unknown as ReceiptRelay,
     ledger: new PushLedger(),
-    replay: new ReplayGuard(),
+    replay: new MemoryReplayGuard(clock),
     memberSends: new KeyedRateLimiter({
       ratePerSec: options.memberSendsPerSec,
       burst: options.memberSendBurst,
@@ -73,6 +81,7 @@ export function createHubState(ctx: BrokerContext): HubState {
     closing: false,
   };
   const hooks = directPushHooks(state);
+  state.receipts = new ReceiptRelay(state);
   return state;
 }
 

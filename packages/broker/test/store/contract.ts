@@ -1,7 +1,7 @@
 // The Store contract: one suite every adapter must pass (registered by sqlite.test.ts and postgres.test.ts).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
-import { StoreUnavailableError, type Store } from "../../src/store/index.js";
+import { StoreUnavailableError, type MemberRow, type Store } from "../../src/store/index.js";
 import { MAX_DISPLAY_NAME_CHARS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
 import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
 
@@ -545,6 +545,198 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         failing();
         await store.enqueueMessages([message(f.mesh.id, f.owner.id, [bob])]);
         expect(calls).toHaveLength(1);
+      });
+    });
+
+    describe("receipts", () => {
+      let bob: MemberRow;
+      let carol: MemberRow;
+      beforeEach(async () => {
+        bob = await addMember(store, f.mesh.id, "bob");
+        carol = await addMember(store, f.mesh.id, "carol");
+      });
+      const record = (recipient: string, over: Partial<Parameters<Store["recordReceipts"]>[0]> = {}) =>
+        store.recordReceipts({
+          recipientMemberId: recipient,
+          delivered: [],
+          shown: [],
+          now: T0 + 1,
+          ...over,
+        });
+      async function statusOf(sender: string, messageId: string) {
+        const { statuses } = await store.messageStatus(sender, [messageId], 100);
+        return statuses.get(messageId);
+      }
+
+      it("a stored copy is queued, an ack makes it delivered, shown moves it on, and never back", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob.id], { createdAt: T0 - 5 });
+        await store.enqueueMessages([m]);
+        expect(await statusOf(f.owner.id, m.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "queued", at: T0 - 5 },
+        ]);
+        expect(await record(bob.id, { delivered: [m.messageId], now: T0 + 1 })).toEqual([
+          {
+            messageId: m.messageId,
+            meshId: f.mesh.id,
+            senderMemberId: f.owner.id,
+            recipientMemberId: bob.id,
+            recipientPubkey: bob.pubkey,
+            state: "delivered",
+            at: T0 + 1,
+            from: "queued",
+          },
+        ]);
+        expect(await statusOf(f.owner.id, m.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "delivered", at: T0 + 1 },
+        ]);
+        const shown = await record(bob.id, { shown: [m.messageId], now: T0 + 2 });
+        expect(shown.map((c) => [c.state, c.from, c.at])).toEqual([["shown", "delivered", T0 + 2]]);
+        // Repeats and a late ack change nothing: states only move forward.
+        expect(await record(bob.id, { delivered: [m.messageId], now: T0 + 3 })).toEqual([]);
+        expect(await record(bob.id, { shown: [m.messageId], now: T0 + 3 })).toEqual([]);
+        expect(await statusOf(f.owner.id, m.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "shown", at: T0 + 2 },
+        ]);
+      });
+
+      it("a shown report without an ack delivers the copy too (no redelivery)", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob.id]);
+        await store.enqueueMessages([m]);
+        await claim(bob.id);
+        const changes = await record(bob.id, { shown: [m.messageId] });
+        expect(changes.map((c) => [c.state, c.from])).toEqual([["shown", "queued"]]);
+        expect(await store.countPending(bob.id)).toBe(0);
+        expect(await claim(bob.id, { now: T0 + 10 * LEASE })).toEqual([]);
+        expect(await store.markDelivered(bob.id, [m.messageId], T0 + 5)).toBe(0);
+      });
+
+      it("only the recipient of a copy changes it: others' receipts and acks are ignored", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob.id, carol.id], { targetSpec: "*" });
+        const toBob = message(f.mesh.id, f.owner.id, [bob.id]);
+        await store.enqueueMessages([m, toBob]);
+        expect(await record(carol.id, { delivered: [toBob.messageId], shown: [toBob.messageId] })).toEqual(
+          [],
+        );
+        expect(await record(f.owner.id, { shown: [toBob.messageId, m.messageId] })).toEqual([]);
+        expect(await statusOf(f.owner.id, toBob.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "queued", at: T0 },
+        ]);
+        const changes = await record(carol.id, { shown: [m.messageId, "unknown-id"] });
+        expect(changes.map((c) => [c.recipientMemberId, c.state])).toEqual([[carol.id, "shown"]]);
+        const byPubkey = new Map(
+          ((await statusOf(f.owner.id, m.messageId)) ?? []).map((r) => [r.recipientPubkey, r.state]),
+        );
+        expect(byPubkey).toEqual(
+          new Map([
+            [bob.pubkey, "queued"],
+            [carol.pubkey, "shown"],
+          ]),
+        );
+        expect(await store.countPending(bob.id)).toBe(2);
+      });
+
+      it("messageStatus answers only for the asker's own messages, recipients in pubkey order", async () => {
+        const m = message(f.mesh.id, f.owner.id, [bob.id, carol.id], { targetSpec: "*" });
+        const fromCarol = message(f.mesh.id, carol.id, [bob.id]);
+        await store.enqueueMessages([m, fromCarol]);
+        await record(bob.id, { delivered: [m.messageId, fromCarol.messageId] });
+        const asked = [m.messageId, fromCarol.messageId, "unknown-id"];
+        const mine = await store.messageStatus(f.owner.id, asked, 100);
+        expect([...mine.statuses.keys()]).toEqual([m.messageId]);
+        expect(mine.truncated).toBe(false);
+        const recipients = mine.statuses.get(m.messageId) ?? [];
+        expect(recipients.map((r) => r.recipientPubkey)).toEqual([bob.pubkey, carol.pubkey].sort());
+        // Bob received fromCarol (and acked it) but did not send it: nothing is reported to him.
+        expect((await store.messageStatus(bob.id, asked, 100)).statuses.size).toBe(0);
+        expect([...(await store.messageStatus(carol.id, asked, 100)).statuses.keys()]).toEqual([
+          fromCarol.messageId,
+        ]);
+        expect((await store.messageStatus(f.owner.id, [], 100)).statuses.size).toBe(0);
+        expect((await store.messageStatus(f.owner.id, [m.messageId], 1)).truncated).toBe(true);
+      });
+
+      it("receipts outlive swept delivery rows; undelivered copies past retention expire", async () => {
+        const acked = message(f.mesh.id, f.owner.id, [bob.id], { createdAt: T0 - 100 });
+        const stale = message(f.mesh.id, f.owner.id, [bob.id], { createdAt: T0 - 100 });
+        const fresh = message(f.mesh.id, f.owner.id, [bob.id], { createdAt: T0 + 10 });
+        await store.enqueueMessages([acked, stale, fresh]);
+        await record(bob.id, { delivered: [acked.messageId], now: T0 - 50 });
+        expect(await store.sweepMessages(T0, T0 + 20)).toBe(2);
+        expect(await statusOf(f.owner.id, acked.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "delivered", at: T0 - 50 },
+        ]);
+        expect(await statusOf(f.owner.id, stale.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "expired", at: T0 + 20 },
+        ]);
+        expect(await statusOf(f.owner.id, fresh.messageId)).toEqual([
+          { recipientPubkey: bob.pubkey, state: "queued", at: T0 + 10 },
+        ]);
+        // An expired copy is final: a late shown report changes nothing.
+        expect(await record(bob.id, { shown: [stale.messageId] })).toEqual([]);
+        // Receipts go once their last change is past retention.
+        expect(await store.sweepReceipts(T0)).toBe(1);
+        expect(await statusOf(f.owner.id, acked.messageId)).toBeUndefined();
+        expect((await statusOf(f.owner.id, stale.messageId))?.[0]?.state).toBe("expired");
+        expect(await store.sweepReceipts(T0)).toBe(0);
+      });
+
+      it("takeReceipts hands out each unpushed change once, oldest first; changes pushed live never", async () => {
+        const a = message(f.mesh.id, f.owner.id, [bob.id]);
+        const b = message(f.mesh.id, carol.id, [bob.id]);
+        const c = message(f.mesh.id, carol.id, [bob.id]);
+        await store.enqueueMessages([a, b, c]);
+        await record(bob.id, {
+          delivered: [a.messageId, b.messageId],
+          now: T0 + 1,
+          pushedBy: (sender) => sender === f.owner.id,
+        });
+        await record(bob.id, { shown: [c.messageId], now: T0 + 2 });
+        expect(await store.takeReceipts(f.owner.id, 10)).toEqual([]);
+        const first = await store.takeReceipts(carol.id, 1);
+        expect(first.map((r) => [r.messageId, r.state, r.recipientPubkey, r.at])).toEqual([
+          [b.messageId, "delivered", bob.pubkey, T0 + 1],
+        ]);
+        const rest = await store.takeReceipts(carol.id, 10);
+        expect(rest.map((r) => [r.messageId, r.state])).toEqual([[c.messageId, "shown"]]);
+        expect(await store.takeReceipts(carol.id, 10)).toEqual([]);
+        // A new change to a pulled receipt is unpushed again.
+        await record(bob.id, { shown: [b.messageId], now: T0 + 3 });
+        expect((await store.takeReceipts(carol.id, 10)).map((r) => r.state)).toEqual(["shown"]);
+      });
+
+      it("wakes receipt listeners for senders whose changes were stored unpushed", async () => {
+        const calls: string[][] = [];
+        const unsubscribe = store.onReceipts((ids) => calls.push([...ids]));
+        const a = message(f.mesh.id, f.owner.id, [bob.id]);
+        const b = message(f.mesh.id, carol.id, [bob.id]);
+        await store.enqueueMessages([a, b]);
+        await record(bob.id, { delivered: [a.messageId], pushedBy: () => true });
+        expect(calls).toEqual([]);
+        await record(bob.id, { delivered: [b.messageId], pushedBy: () => false });
+        expect(calls).toEqual([[carol.id]]);
+        unsubscribe();
+      });
+
+      it("markRevokedReceipts marks undelivered copies to the revoked revoked, leaving the rest", async () => {
+        const done = message(f.mesh.id, f.owner.id, [bob.id]);
+        const waiting = message(f.mesh.id, f.owner.id, [bob.id]);
+        const toCarol = message(f.mesh.id, f.owner.id, [carol.id]);
+        await store.enqueueMessages([done, waiting, toCarol]);
+        await record(bob.id, { delivered: [done.messageId] });
+        const woken: string[][] = [];
+        const unsubscribe = store.onReceipts((ids) => woken.push([...ids]));
+        expect(await store.markRevokedReceipts([bob.id], T0 + 5)).toBe(1);
+        expect(woken).toEqual([[f.owner.id]]);
+        expect((await statusOf(f.owner.id, waiting.messageId))?.[0]).toEqual({
+          recipientPubkey: bob.pubkey,
+          state: "revoked",
+          at: T0 + 5,
+        });
+        expect((await statusOf(f.owner.id, done.messageId))?.[0]?.state).toBe("delivered");
+        expect((await statusOf(f.owner.id, toCarol.messageId))?.[0]?.state).toBe("queued");
+        expect(await store.markRevokedReceipts([bob.id], T0 + 6)).toBe(0);
+        expect(await store.markRevokedReceipts([], T0 + 6)).toBe(0);
+        unsubscribe();
       });
     });
 

@@ -133,6 +133,31 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(local).toEqual([[bob.id], [f.owner.id]]);
   });
 
+  it("a receipt stored unpushed on one broker wakes the other broker's receipt listeners, once", async () => {
+    const h = await isolated();
+    const other = (await sibling(h.schema)) as PostgresStore;
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    const remote: string[][] = [];
+    const remoteDeliveries: string[][] = [];
+    other.onReceipts((ids) => remote.push([...ids]));
+    other.onDeliveries((ids) => remoteDeliveries.push([...ids]));
+    await other.whenListening();
+    const m = message(f.mesh.id, f.owner.id, [bob.id]);
+    await h.store.enqueueMessages([m]);
+    await waitFor(() => remoteDeliveries.length > 0);
+    await h.store.recordReceipts({ recipientMemberId: bob.id, delivered: [m.messageId], shown: [], now: T0 });
+    await waitFor(() => remote.length > 0);
+    expect(remote).toEqual([[f.owner.id]]);
+    // A receipt wake-up is not a delivery wake-up.
+    expect(remoteDeliveries).toEqual([[bob.id]]);
+    const pulled = await other.takeReceipts(f.owner.id, 10);
+    expect(pulled.map((r) => [r.messageId, r.state, r.recipientPubkey])).toEqual([
+      [m.messageId, "delivered", bob.pubkey],
+    ]);
+    expect(await h.store.takeReceipts(f.owner.id, 10)).toEqual([]);
+  });
+
   it("wake-ups for hundreds of recipients are split under the NOTIFY size limit", async () => {
     const h = await isolated();
     const other = (await sibling(h.schema)) as PostgresStore;

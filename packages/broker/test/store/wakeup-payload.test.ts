@@ -6,7 +6,17 @@ describe("wake-up payloads", () => {
   it("round-trips a small batch in one payload", () => {
     const payloads = encodeWakeups("origin-1", ["a", "b"]);
     expect(payloads).toHaveLength(1);
-    expect(decodeWakeup(payloads[0] ?? "")).toEqual({ origin: "origin-1", recipients: ["a", "b"] });
+    expect(decodeWakeup(payloads[0] ?? "")).toEqual({
+      origin: "origin-1",
+      recipients: ["a", "b"],
+      kind: "deliveries",
+    });
+  });
+
+  it("tags receipt wake-ups, and reads an unknown kind as malformed", () => {
+    const [payload] = encodeWakeups("origin-1", ["s"], "receipts");
+    expect(decodeWakeup(payload ?? "")).toEqual({ origin: "origin-1", recipients: ["s"], kind: "receipts" });
+    expect(decodeWakeup(JSON.stringify({ o: "x", r: ["s"], k: "other" }))).toBeNull();
   });
 
   it("splits many recipients into payloads under the limit that together name each once", () => {

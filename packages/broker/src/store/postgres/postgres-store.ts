@@ -21,6 +21,7 @@ import {
   pendingRecipients,
   recipientIds,
 } from "../sql/rules.js";
+import { unnotifiedSenders } from "../sql/receipts.js";
 import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
@@ -103,7 +104,9 @@ export class PostgresStore extends SqlStore {
       {
         notification: (payload) => {
           const wakeup = decodeWakeup(payload);
-          if (wakeup && wakeup.origin !== this.instanceId) this.wakeups.emit(wakeup.recipients);
+          if (!wakeup || wakeup.origin === this.instanceId) return;
+          if (wakeup.kind === "receipts") this.receiptWakeups.emit(wakeup.recipients);
+          else this.wakeups.emit(wakeup.recipients);
         },
         established: () => this.resync(),
       },
@@ -203,6 +206,14 @@ export class PostgresStore extends SqlStore {
     this.wakeups.emit(recipients);
   }
 
+  /** One NOTIFY per payload on the wake-up channel, kind `receipts` (after the receipts' commit). */
+  protected override async publishReceipts(senderMemberIds: readonly string[]): Promise<void> {
+    const payloads = encodeWakeups(this.instanceId, senderMemberIds, "receipts");
+    await this.guard(() =>
+      this.pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.channel, payloads]),
+    );
+  }
+
   protected override listenerAdded(): void {
     if (!this.closed) this.listener.start();
   }
@@ -217,6 +228,7 @@ export class PostgresStore extends SqlStore {
     try {
       const recipients = await this.guard(() => this.autocommit(pendingRecipients()));
       this.wakeups.emit(recipients);
+      this.receiptWakeups.emit(await this.guard(() => this.autocommit(unnotifiedSenders())));
     } catch (err) {
       this.log.warn("store.resync_failed", { error: err instanceof Error ? err.message : String(err) });
     }

@@ -1,21 +1,32 @@
 // NOTIFY payloads for delivery wake-ups: JSON {o: origin store instance, r: recipient ids}, split so
-// each stays under PostgreSQL's 8,000-byte payload limit.
+// each stays under PostgreSQL's 8,000-byte payload limit. Receipt wake-ups add `k: "receipts"`
+// (the ids are then senders with receipts to pull).
 
 /** PostgreSQL rejects NOTIFY payloads of 8,000 bytes or more; keep a margin. */
 export const MAX_PAYLOAD_BYTES = 7_900;
 
+export type WakeupKind = "deliveries" | "receipts";
+
 export interface Wakeup {
   origin: string;
   recipients: string[];
+  kind: WakeupKind;
 }
 
-function encode(origin: string, recipients: readonly string[]): string {
-  return JSON.stringify({ o: origin, r: recipients });
+function encode(origin: string, recipients: readonly string[], kind: WakeupKind): string {
+  return JSON.stringify(
+    kind === "receipts" ? { o: origin, r: recipients, k: kind } : { o: origin, r: recipients },
+  );
 }
 
 /** One or more payloads that together name every recipient, each ≤ MAX_PAYLOAD_BYTES. */
-export function encodeWakeups(origin: string, recipients: readonly string[]): string[] {
-  const emptyBytes = Buffer.byteLength(encode(origin, []));
+export function encodeWakeups(
+  origin: string,
+  recipients: readonly string[],
+  kind: WakeupKind = "deliveries",
+): string[] {
+  const encode1 = (ids: readonly string[]) => encode(origin, ids, kind);
+  const emptyBytes = Buffer.byteLength(encode1([]));
   const payloads: string[] = [];
   let current: string[] = [];
   let bytes = emptyBytes;
@@ -25,14 +36,14 @@ export function encodeWakeups(origin: string, recipients: readonly string[]): st
     if (emptyBytes + idBytes > MAX_PAYLOAD_BYTES)
       throw new Error("wake-up payload: a recipient id is too long for NOTIFY");
     if (current.length > 0 && bytes + idBytes > MAX_PAYLOAD_BYTES) {
-      payloads.push(encode(origin, current));
+      payloads.push(encode1(current));
       current = [];
       bytes = emptyBytes;
     }
     current.push(id);
     bytes += idBytes;
   }
-  if (current.length > 0) payloads.push(encode(origin, current));
+  if (current.length > 0) payloads.push(encode1(current));
   return payloads;
 }
 
@@ -45,7 +56,8 @@ export function decodeWakeup(payload: string): Wakeup | null {
     return null;
   }
   if (value === null || typeof value !== "object") return null;
-  const { o, r } = value as { o?: unknown; r?: unknown };
+  const { o, r, k } = value as { o?: unknown; r?: unknown; k?: unknown };
   if (typeof o !== "string" || !Array.isArray(r) || !r.every((id) => typeof id === "string")) return null;
-  return { origin: o, recipients: r as string[] };
+  if (k !== undefined && k !== "receipts") return null;
+  return { origin: o, recipients: r as string[], kind: k === "receipts" ? "receipts" : "deliveries" };
 }

@@ -134,6 +134,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP INDEX deliveries_pending`,
     ],
   },
+  {
+    version: 3,
+    name: "delivery receipts",
+    // Where each (message, recipient) stands once it is no longer just queued (SPEC §3 receipts).
+    // A queued copy is its undelivered deliveries row; a receipt row is written when that changes
+    // (client_ack, shown, expiry, revocation), so it outlives the delivery row the sweep deletes and
+    // the hot insert path writes nothing extra. Metadata only. `notified` is false while the sender
+    // has not been pushed this state yet.
+    statements: (d) => [
+      `CREATE TABLE receipts (
+        message_id TEXT NOT NULL,
+        recipient_member_id TEXT NOT NULL,
+        mesh_id TEXT NOT NULL,
+        sender_member_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('delivered', 'shown', 'expired', 'revoked')),
+        state_at ${d.types.bigint} NOT NULL,
+        notified ${d.types.bool} NOT NULL,
+        PRIMARY KEY (message_id, recipient_member_id)
+      )`,
+      // Retention: receipts go once their last change is older than the retention window.
+      `CREATE INDEX receipts_state_at ON receipts (state_at)`,
+      // Receipts a sender has not been pushed yet (pulled on its hello and on wake-ups).
+      `CREATE INDEX receipts_unnotified ON receipts (sender_member_id, state_at) WHERE NOT notified`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -11,18 +11,24 @@ import {
   type NewMessage,
   type PendingHookStatus,
   type PresenceRow,
+  type ReceiptChange,
+  type RecipientStatusRow,
+  type RecordReceiptsInput,
   type RedeemResult,
   type Store,
 } from "../types.js";
 import type { StoreLog } from "../options.js";
 import type { Dialect } from "./dialect.js";
 import type { Op } from "./op.js";
+import * as receipts from "./receipts.js";
 import * as rules from "./rules.js";
 import { DeliveryWakeups } from "./wakeups.js";
 
 export abstract class SqlStore implements Store {
   abstract readonly kind: "sqlite" | "postgres";
   protected readonly wakeups: DeliveryWakeups;
+  /** "These senders have receipts to pull" (same fan-out as delivery wake-ups). */
+  protected readonly receiptWakeups: DeliveryWakeups;
   protected closed = false;
 
   protected constructor(
@@ -30,6 +36,7 @@ export abstract class SqlStore implements Store {
     protected readonly log: StoreLog,
   ) {
     this.wakeups = new DeliveryWakeups(log);
+    this.receiptWakeups = new DeliveryWakeups(log);
   }
 
   // ------------------------------------------------------------ adapter hooks
@@ -51,6 +58,8 @@ export abstract class SqlStore implements Store {
   protected abstract describe(): string;
   /** Called when the first wake-up listener subscribes (PostgreSQL starts LISTEN). */
   protected listenerAdded(): void {}
+  /** Tells other brokers sharing the store that these senders have receipts to pull (PostgreSQL NOTIFY). */
+  protected async publishReceipts(_senderMemberIds: readonly string[]): Promise<void> {}
 
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<boolean>;
@@ -122,8 +131,14 @@ export abstract class SqlStore implements Store {
     return this.guard(() => this.atomicStatement(() => rules.claimDeliveries(this.dialect, options)));
   }
 
-  markDelivered(recipientMemberId: string, messageIds: readonly string[], now: number): Promise<number> {
-    return this.direct(rules.markDelivered(this.dialect, recipientMemberId, messageIds, now));
+  /** Same write as a client_ack through recordReceipts, so every delivered copy has its receipt. */
+  async markDelivered(
+    recipientMemberId: string,
+    messageIds: readonly string[],
+    now: number,
+  ): Promise<number> {
+    const changes = await this.recordReceipts({ recipientMemberId, delivered: messageIds, shown: [], now });
+    return changes.length;
   }
 
   releaseLeases(leaseOwner: string): Promise<number> {
@@ -138,8 +153,18 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.countPending(recipientMemberId));
   }
 
-  async sweepMessages(olderThan: number): Promise<number> {
+  async sweepMessages(olderThan: number, now: number = Date.now()): Promise<number> {
     let total = 0;
+    // Undelivered rows past retention first, each leaving an `expired` receipt for its sender.
+    for (;;) {
+      const step = await this.guard(() =>
+        this.atomicStatement(() => receipts.expireStep(this.dialect, olderThan, now)),
+      );
+      total += step.deleted;
+      await this.wakeReceipts(step.senders);
+      if (step.deleted < receipts.RECEIPT_SWEEP_CHUNK_ROWS) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     // Bounded: each full step deletes SWEEP_CHUNK_ROWS rows, and the table is finite.
     for (;;) {
       const deleted = await this.direct(rules.sweepStep(olderThan));
@@ -154,6 +179,66 @@ export abstract class SqlStore implements Store {
     const unsubscribe = this.wakeups.subscribe(listener);
     this.listenerAdded();
     return unsubscribe;
+  }
+
+  // ------------------------------------------------------------ receipts
+
+  async recordReceipts(input: RecordReceiptsInput): Promise<ReceiptChange[]> {
+    const recorded = await this.atomic(() => receipts.recordReceipts(this.dialect, input));
+    await this.wakeReceipts(recorded.waiting);
+    return recorded.changes;
+  }
+
+  async markRevokedReceipts(recipientMemberIds: readonly string[], now: number): Promise<number> {
+    const { written, senders } = await this.guard(() =>
+      this.atomicStatement(() => receipts.markRevokedReceipts(this.dialect, recipientMemberIds, now)),
+    );
+    await this.wakeReceipts(senders);
+    return written;
+  }
+
+  takeReceipts(senderMemberId: string, limit: number): Promise<ReceiptChange[]> {
+    return this.guard(() =>
+      this.atomicStatement(() => receipts.takeReceipts(this.dialect, senderMemberId, limit)),
+    );
+  }
+
+  messageStatus(
+    senderMemberId: string,
+    messageIds: readonly string[],
+    limit: number,
+  ): Promise<{ statuses: Map<string, RecipientStatusRow[]>; truncated: boolean }> {
+    return this.direct(receipts.messageStatus(this.dialect, senderMemberId, messageIds, limit));
+  }
+
+  async sweepReceipts(olderThan: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.direct(receipts.sweepReceiptsStep(olderThan));
+      total += deleted;
+      if (deleted < receipts.RECEIPT_SWEEP_CHUNK_ROWS) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  onReceipts(listener: DeliveryListener): () => void {
+    const unsubscribe = this.receiptWakeups.subscribe(listener);
+    this.listenerAdded();
+    return unsubscribe;
+  }
+
+  /** After commit: wakes local receipt listeners and other brokers for these senders. */
+  private async wakeReceipts(senders: readonly string[]): Promise<void> {
+    if (senders.length === 0) return;
+    this.receiptWakeups.emit(senders);
+    try {
+      await this.publishReceipts(senders);
+    } catch (err) {
+      // The receipts are stored: a sender connected elsewhere gets them at its next hello.
+      this.log.warn("store.receipt_notify_failed", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   // ------------------------------------------------------------ presence, status, channels
