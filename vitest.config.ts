@@ -19,5 +19,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // One fast-check seed per run, printed at the start: FC_SEED=<seed> replays a property failure.
+    globalSetup: ["test/setup/fast-check-global.ts"],
+    setupFiles: ["test/setup/fast-check-seed.ts"],
   },
 });

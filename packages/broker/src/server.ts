@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { randomId } from "@claudemesh/crypto";
 import type { BrokerContext, Clock } from "./context.js";
 import type { Hub } from "./hub-api.js";
+import { MemoryReplayGuard } from "./core/replay.js";
 import { HealthProbe } from "./http/health.js";
-import { ReplayGuard } from "./http/signed.js";
 import { createLogger, type BrokerLogger } from "./log.js";
 import { createMetrics, type MetricsRegistry } from "./metrics.js";
 import { resolveOptions, type Env, type ResolvedOptions } from "./options.js";
@@ -89,7 +89,7 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
     ctx,
     options,
     hub,
-    replay: new ReplayGuard(options.helloSkewMs),
+    replay: new MemoryReplayGuard(clock),
     health: new HealthProbe(store, clock, options.healthCacheMs),
     ipLimiter: new KeyedRateLimiter({
       ratePerSec: options.httpRequestsPerSec,

@@ -1,11 +1,10 @@
 // Hex, base64, base64url and strict UTF-8 codecs shared by every module of this package (SPEC §1, §4).
+import { PUBKEY_HEX_RE, SIGNATURE_HEX_RE } from "@claudemesh/protocol";
 import { CryptoArgumentError } from "./errors.js";
 import { randomBytes } from "./random.js";
 import { sodium } from "./sodium.js";
 
 const ANY_HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
-const PUBKEY_RE = /^[0-9a-f]{64}$/;
-const SIGNATURE_RE = /^[0-9a-f]{128}$/;
 /** Standard-alphabet base64 with padding (SPEC §4: "both base64 (standard alphabet)"). */
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** A UTF-16 surrogate that is not part of a pair (cannot be encoded as UTF-8 without loss). */
@@ -77,12 +76,12 @@ export function randomId(bytes = 16): string {
 
 /** True for a 32-byte ed25519 public key written as 64 lowercase hex chars (SPEC §1). */
 export function isPubkeyHex(value: unknown): value is string {
-  return typeof value === "string" && PUBKEY_RE.test(value);
+  return typeof value === "string" && PUBKEY_HEX_RE.test(value);
 }
 
 /** True for a 64-byte ed25519 signature written as 128 lowercase hex chars (SPEC §1). */
 export function isSignatureHex(value: unknown): value is string {
-  return typeof value === "string" && SIGNATURE_RE.test(value);
+  return typeof value === "string" && SIGNATURE_HEX_RE.test(value);
 }
 
 /** True when `text` has no lone surrogate, i.e. it converts to UTF-8 and back unchanged. */

@@ -153,27 +153,6 @@ function requireEnrollFields(fields: unknown): EnrollFields {
   };
 }
 
-/**
- * Signs the enroll string with either the parent's or the agent's secret key (both sign the
- * same string). Give both calls the same `now`, or use signEnrollRequest.
- */
-export function signEnroll(
-  fields: EnrollFields,
-  secretKey: string,
-  now: number = Date.now(),
-): TimestampedSignature {
-  const f = requireEnrollFields(fields);
-  return signTimestamped(
-    enrollCanonical(f),
-    {
-      secretKey,
-      signers: [f.parentPubkey, f.agentPubkey],
-      mismatch: "belongs to neither parentPubkey nor agentPubkey",
-    },
-    now,
-  );
-}
-
 /** Builds the whole signed part of a POST /agents body, signed by both parent and agent at one timestamp. */
 export function signEnrollRequest(
   fields: EnrollFields,
@@ -199,41 +178,6 @@ export function signEnrollRequest(
     parent_signature: parent.signature,
     agent_signature: agent.signature,
   };
-}
-
-/**
- * Verifies one enroll signature by `signerPubkey`, which must be the parent or the agent of
- * `fields` (anything else is `malformed`: such a signature would bind nobody).
- */
-export function verifyEnroll(
-  fields: EnrollFields,
-  timestamp: number,
-  signature: string,
-  signerPubkey: string,
-  now: number = Date.now(),
-  skewMs: number = HELLO_SKEW_MS,
-): VerifyResult {
-  const f = asRecord(fields);
-  if (!f) return MALFORMED;
-  const signerIsParty = signerPubkey === f.parentPubkey || signerPubkey === f.agentPubkey;
-  return verifyTimestamped(
-    {
-      timestamp,
-      textFields: [f.meshId, f.agentName],
-      pubkeyFields: [f.parentPubkey, f.agentPubkey, signerIsParty ? signerPubkey : null],
-      signatures: [{ signature, pubkey: signerPubkey }],
-      canonical: (ts) =>
-        canonicalEnroll(
-          f.meshId as string,
-          f.parentPubkey as string,
-          f.agentPubkey as string,
-          f.agentName as string,
-          ts,
-        ),
-    },
-    now,
-    skewMs,
-  );
 }
 
 /** Verifies both signatures of a POST /agents body (parent's, then agent's). */

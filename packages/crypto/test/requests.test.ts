@@ -9,14 +9,12 @@ import {
 } from "@claudemesh/protocol";
 import { describe, expect, it } from "vitest";
 import {
-  signEnroll,
   signEnrollRequest,
   signHello,
   signJoin,
   signMeshCreate,
   signStatus,
   verifyDetached,
-  verifyEnroll,
   verifyEnrollRequest,
   verifyHelloSignature,
   verifyJoin,
@@ -94,18 +92,6 @@ const KINDS: Kind[] = [
     sign: (at) => ({ ...signEnrollRequest(ENROLL, ALICE.secretKey, BOB.secretKey, at) }),
     verify: (p, now) => verifyEnrollRequest(p as never, now),
   },
-  {
-    name: "enroll (one signer)",
-    textFields: ["meshId", "agentName"],
-    pubkeyFields: ["parentPubkey", "agentPubkey"],
-    signatureFields: ["signature"],
-    sign: (at) => ({ ...ENROLL, signer: ALICE.publicKey, ...signEnroll(ENROLL, ALICE.secretKey, at) }),
-    verify: (p, now) => {
-      if (p === null) return verifyEnroll(null as never, NOW, "", ALICE.publicKey, now);
-      const { timestamp, signature, signer, ...fields } = p;
-      return verifyEnroll(fields as never, timestamp as number, signature as string, signer as string, now);
-    },
-  },
 ];
 
 const OK = { ok: true };
@@ -164,11 +150,8 @@ describe.each(KINDS)("$name signature", (kind) => {
         else if (kind.pubkeyFields.includes(f))
           changed[f] = honest[f] === CAROL.publicKey ? ALICE.publicKey : CAROL.publicKey;
         else changed[f] = `${honest[f] as string}${extra}`;
-        // The single enroll signer is ALICE as parent: replacing the parent leaves a signer who is no
-        // party to the enrollment, which is malformed rather than a bad signature.
         const result = kind.verify(changed, NOW);
-        expect(result.ok).toBe(false);
-        expect(result).toEqual(kind.name === "enroll (one signer)" && f === "parentPubkey" ? MALFORMED : BAD);
+        expect(result).toEqual(BAD);
       }),
       FC,
     );
@@ -193,9 +176,10 @@ describe("signed strings are the protocol's canonical strings", () => {
     expect(
       verifyDetached(canonicalStatus("mesh_1", ALICE.publicKey, "idle", NOW), s.signature, ALICE.publicKey),
     ).toBe(true);
-    const e = signEnroll(ENROLL, BOB.secretKey, NOW);
+    const e = signEnrollRequest(ENROLL, ALICE.secretKey, BOB.secretKey, NOW);
     const enrollString = canonicalEnroll("mesh_1", ALICE.publicKey, BOB.publicKey, "backend", NOW);
-    expect(verifyDetached(enrollString, e.signature, BOB.publicKey)).toBe(true);
+    expect(verifyDetached(enrollString, e.parent_signature, ALICE.publicKey)).toBe(true);
+    expect(verifyDetached(enrollString, e.agent_signature, BOB.publicKey)).toBe(true);
   });
 
   it("keeps purposes apart: a join signature is no hello and a hello signature is no join", () => {
@@ -209,20 +193,17 @@ describe("signed strings are the protocol's canonical strings", () => {
 });
 
 describe("enroll specifics", () => {
-  it("lets parent and agent sign the same string separately at one timestamp", () => {
-    const parent = signEnroll(ENROLL, ALICE.secretKey, NOW);
-    const agent = signEnroll(ENROLL, BOB.secretKey, NOW);
+  it("signs one request with both keys at one timestamp", () => {
     const body = signEnrollRequest(ENROLL, ALICE.secretKey, BOB.secretKey, NOW);
-    expect(body).toEqual({
+    expect(body).toMatchObject({
       mesh_id: "mesh_1",
       parent_pubkey: ALICE.publicKey,
       agent_pubkey: BOB.publicKey,
       agent_name: "backend",
       timestamp: NOW,
-      parent_signature: parent.signature,
-      agent_signature: agent.signature,
     });
-    expect(verifyEnroll(ENROLL, NOW, agent.signature, BOB.publicKey, NOW)).toEqual(OK);
+    expect(body.parent_signature).not.toBe(body.agent_signature);
+    expect(verifyEnrollRequest(body, NOW)).toEqual(OK);
   });
 
   it("rejects swapped parent and agent signatures as bad_signature", () => {
@@ -235,16 +216,10 @@ describe("enroll specifics", () => {
     expect(verifyEnrollRequest(swapped, NOW)).toEqual(BAD);
   });
 
-  it("calls a signer who is neither parent nor agent malformed", () => {
+  it("rejects an agent signature made by a third key as bad_signature", () => {
+    const body = signEnrollRequest(ENROLL, ALICE.secretKey, BOB.secretKey, NOW);
     const carol = signHello("x", "y", CAROL.publicKey, CAROL.secretKey, NOW).signature;
-    expect(verifyEnroll(ENROLL, NOW, carol, CAROL.publicKey, NOW)).toEqual(MALFORMED);
-  });
-
-  it("refuses to sign with a key that is neither parent nor agent", () => {
-    expectArgumentError(() => signEnroll(ENROLL, CAROL.secretKey, NOW), "secretKey");
-    expect(() => signEnroll(ENROLL, CAROL.secretKey, NOW)).toThrow(
-      "belongs to neither parentPubkey nor agentPubkey",
-    );
+    expect(verifyEnrollRequest({ ...body, agent_signature: carol }, NOW)).toEqual(BAD);
   });
 
   it("names the secret key at fault in signEnrollRequest", () => {
@@ -275,15 +250,30 @@ describe("argument checks of the request signers", () => {
       ["pubkey", () => signStatus("mesh_1", "", "idle", ALICE.secretKey, NOW)],
       ["status", () => signStatus("mesh_1", ALICE.publicKey, "", ALICE.secretKey, NOW)],
       ["now", () => signStatus("mesh_1", ALICE.publicKey, "idle", ALICE.secretKey, -5)],
-      ["fields", () => signEnroll(null as never, ALICE.secretKey, NOW)],
-      ["fields.meshId", () => signEnroll({ ...ENROLL, meshId: "" }, ALICE.secretKey, NOW)],
-      ["fields.parentPubkey", () => signEnroll({ ...ENROLL, parentPubkey: "00" }, ALICE.secretKey, NOW)],
+      ["fields", () => signEnrollRequest(null as never, ALICE.secretKey, BOB.secretKey, NOW)],
+      [
+        "fields.meshId",
+        () => signEnrollRequest({ ...ENROLL, meshId: "" }, ALICE.secretKey, BOB.secretKey, NOW),
+      ],
+      [
+        "fields.parentPubkey",
+        () => signEnrollRequest({ ...ENROLL, parentPubkey: "00" }, ALICE.secretKey, BOB.secretKey, NOW),
+      ],
       [
         "fields.agentPubkey",
-        () => signEnroll({ ...ENROLL, agentPubkey: undefined as never }, ALICE.secretKey, NOW),
+        () =>
+          signEnrollRequest(
+            { ...ENROLL, agentPubkey: undefined as never },
+            ALICE.secretKey,
+            BOB.secretKey,
+            NOW,
+          ),
       ],
-      ["fields.agentName", () => signEnroll({ ...ENROLL, agentName: "a|b" }, ALICE.secretKey, NOW)],
-      ["now", () => signEnroll(ENROLL, ALICE.secretKey, 2 ** 60)],
+      [
+        "fields.agentName",
+        () => signEnrollRequest({ ...ENROLL, agentName: "a|b" }, ALICE.secretKey, BOB.secretKey, NOW),
+      ],
+      ["now", () => signEnrollRequest(ENROLL, ALICE.secretKey, BOB.secretKey, 2 ** 60)],
     ];
     for (const [argument, call] of cases) expectArgumentError(call, argument);
   });

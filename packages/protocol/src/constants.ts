@@ -1,5 +1,12 @@
 // Named defaults of SPEC §7; every one is configurable where it is used and documented in docs/CONFIG.md.
 
+/** An ed25519 public key on the wire: 64 lowercase hex chars (SPEC §1). The one copy of this pattern. */
+export const PUBKEY_HEX_RE = /^[0-9a-f]{64}$/;
+/** An ed25519 signature on the wire: 128 lowercase hex chars (SPEC §1). The one copy of this pattern. */
+export const SIGNATURE_HEX_RE = /^[0-9a-f]{128}$/;
+/** An ed25519 secret key (libsodium layout seed‖pubkey) has the signature's shape: 128 lowercase hex. */
+export const SECRET_KEY_HEX_RE = SIGNATURE_HEX_RE;
+
 /** Hello and signed-HTTP timestamp window, both directions (SPEC §3 check 1). */
 export const HELLO_SKEW_MS = 60_000;
 /** Broker ping interval (SPEC §3 Liveness). */

@@ -1,14 +1,20 @@
 // zod schemas for every WebSocket frame and HTTP body of SPEC §2–§3: the single source of truth for the wire.
 import { z } from "zod";
 import { ERROR_CODES } from "./errors.js";
-import { MAX_CHANNEL_CHARS, MAX_NAME_CHARS, MAX_SUMMARY_CHARS } from "./constants.js";
+import {
+  MAX_CHANNEL_CHARS,
+  MAX_NAME_CHARS,
+  MAX_SUMMARY_CHARS,
+  PUBKEY_HEX_RE,
+  SIGNATURE_HEX_RE,
+} from "./constants.js";
 
 // ---------------------------------------------------------------- primitives
 
 /** 32-byte ed25519 public key as 64 lowercase hex chars (SPEC §1). */
-export const PubkeySchema = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex chars");
+export const PubkeySchema = z.string().regex(PUBKEY_HEX_RE, "must be 64 lowercase hex chars");
 /** 64-byte ed25519 signature as 128 lowercase hex chars. */
-export const SignatureSchema = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex chars");
+export const SignatureSchema = z.string().regex(SIGNATURE_HEX_RE, "must be 128 lowercase hex chars");
 /** Standard-alphabet base64 with padding, as produced for nonces and ciphertexts (SPEC §4). */
 // Linear form (no repeated group: V8 ran the grouped pattern at ~3 µs per 370-char ciphertext, on the
 // broker's per-message path); with the length check in isBase64 it accepts exactly the same strings.
@@ -32,8 +38,6 @@ export const CiphertextSchema = z
   .string()
   .min(24)
   .refine(isBase64, "must be base64 (standard alphabet, padded to a multiple of 4)");
-/** Unix epoch milliseconds. */
-export const TimestampMsSchema = z.number().int().nonnegative();
 /** Broker-assigned opaque id (mesh, member, message, presence). */
 export const OpaqueIdSchema = z
   .string()

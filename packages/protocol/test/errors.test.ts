@@ -27,7 +27,6 @@ describe("error codes - closed list", () => {
         "method_not_allowed",
         "no_hello",
         "not_found",
-        "not_member",
         "rate_limited",
         "recipients_mismatch",
         "replay",

@@ -1,27 +1,7 @@
-// Signature-result mapping and the creation-token check for signed HTTP routes (SPEC §2).
+// The creation-token check of POST /meshes (SPEC §2).
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "./errors.js";
-
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
-
-const SIGNATURE_FAILURES: Readonly<Record<string, "timestamp_skew" | "malformed" | "bad_signature">> = {
-  timestamp_skew: "timestamp_skew",
-  malformed: "malformed",
-};
-
-/** Throws the wire error for a failed crypto verification; `who` names the signer for the message. */
-export function assertVerified(result: VerifyResult, who: string): void {
-  if (result.ok) return;
-  const code = SIGNATURE_FAILURES[result.reason] ?? "bad_signature";
-  const hint =
-    code === "timestamp_skew"
-      ? "check the system clock and sign again"
-      : code === "malformed"
-        ? "the signed fields are malformed"
-        : "it does not verify against the given public key";
-  throw new HttpError(code, `${who} signature rejected: ${hint}`);
-}
 
 function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();

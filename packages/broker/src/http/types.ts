@@ -4,7 +4,7 @@ import type { BrokerContext } from "../context.js";
 import type { Hub } from "../hub-api.js";
 import type { KeyedRateLimiter } from "../rate-limit.js";
 import type { ResolvedOptions } from "../options.js";
-import type { ReplayGuard } from "./signed.js";
+import type { ReplayGuard } from "../core/replay.js";
 import type { HealthProbe } from "./health.js";
 
 /** Long-lived services shared by all routes of one broker. */

@@ -139,6 +139,12 @@ describe.each(STORE_KINDS)("POST /agents (%s)", (kind) => {
   });
 });
 
+/** A clock the test moves by hand, starting at the real time so signed timestamps stay in the window. */
+function manualClock(): { now(): number; advance(ms: number): void } {
+  let t = Date.now();
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
 function res400(res: { status: number; json: unknown }): string | undefined {
   expect(res.status).toBe(400);
   return errorCode(res);
@@ -215,5 +221,47 @@ describe.each(STORE_KINDS)("POST /hook/set-status (%s)", (kind) => {
     expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     const dave = await joinMesh(broker.url, makeInvite(mesh, mesh.owner), makeIdentity("dave"));
     expect((await postJson(broker.url, "/hook/set-status", statusBody(dave, "idle"))).status).toBe(200);
+  });
+});
+
+describe("POST /hook/set-status order: signature, replay, then the per-key rate limit", () => {
+  const clock = manualClock();
+  let broker: TestBroker;
+  let mesh: TestMesh;
+  let erin: Member;
+  beforeAll(async () => {
+    broker = await startTestBroker({ clock, memberSendsPerSec: 1, memberSendBurst: 1 });
+    mesh = await createMesh(broker.url, makeIdentity("owner"));
+    erin = await joinMesh(broker.url, makeInvite(mesh, mesh.owner), makeIdentity("erin"));
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it("refuses a replayed body as replay without spending the key's budget", async () => {
+    const body = statusBody(erin, "working", clock.now());
+    expect((await postJson(broker.url, "/hook/set-status", body)).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect(errorCode(await postJson(broker.url, "/hook/set-status", body))).toBe("replay");
+    clock.advance(1_000);
+    // One token refilled; the replays above did not take it.
+    expect(
+      (await postJson(broker.url, "/hook/set-status", statusBody(erin, "idle", clock.now()))).status,
+    ).toBe(200);
+  });
+
+  it("gives a rate-limited body its replay claim back: the same body succeeds after Retry-After", async () => {
+    clock.advance(1_000);
+    expect(
+      (await postJson(broker.url, "/hook/set-status", statusBody(erin, "idle", clock.now()))).status,
+    ).toBe(200);
+    const body = statusBody(erin, "working", clock.now());
+    const limited = await postJson(broker.url, "/hook/set-status", body);
+    expect(limited.status).toBe(429);
+    expect(errorCode(limited)).toBe("rate_limited");
+    clock.advance(Number(limited.headers["retry-after"]) * 1_000);
+    const retried = await postJson(broker.url, "/hook/set-status", body);
+    expect(retried.status).toBe(200);
+    expect(errorCode(await postJson(broker.url, "/hook/set-status", body))).toBe("replay");
   });
 });

@@ -178,6 +178,31 @@ describe.each(STORE_KINDS)("POST /join (%s)", (kind) => {
     expect(errorCode(res)).toBe("timestamp_skew");
   });
 
+  it("judges the pipeline before the invite's signature (docs/CONFIG.md order)", async () => {
+    const { payload } = makeInvite(mesh, mesh.owner);
+    const tampered = { ...payload, max_uses: 1000 };
+    const link = encodeInviteLink(tampered);
+    // window before the invite's signature
+    const stale = joinBody(link, tampered, makeIdentity("s"), Date.now() - 120_000);
+    expect(errorCode(await postJson(broker.url, "/join", stale))).toBe("timestamp_skew");
+    // the joiner's signature before the invite's
+    const body = joinBody(link, tampered, makeIdentity("t"));
+    const forged = { ...body, signature: joinBody(link, tampered, makeIdentity("u")).signature };
+    expect(errorCode(await postJson(broker.url, "/join", forged))).toBe("bad_signature");
+    // a forged invite under an honest joiner signature is the route's own check, after the replay claim
+    const honest = joinBody(link, tampered, makeIdentity("v"));
+    expect(errorCode(await postJson(broker.url, "/join", honest))).toBe("invite_invalid");
+    expect(errorCode(await postJson(broker.url, "/join", honest))).toBe("replay");
+  });
+
+  it("calls an invite that does not decode invite_invalid even when the timestamp is stale (shape step)", async () => {
+    const { payload } = makeInvite(mesh, mesh.owner);
+    const body = joinBody("ic://join/%%%", payload, makeIdentity("w"), Date.now() - 120_000);
+    const res = await postJson(broker.url, "/join", body);
+    expect(res.status).toBe(400);
+    expect(errorCode(res)).toBe("invite_invalid");
+  });
+
   it("rejects the very same signed join twice (401 replay)", async () => {
     const invite = makeInvite(mesh, mesh.owner, { maxUses: 5 });
     const body = joinBody(invite.link, invite.payload, makeIdentity("r"));

@@ -1,11 +1,9 @@
 // POST /agents (SPEC §1, §2): enroll an agent peer under an active member; both keys sign, idempotent.
 import { AgentEnrollRequestSchema } from "@claudemesh/protocol";
 import { randomId, verifyEnrollRequest } from "@claudemesh/crypto";
-import { assertVerified } from "../auth.js";
 import { HttpError } from "../errors.js";
-import { assertFreshTimestamp, claimSignature } from "../signed.js";
+import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
-import { withReplayClaim } from "./signed-route.js";
 import type { Route } from "../types.js";
 
 export const agentsRoute: Route = {
@@ -14,18 +12,21 @@ export const agentsRoute: Route = {
   rateLimited: true,
   async handle(request) {
     const { deps, now } = request;
-    const { ctx, options } = deps;
+    const { ctx } = deps;
     const body = await readValidBody(request, AgentEnrollRequestSchema, "agent-enroll");
     if (body.agent_pubkey === body.parent_pubkey)
       throw new HttpError(
         "malformed",
         "agent_pubkey must differ from parent_pubkey: an agent peer has its own key",
       );
-    assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
     // Parent first, then agent (crypto's verifyEnrollRequest order); both must verify.
-    assertVerified(verifyEnrollRequest(body, now, options.helloSkewMs), "parent or agent");
-    const release = claimSignature(deps.replay, body.parent_signature, body.timestamp, now);
-    return withReplayClaim(release, async () => {
+    const signed = {
+      what: "agent-enroll",
+      timestamp: body.timestamp,
+      verify: (at: number, skewMs: number) => verifyEnrollRequest(body, at, skewMs),
+      replayKey: body.parent_signature,
+    };
+    return handleSigned(request, signed, async () => {
       const parent = await ctx.store.getMember(body.mesh_id, body.parent_pubkey);
       if (!parent)
         throw new HttpError("unauthorized", "parent_pubkey is not a member of this mesh; join it first");

@@ -9,11 +9,9 @@ import {
   type JoinRequest,
 } from "@claudemesh/protocol";
 import { randomId, verifyInvite, verifyJoin } from "@claudemesh/crypto";
-import { assertVerified } from "../auth.js";
 import { HttpError } from "../errors.js";
-import { assertFreshTimestamp, claimSignature } from "../signed.js";
+import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
-import { withReplayClaim } from "./signed-route.js";
 import type { MemberRow, MeshRow } from "../../store/types.js";
 import type { Route, RouteReply } from "../types.js";
 
@@ -55,28 +53,31 @@ export const joinRoute: Route = {
   rateLimited: true,
   async handle(request) {
     const { deps, now } = request;
-    const { ctx, options } = deps;
+    const { ctx } = deps;
     const body = await readValidBody(request, JoinRequestSchema, "join");
+    // Part of the shape step: the joiner's signature covers the invite's mesh_id and invite_id.
     const invite = invitePayload(body.invite);
-    assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
-    if (!verifyInvite(invite).ok)
-      throw invalid("the invite's signature does not verify (it was altered or forged)");
-    assertVerified(
-      verifyJoin(
-        {
-          mesh_id: invite.mesh_id,
-          invite_id: invite.invite_id,
-          pubkey: body.pubkey,
-          timestamp: body.timestamp,
-          signature: body.signature,
-        },
-        now,
-        options.helloSkewMs,
-      ),
-      "joiner",
-    );
-    const release = claimSignature(deps.replay, body.signature, body.timestamp, now);
-    return withReplayClaim(release, async () => {
+    const signed = {
+      what: "join",
+      timestamp: body.timestamp,
+      verify: (at: number, skewMs: number) =>
+        verifyJoin(
+          {
+            mesh_id: invite.mesh_id,
+            invite_id: invite.invite_id,
+            pubkey: body.pubkey,
+            timestamp: body.timestamp,
+            signature: body.signature,
+          },
+          at,
+          skewMs,
+        ),
+      replayKey: body.signature,
+    };
+    return handleSigned(request, signed, async () => {
+      // The route's own checks, after the pipeline: the invite's signature, then the inviter and the mesh.
+      if (!verifyInvite(invite).ok)
+        throw invalid("the invite's signature does not verify (it was altered or forged)");
       const mesh = await ctx.store.getMesh(invite.mesh_id);
       if (!mesh) throw invalid("the invite's mesh does not exist on this broker");
       if (mesh.slug !== invite.mesh_slug) throw invalid("the invite's mesh slug does not match the mesh");

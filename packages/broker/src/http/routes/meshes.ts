@@ -1,11 +1,10 @@
 // POST /meshes (SPEC §2): create a mesh whose signed owner becomes its first admin member.
 import { MeshCreateRequestSchema } from "@claudemesh/protocol";
 import { randomId, verifyMeshCreate } from "@claudemesh/crypto";
-import { assertCreationToken, assertVerified } from "../auth.js";
+import { assertCreationToken } from "../auth.js";
 import { HttpError } from "../errors.js";
-import { assertFreshTimestamp, claimSignature } from "../signed.js";
+import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
-import { withReplayClaim } from "./signed-route.js";
 import type { Route } from "../types.js";
 
 export const meshesRoute: Route = {
@@ -18,10 +17,13 @@ export const meshesRoute: Route = {
     // The token gates who may create meshes at all, so it is checked before any body work.
     assertCreationToken(req, options.creationToken);
     const body = await readValidBody(request, MeshCreateRequestSchema, "mesh-create");
-    assertFreshTimestamp(body.timestamp, now, options.helloSkewMs);
-    assertVerified(verifyMeshCreate(body, now, options.helloSkewMs), "owner");
-    const release = claimSignature(deps.replay, body.signature, body.timestamp, now);
-    return withReplayClaim(release, async () => {
+    const signed = {
+      what: "mesh-create",
+      timestamp: body.timestamp,
+      verify: (at: number, skewMs: number) => verifyMeshCreate(body, at, skewMs),
+      replayKey: body.signature,
+    };
+    return handleSigned(request, signed, async () => {
       const created = await ctx.store.createMesh({
         meshId: randomId(),
         slug: body.slug,
