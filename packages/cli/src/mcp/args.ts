@@ -2,7 +2,7 @@
 import { ChannelNameSchema } from "@claudemesh/protocol";
 
 export const MCP_USAGE =
-  "usage: claudemesh mcp [--name NAME] [--mesh SLUG]… [--channel NAME]…  (stdio MCP server started by Claude Code; see 'claudemesh install')";
+  "usage: claudemesh mcp [--name NAME] [--mesh SLUG]… [--channel NAME]… [--push-channels]  (stdio MCP server started by Claude Code; see 'claudemesh install')";
 
 export interface McpArgs {
   help: boolean;
@@ -12,6 +12,11 @@ export interface McpArgs {
   meshes: string[];
   /** Channels (without `#`) this session joins in every mesh it serves, so `#name` messages reach it. */
   channels: string[];
+  /**
+   * Also push messages as `notifications/claude/channel` when no inbox socket takes them — only
+   * for a Claude Code started with channels enabled (it drops them silently otherwise).
+   */
+  pushChannels: boolean;
 }
 
 /** Thrown for bad arguments; the message is the one-line hint. */
@@ -19,13 +24,17 @@ export class McpUsageError extends Error {
   override readonly name = "McpUsageError";
 }
 
-/** Parses `--name X`, `--name=X`, `--mesh X` and `--channel X` (both repeatable), `-h`/`--help`. */
+/** Parses `--name X`, `--name=X`, `--mesh X` and `--channel X` (both repeatable), `--push-channels`, `-h`/`--help`. */
 export function parseMcpArgs(args: readonly string[]): McpArgs {
-  const out: McpArgs = { help: false, name: undefined, meshes: [], channels: [] };
+  const out: McpArgs = { help: false, name: undefined, meshes: [], channels: [], pushChannels: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === "-h" || arg === "--help") {
       out.help = true;
+      continue;
+    }
+    if (arg === "--push-channels") {
+      out.pushChannels = true;
       continue;
     }
     const eq = arg.indexOf("=");

@@ -15,8 +15,7 @@ import { MCP_USAGE, McpUsageError, parseMcpArgs, type McpArgs } from "./args.js"
 import { MeshLink } from "./link.js";
 import { createMcpLog, guardConsole, guardStdout, type McpLog } from "./log.js";
 import { createClaudemeshServer } from "./server.js";
-import { locateTranscript } from "./transcript/path.js";
-import { TranscriptWatcher } from "./transcript/watcher.js";
+import { SessionDelivery } from "../delivery/session-delivery.js";
 
 /** The streams the server runs on: the process's own stdio in production, pipes in tests. */
 export interface McpIo {
@@ -163,7 +162,7 @@ export async function runMcpServer(
   }
   if (parsed.help) {
     io.stdout.write(
-      `${MCP_USAGE}\n\nRuns one agent session's MCP server on stdio: tools send_message, list_peers, check_messages,\nset_summary, set_status; inbound messages are pushed as notifications/claude/channel.\n  --name NAME     agent name in every mesh (default: the working directory's name)\n  --mesh SLUG     serve only this mesh (repeatable; default: all joined meshes)\n  --channel NAME  join #NAME in every served mesh (repeatable)\n`,
+      `${MCP_USAGE}\n\nRuns one agent session's MCP server on stdio: tools send_message, list_peers, check_messages,\nset_summary, set_status, message_status; inbound messages go into the session through Claude Code's\nsession inbox socket, else its hooks or check_messages.\n  --name NAME     agent name in every mesh (default: the working directory's name)\n  --mesh SLUG     serve only this mesh (repeatable; default: all joined meshes)\n  --channel NAME  join #NAME in every served mesh (repeatable)\n  --push-channels also push as notifications/claude/channel (only with Claude Code channels enabled)\n`,
     );
     return 0;
   }
@@ -175,7 +174,7 @@ export async function runMcpServer(
   const tunables = mcpTunables(env, log);
   const links: MeshLink[] = [];
   let session: SessionRegistration | undefined;
-  let watcher: TranscriptWatcher | undefined;
+  let delivery: SessionDelivery | null = null;
   try {
     let meshes: MeshEntry[];
     try {
@@ -188,9 +187,8 @@ export async function runMcpServer(
       throw err;
     }
 
-    // Messages can arrive (offline queue drain) before the MCP server object exists: keep them.
-    let deliver: ((message: InboundMessage) => void) | null = null;
-    const early: InboundMessage[] = [];
+    // The ledger must exist before the first push arrives (an offline queue drains at hello).
+    const early: Array<{ slug: string; message: InboundMessage }> = [];
     for (const mesh of meshes) {
       try {
         links.push(
@@ -202,7 +200,10 @@ export async function runMcpServer(
             sessionId,
             channels: parsed.channels,
             log,
-            onMessage: (m) => (deliver ? deliver(m) : early.push(m)),
+            onMessage: (m) => {
+              if (delivery) delivery.receive(mesh.slug, m);
+              else early.push({ slug: mesh.slug, message: m });
+            },
             ...(tunables.backoffMs
               ? { clientOptions: { backoffMs: tunables.backoffMs }, enrollBackoffMs: tunables.backoffMs }
               : {}),
@@ -225,19 +226,36 @@ export async function runMcpServer(
         })),
       });
     }
-    await Promise.race([
-      Promise.allSettled(links.map((l) => l.start())),
-      new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref()),
-    ]);
 
     const server = createClaudemeshServer({
       links,
       version: cliVersion(),
       log,
+      takeMessages: () => delivery?.coordinator.take("check_messages").map((d) => d.entry) ?? [],
       ...(tunables.replyWaitMs !== undefined ? { replyWaitMs: tunables.replyWaitMs } : {}),
     });
-    deliver = (m) => server.pushMessage(m);
-    for (const m of early.splice(0)) server.pushMessage(m);
+    delivery = new SessionDelivery({
+      env,
+      cwd,
+      log,
+      inboxDisabled: env.CLAUDEMESH_INBOX_SOCKET === "off",
+      links: links.map((l) => ({
+        meshSlug: l.meshSlug,
+        pubkey: l.pubkey,
+        sendShown: (ids) => l.requireClient().sendReceipt(ids, "shown"),
+        setStatus: (status) =>
+          void l.client
+            ?.setStatus(status, "jsonl")
+            .catch((err: unknown) => log.warn(`mesh ${l.meshSlug}: status not sent: ${String(err)}`)),
+      })),
+      laterRoutes: [server.channelRoute(parsed.pushChannels)],
+    });
+    for (const { slug, message } of early.splice(0)) delivery.receive(slug, message);
+    await delivery.start();
+    await Promise.race([
+      Promise.allSettled(links.map((l) => l.start())),
+      new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref()),
+    ]);
 
     const transport = new StdioServerTransport(io.stdin, frames);
     transport.onerror = (err) => log.warn(`MCP transport: ${err.message}`);
@@ -245,25 +263,9 @@ export async function runMcpServer(
     await server.mcp.connect(transport);
     log.info(
       links.length > 0
-        ? `serving ${links.map((l) => `"${l.displayName}" in ${l.meshSlug}`).join(", ")}`
+        ? `serving ${links.map((l) => `"${l.displayName}" in ${l.meshSlug}`).join(", ")}; route: ${delivery.describeRoute()}`
         : "serving with no mesh joined",
     );
-
-    if (links.length > 0) {
-      watcher = new TranscriptWatcher({
-        location: locateTranscript(env, cwd),
-        startedAtMs: Date.now(),
-        onStatus: (status) => {
-          for (const link of links)
-            link.client
-              ?.setStatus(status, "jsonl")
-              .catch((err: unknown) =>
-                log.warn(`mesh ${link.meshSlug}: jsonl status not sent: ${String(err)}`),
-              );
-        },
-      });
-      watcher.start();
-    }
 
     const reason = await stopped;
     dispose();
@@ -271,8 +273,8 @@ export async function runMcpServer(
     await server.mcp.close().catch(() => undefined);
     return 0;
   } finally {
-    watcher?.stop();
     await Promise.allSettled(links.map((l) => l.close()));
+    await delivery?.close();
     session?.unregister();
     restoreStdout();
     restoreConsole();

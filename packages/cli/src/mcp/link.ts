@@ -24,7 +24,11 @@ export interface MeshLinkOptions {
   /** Channels to join once connected (re-applied by the client after reconnects). */
   channels: readonly string[];
   log: McpLog;
-  onMessage: (message: InboundMessage) => void;
+  /**
+   * Takes each inbound message durably (the delivery ledger); the client acks it to the broker
+   * only after this returns or resolves (SPEC §3: on local disk first).
+   */
+  onMessage: (message: InboundMessage) => Promise<void> | void;
   /** Client tunables (tests shorten timeouts). */
   clientOptions?: Partial<BrokerClientOptions>;
   /** Enrollment retry delays; the last one repeats (default: the client reconnect schedule, SPEC §7). */
@@ -169,7 +173,7 @@ export class MeshLink {
       displayName: this._displayName,
       ...(this.options.sessionId !== undefined ? { sessionId: this.options.sessionId } : {}),
       cwd: this.options.cwd,
-      ...(this.options.clientOptions ? { options: this.options.clientOptions } : {}),
+      options: { ...this.options.clientOptions, inboundSink: (m) => this.options.onMessage(m) },
     });
     // Without an "error" listener EventEmitter would throw; these are reported, the client retries.
     client.on("error", (err) => {
@@ -183,7 +187,6 @@ export class MeshLink {
         log.info(`mesh ${mesh.slug}: connected as "${client.displayName ?? this._displayName}"`);
       else if (state === "reconnecting") log.warn(`mesh ${mesh.slug}: connection lost — reconnecting`);
     });
-    client.on("message", (message) => this.options.onMessage(message));
     client.on("undecryptable", (notice) =>
       log.warn(
         `mesh ${mesh.slug}: message ${notice.messageId} from ${notice.from} could not be decrypted and was dropped`,

@@ -18,6 +18,8 @@ export interface TranscriptWatcherOptions {
   startedAtMs: number;
   /** Called with the inferred status, only when it differs from the last one reported. */
   onStatus: (status: EntrySignal) => void;
+  /** Called with every complete line appended to the transcript (delivery confirmation reads them). */
+  onLines?: (lines: string[]) => void;
   intervalMs?: number;
   freshMs?: number;
   now?: () => number;
@@ -39,7 +41,7 @@ export class TranscriptWatcher {
   private readonly now: () => number;
   private readonly freshMs: number;
 
-  constructor(private readonly options: TranscriptWatcherOptions) {
+  constructor(private options: TranscriptWatcherOptions) {
     this.now = options.now ?? Date.now;
     this.freshMs = options.freshMs ?? STATUS_FRESH_MS;
   }
@@ -63,6 +65,11 @@ export class TranscriptWatcher {
       this.ticking = null;
     });
     return this.ticking;
+  }
+
+  /** Follows another transcript from now on (a new session id after /clear, a path a hook reported). */
+  relocate(location: TranscriptLocation): void {
+    this.options.location = location;
   }
 
   /** The last status reported (null before the first reading). */
@@ -116,6 +123,7 @@ export class TranscriptWatcher {
     }
     this.offset += bytesRead;
     const lines = this.splitLines(this.decoder.write(buffer.subarray(0, bytesRead)));
+    if (lines.length > 0) this.options.onLines?.(lines);
     const reading = lastReading(lines, info.mtimeMs);
     if (reading) this.reading = reading;
   }

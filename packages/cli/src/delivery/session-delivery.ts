@@ -1,0 +1,189 @@
+// Wires delivery for one MCP session (SPEC §5): a ledger per agent identity, the routes in order, transcript confirmation, hooks and status without hooks.
+import { join } from "node:path";
+import type { InboundMessage } from "@claudemesh/client";
+import { resolveConfigDir, type Env } from "../config/paths.js";
+import { hookSocketPath } from "../hooks/socket-path.js";
+import { locateTranscript } from "../mcp/transcript/path.js";
+import { TranscriptWatcher } from "../mcp/transcript/watcher.js";
+import {
+  ClaudeSessionWatcher,
+  findClaudeSession,
+  transcriptPathFor,
+  type ClaudeSessionInfo,
+} from "./claude-session.js";
+import { DeliveryCoordinator, type Mailbox, type PushRoute } from "./coordinator.js";
+import { createHookHandler } from "./hook-handler.js";
+import { HookServer } from "./hook-server.js";
+import { InboxSocketRoute, type InboxTarget } from "./inbox-socket-route.js";
+import { DeliveryLedger } from "./ledger.js";
+
+/** What delivery needs of one mesh link. */
+export interface DeliveryLink {
+  readonly meshSlug: string;
+  readonly pubkey: string;
+  sendShown(messageIds: string[]): void;
+  setStatus(status: "idle" | "working"): void;
+}
+
+export interface SessionDeliveryOptions {
+  env: Env;
+  cwd: string;
+  links: readonly DeliveryLink[];
+  log: { info(m: string): void; warn(m: string): void };
+  /** Routes tried after the inbox socket (the channel route). */
+  laterRoutes?: readonly PushRoute[];
+  /** `CLAUDEMESH_INBOX_SOCKET=off` turns the inbox socket route off (tests, or a user who prefers hooks). */
+  inboxDisabled?: boolean;
+  transcriptPollMs?: number;
+}
+
+/** The transcript entries that prove an offer reached the model: user turns whose origin carries our msg_id. */
+export function confirmedOfferIds(lines: readonly string[]): string[] {
+  const ids: string[] = [];
+  for (const line of lines) {
+    if (!line.includes('"msg_id"')) continue;
+    try {
+      const entry = JSON.parse(line) as { type?: unknown; origin?: { kind?: unknown; msg_id?: unknown } };
+      if (entry.type === "user" && entry.origin?.kind === "peer" && typeof entry.origin.msg_id === "string")
+        ids.push(entry.origin.msg_id);
+    } catch {
+      // not a JSON line
+    }
+  }
+  return ids;
+}
+
+export class SessionDelivery {
+  readonly coordinator: DeliveryCoordinator;
+  readonly inbox: InboxSocketRoute;
+  readonly hookServer: HookServer;
+  private readonly ledgers: DeliveryLedger[] = [];
+  private readonly sessionWatcher: ClaudeSessionWatcher | null;
+  private readonly transcript: TranscriptWatcher;
+  private session: ClaudeSessionInfo | null;
+  private readonly envTarget: InboxTarget | null;
+  readonly claudePid: number;
+
+  constructor(private readonly options: SessionDeliveryOptions) {
+    const { env, log } = options;
+    this.session = findClaudeSession(env);
+    this.claudePid = this.session?.pid ?? process.ppid;
+    const socket = env.CLAUDE_CODE_MESSAGING_SOCKET;
+    this.envTarget =
+      socket && socket.startsWith("/")
+        ? {
+            socketPath: socket,
+            ...(env.CLAUDE_CODE_MESSAGING_TOKEN ? { token: env.CLAUDE_CODE_MESSAGING_TOKEN } : {}),
+          }
+        : null;
+    this.inbox = new InboxSocketRoute({
+      target: () => this.inboxTarget(),
+      outstanding: () => new Set(this.coordinator.inState("offered").map((d) => d.entry.offerId)).size,
+      onReceipt: (offerId, _status, outcome, detail) =>
+        this.coordinator.offerStatus(offerId, outcome, detail),
+      log: (m) => log.warn(m),
+    });
+    this.coordinator = new DeliveryCoordinator({
+      pushRoutes: [this.inbox, ...(options.laterRoutes ?? [])],
+      log: (m) => log.info(m),
+    });
+    const configDir = resolveConfigDir(env);
+    for (const link of options.links) {
+      const ledger = new DeliveryLedger(join(configDir, "inbox", `${link.pubkey}.jsonl`));
+      this.ledgers.push(ledger);
+      const mailbox: Mailbox = { key: link.meshSlug, ledger, sendShown: (ids) => link.sendShown(ids) };
+      this.coordinator.addMailbox(mailbox);
+    }
+    const initial = locateTranscript(
+      this.session?.sessionId ? { ...env, CLAUDE_CODE_SESSION_ID: this.session.sessionId } : env,
+      options.cwd,
+    );
+    this.transcript = new TranscriptWatcher({
+      location: initial,
+      startedAtMs: Date.now(),
+      intervalMs: options.transcriptPollMs ?? 1_000,
+      onStatus: (status) => this.setStatus(status),
+      onLines: (lines) => {
+        for (const id of confirmedOfferIds(lines)) this.coordinator.confirmOffer(id);
+      },
+    });
+    this.sessionWatcher = this.session
+      ? new ClaudeSessionWatcher(env, this.session.pid, (info) => this.onSession(info))
+      : null;
+    this.hookServer = new HookServer(
+      hookSocketPath(configDir, this.claudePid),
+      createHookHandler({
+        coordinator: this.coordinator,
+        onStatus: (s) => this.setStatus(s),
+        onTranscript: (path) =>
+          this.transcript.relocate({ projectDir: path.replace(/\/[^/]*$/, ""), sessionFile: path }),
+      }),
+      (m) => log.warn(m),
+    );
+  }
+
+  /** Takes an inbound message of the link `meshSlug` (durable when this returns). */
+  receive(meshSlug: string, message: InboundMessage): void {
+    this.coordinator.receive(meshSlug, message);
+  }
+
+  async start(): Promise<void> {
+    this.transcript.start();
+    this.sessionWatcher?.start();
+    await this.hookServer
+      .start()
+      .catch((err: unknown) => this.options.log.warn(`hook socket not started: ${String(err)}`));
+    const target = this.inboxTarget();
+    this.options.log.info(
+      target
+        ? `delivery: session inbox socket ${target.socketPath}${this.envTarget ? "" : " (found in the session registry)"}`
+        : `delivery: no session inbox socket (${this.options.inboxDisabled ? "turned off" : "Claude Code did not provide one"}); hooks and check_messages deliver`,
+    );
+    this.coordinator.schedule();
+  }
+
+  /** Where the model's messages go right now: the route a doctor reports. */
+  describeRoute(): string {
+    return this.inboxTarget() ? "inbox-socket" : "hooks / check_messages";
+  }
+
+  async close(): Promise<void> {
+    this.coordinator.close();
+    this.transcript.stop();
+    this.sessionWatcher?.stop();
+    await this.inbox.close();
+    await this.hookServer.close();
+    for (const l of this.ledgers) l.close();
+  }
+
+  private inboxTarget(): InboxTarget | null {
+    if (this.options.inboxDisabled) return null;
+    if (this.envTarget) return this.envTarget;
+    const late = this.session?.messagingSocketPath;
+    return late ? { socketPath: late } : null;
+  }
+
+  private lastStatus: "idle" | "working" | null = null;
+
+  /** One status from any source (hook, registry, transcript), sent only when it changes. */
+  private setStatus(status: "idle" | "working"): void {
+    if (status === this.lastStatus) return;
+    this.lastStatus = status;
+    for (const link of this.options.links) link.setStatus(status);
+  }
+
+  private onSession(info: ClaudeSessionInfo): void {
+    const before = this.session;
+    this.session = info;
+    if (info.sessionId && info.sessionId !== before?.sessionId) {
+      const path = transcriptPathFor(this.options.env, info.cwd ?? this.options.cwd, info.sessionId);
+      this.transcript.relocate({ projectDir: path.replace(/\/[^/]*$/, ""), sessionFile: path });
+    }
+    // Claude Code's own idle/busy: status with no hook at all (SPEC §5.2).
+    if (info.status !== before?.status) {
+      if (info.status === "idle") this.setStatus("idle");
+      else if (info.status === "busy") this.setStatus("working");
+    }
+    if (info.messagingSocketPath !== before?.messagingSocketPath) this.coordinator.schedule();
+  }
+}
