@@ -4,7 +4,8 @@ import type { MessageStatus, Receipt, SendResult } from "@claudemesh/client";
 import { MAX_SUMMARY_CHARS, PrioritySchema, SlugSchema, StatusSchema, type Peer } from "@claudemesh/protocol";
 import { frameMessages, type FramedMessage } from "../delivery/framing.js";
 import { formatPeerList, type ListedPeer } from "./format.js";
-import { describeStatuses, SentLog } from "./sent-log.js";
+import type { SentLog } from "./sent-log.js";
+import { describeStatuses } from "./sent-log.js";
 import { resolveAcross, type TargetLink } from "./target.js";
 
 /** How long send_message waits for the broker's ack before answering "queued locally". */

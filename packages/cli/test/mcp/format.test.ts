@@ -72,6 +72,7 @@ describe("mcp format - list_peers", () => {
         ],
       },
     ]);
+    // eslint-disable-next-line no-control-regex -- no control character may survive
     expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/u);
     expect(text).not.toContain("<system-reminder");
     expect(text).not.toContain("</channel");
