@@ -393,10 +393,19 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
    * `receipt`, state `shown`). Written at once when connected (after any pending client_acks);
    * otherwise kept — at most receiptBacklogMax ids, the oldest dropped with an `error` event —
    * and written after the next hello_ack. Throws `invalid_argument` for malformed ids or a
-   * state other than `shown`.
+   * state other than `shown`; after close() it emits a `closed` error event instead.
    */
   sendReceipt(messageIds: string[], state: "shown"): void {
-    if (this.conn.state === "closed") throw this.conn.closedReason();
+    if (this.conn.state === "closed") {
+      // Nothing can carry it any more; reported, not thrown, so a late caller on a shutdown path does not break.
+      this.emitError(
+        new ClientError(
+          "closed",
+          `receipt for ${messageIds.length} message(s) not sent: this client was closed`,
+        ),
+      );
+      return;
+    }
     if (this.conn.authenticated) this.inbound.flushAcks(); // delivered before shown, on the wire too
     this.receipts.add(messageIds, state);
   }
@@ -518,6 +527,12 @@ function checkOptions(opts: BrokerClientOptions): void {
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
       throw new ClientError("invalid_argument", `BrokerClient option ${name} must be a positive number`);
     }
+  }
+  if (opts.inboundSink !== undefined && typeof opts.inboundSink !== "function") {
+    throw new ClientError(
+      "invalid_argument",
+      "BrokerClient option inboundSink must be a function (message) => Promise<void> | void",
+    );
   }
   if (!Number.isInteger(opts.maxMismatchRetries) || opts.maxMismatchRetries < 0) {
     throw new ClientError(

@@ -64,6 +64,15 @@ describe("BrokerClient inboundSink", () => {
   });
 });
 
+describe("BrokerClient inboundSink option", () => {
+  it("refuses an inboundSink that is not a function", () => {
+    const sink = "not a function" as unknown as () => void;
+    expect(() => newClient(identity(), new FakeNetwork(), { inboundSink: sink })).toThrow(
+      expect.objectContaining({ code: "invalid_argument", message: expect.stringMatching(/inboundSink/) }),
+    );
+  });
+});
+
 describe("BrokerClient receipts", () => {
   it("emits broker receipts as receipt events", async () => {
     const { client, socket } = await connected(identity());
@@ -107,7 +116,10 @@ describe("BrokerClient receipts", () => {
       { type: "receipt", messageIds: ["msg_a", "msg_b"], state: "shown" },
     ]);
     await client.close();
-    expect(() => client.sendReceipt(["msg_c"], "shown")).toThrow(expect.objectContaining({ code: "closed" }));
+    const errors: ClientError[] = [];
+    client.on("error", (e) => errors.push(e));
+    expect(() => client.sendReceipt(["msg_c"], "shown")).not.toThrow();
+    expect(errors.map((e) => e.code)).toEqual(["closed"]);
   });
 
   it("drops the oldest receipts beyond receiptBacklogMax with an error event", async () => {
