@@ -1,14 +1,37 @@
-// Pure edits of Claude Code's settings object: add or remove claudemesh's status hooks, touching nothing else.
-import type { Status } from "@claudemesh/protocol";
+// Pure edits of Claude Code's settings object: add or remove claudemesh's hooks, touching nothing else.
 
-/** The hooks claudemesh installs (issue 4 item 5): a prompt starts work, a finished reply means idle. */
-export const CLAUDEMESH_HOOKS: readonly { event: string; status: Extract<Status, "working" | "idle"> }[] = [
-  { event: "UserPromptSubmit", status: "working" },
-  { event: "Stop", status: "idle" },
+/** One hook claudemesh installs: `<cli> hook <word>` on `event`. */
+export interface ClaudemeshHook {
+  event: string;
+  word: "session" | "prompt" | "tool" | "stop" | "rewake";
+  /** Runs in the background: adds nothing to the prompt (status-only hooks). */
+  async?: boolean;
+  /** Runs in the background and wakes the idle model when it exits 2 (its stderr is shown). */
+  asyncRewake?: boolean;
+  /** Seconds Claude Code gives it before cancelling. */
+  timeout: number;
+}
+
+/** Seconds Claude Code gives a synchronous hook; ours gives up after 1 s by itself. */
+export const HOOK_TIMEOUT_SECONDS = 5;
+
+/**
+ * The hooks claudemesh installs (SPEC §5.2). They only ask the session's MCP server over its
+ * local socket: the session start is reported in the background; a prompt and each tool result
+ * pick up pending messages as context; a stop blocks once for a pending `now` message; the
+ * rewake hook waits in the background and wakes an idle session when a message arrives that no
+ * other route could deliver.
+ */
+export const CLAUDEMESH_HOOKS: readonly ClaudemeshHook[] = [
+  { event: "SessionStart", word: "session", async: true, timeout: HOOK_TIMEOUT_SECONDS },
+  { event: "UserPromptSubmit", word: "prompt", timeout: HOOK_TIMEOUT_SECONDS },
+  { event: "PostToolUse", word: "tool", timeout: HOOK_TIMEOUT_SECONDS },
+  { event: "Stop", word: "stop", timeout: HOOK_TIMEOUT_SECONDS },
+  { event: "Stop", word: "rewake", asyncRewake: true, timeout: 660 },
 ];
 
-/** Seconds Claude Code gives a hook before cancelling it; ours gives up after 1 s by itself. */
-export const HOOK_TIMEOUT_SECONDS = 5;
+/** Every event claudemesh has ever hooked (older versions: `hook working` / `hook idle`), for clean removal. */
+const OUR_EVENTS = [...new Set([...CLAUDEMESH_HOOKS.map((h) => h.event), "UserPromptSubmit", "Stop"])];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -18,9 +41,16 @@ export class SettingsShapeError extends Error {
   override readonly name = "SettingsShapeError";
 }
 
-/** True for a hook command that claudemesh wrote (any node/bin path, either status). */
+const HOOK_COMMAND = /claudemesh(?:\.js)?'?\s+hook\s+(working|idle|session|prompt|tool|stop|rewake)\s*$/;
+
+/** True for a hook command that claudemesh wrote (any node/bin path, any hook word, this version's or an older one). */
 export function isClaudemeshHookCommand(command: unknown): boolean {
-  return typeof command === "string" && /claudemesh(?:\.js)?'?\s+hook\s+(?:working|idle)\s*$/.test(command);
+  return typeof command === "string" && HOOK_COMMAND.test(command);
+}
+
+/** The hook word of a claudemesh command (`prompt`, … or an older `working`/`idle`). */
+function hookWord(command: unknown): string | undefined {
+  return typeof command === "string" ? HOOK_COMMAND.exec(command)?.[1] : undefined;
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -62,36 +92,44 @@ function findOurs(groups: Json[]): { group: JsonObject; entry: JsonObject }[] {
 export function hasClaudemeshHooks(settings: JsonObject): boolean {
   const hooks = hooksObject(settings, false);
   if (!hooks) return false;
-  return CLAUDEMESH_HOOKS.some(({ event }) => findOurs(eventGroups(hooks, event) ?? []).length > 0);
+  return OUR_EVENTS.some((event) => findOurs(eventGroups(hooks, event) ?? []).length > 0);
+}
+
+/** True when `settings` carries exactly this version's hook set (what doctor checks). */
+export function hasCurrentClaudemeshHooks(settings: JsonObject): boolean {
+  const hooks = hooksObject(settings, false);
+  if (!hooks) return false;
+  return CLAUDEMESH_HOOKS.every(({ event, word }) =>
+    findOurs(eventGroups(hooks, event) ?? []).some(({ entry }) => hookWord(entry.command) === word),
+  );
+}
+
+function hookEntry(hook: ClaudemeshHook, cliCommand: string): JsonObject {
+  return {
+    type: "command",
+    command: `${cliCommand} hook ${hook.word}`,
+    timeout: hook.timeout,
+    ...(hook.async ? { async: true } : {}),
+    ...(hook.asyncRewake ? { asyncRewake: true } : {}),
+  };
 }
 
 /**
- * Returns a copy of `settings` with `<command> hook working` on UserPromptSubmit and
- * `<command> hook idle` on Stop, in Claude Code's format
- * (`{"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": …}]}]}}`).
- * An existing claudemesh entry is updated in place (e.g. a new node path); other hooks on the
- * same events and every other key stay as they are, in their order.
+ * Returns a copy of `settings` with this version's hook set (CLAUDEMESH_HOOKS) in Claude Code's
+ * format (`{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": …}]}]}}`). Earlier
+ * claudemesh entries (another bin path, older hook words) are replaced; other hooks on the same
+ * events and every other key stay as they are, in their order.
  */
 export function addClaudemeshHooks(settings: JsonObject, cliCommand: string): JsonObject {
-  const next = structuredClone(settings);
+  const next = removeClaudemeshHooks(settings);
   const hooks = hooksObject(next, true) as JsonObject;
-  for (const { event, status } of CLAUDEMESH_HOOKS) {
-    const command = `${cliCommand} hook ${status}`;
-    let groups = eventGroups(hooks, event);
+  for (const hook of CLAUDEMESH_HOOKS) {
+    let groups = eventGroups(hooks, hook.event);
     if (!groups) {
       groups = [];
-      hooks[event] = groups;
+      hooks[hook.event] = groups;
     }
-    const ours = findOurs(groups);
-    if (ours.length === 0) {
-      groups.push({ hooks: [{ type: "command", command, timeout: HOOK_TIMEOUT_SECONDS }] });
-      continue;
-    }
-    for (const { entry } of ours) {
-      entry.type = "command";
-      entry.command = command;
-      entry.timeout = HOOK_TIMEOUT_SECONDS;
-    }
+    groups.push({ hooks: [hookEntry(hook, cliCommand)] });
   }
   return next;
 }
@@ -106,7 +144,7 @@ export function removeClaudemeshHooks(settings: JsonObject): JsonObject {
   const hooks = hooksObject(next, false);
   if (!hooks) return next;
   let removedAny = false;
-  for (const { event } of CLAUDEMESH_HOOKS) {
+  for (const event of OUR_EVENTS) {
     const groups = eventGroups(hooks, event);
     if (!groups || findOurs(groups).length === 0) continue; // untouched events stay exactly as they are
     const kept: Json[] = [];
@@ -136,7 +174,7 @@ export function withoutClaudemeshTraces(settings: JsonObject): JsonObject {
   const next = removeClaudemeshHooks(settings);
   const hooks = next.hooks;
   if (!isObject(hooks)) return next;
-  for (const { event } of CLAUDEMESH_HOOKS) {
+  for (const event of OUR_EVENTS) {
     const groups = hooks[event];
     if (Array.isArray(groups) && groups.length === 0) delete hooks[event];
   }

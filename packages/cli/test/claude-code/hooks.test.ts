@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   addClaudemeshHooks,
   hasClaudemeshHooks,
+  hasCurrentClaudemeshHooks,
   isClaudemeshHookCommand,
   removeClaudemeshHooks,
   type JsonObject,
@@ -12,13 +13,36 @@ import { shellCommand, shellQuote } from "../../src/claude-code/paths.js";
 const CMD = "/usr/bin/node /opt/cm/bin/claudemesh.js";
 
 describe("claudemesh hooks", () => {
-  it("hooks - added in Claude Code's format on UserPromptSubmit and Stop", () => {
-    expect(addClaudemeshHooks({}, CMD)).toEqual({
+  it("hooks - the whole set in Claude Code's format: async session start, sync prompt/tool/stop, asyncRewake stop", () => {
+    const added = addClaudemeshHooks({}, CMD);
+    expect(added).toEqual({
+      hooks: {
+        SessionStart: [
+          { hooks: [{ type: "command", command: `${CMD} hook session`, timeout: 5, async: true }] },
+        ],
+        UserPromptSubmit: [{ hooks: [{ type: "command", command: `${CMD} hook prompt`, timeout: 5 }] }],
+        PostToolUse: [{ hooks: [{ type: "command", command: `${CMD} hook tool`, timeout: 5 }] }],
+        Stop: [
+          { hooks: [{ type: "command", command: `${CMD} hook stop`, timeout: 5 }] },
+          { hooks: [{ type: "command", command: `${CMD} hook rewake`, timeout: 660, asyncRewake: true }] },
+        ],
+      },
+    });
+    expect(hasCurrentClaudemeshHooks(added)).toBe(true);
+  });
+
+  it("hooks - an older install (hook working / hook idle) is replaced by the current set", () => {
+    const old: JsonObject = {
       hooks: {
         UserPromptSubmit: [{ hooks: [{ type: "command", command: `${CMD} hook working`, timeout: 5 }] }],
         Stop: [{ hooks: [{ type: "command", command: `${CMD} hook idle`, timeout: 5 }] }],
       },
-    });
+    };
+    expect(hasClaudemeshHooks(old)).toBe(true);
+    expect(hasCurrentClaudemeshHooks(old)).toBe(false);
+    const upgraded = addClaudemeshHooks(old, CMD);
+    expect(JSON.stringify(upgraded)).not.toMatch(/hook (working|idle)/);
+    expect(upgraded).toEqual(addClaudemeshHooks({}, CMD));
   });
 
   it("hooks - other hooks on the same events and unrelated keys are kept, in order", () => {
@@ -33,7 +57,7 @@ describe("claudemesh hooks", () => {
     const added = addClaudemeshHooks(settings, CMD);
     expect(Object.keys(added)).toEqual(["model", "hooks", "permissions"]);
     const hooks = added.hooks as Record<string, unknown[]>;
-    expect(hooks.Stop).toHaveLength(2);
+    expect(hooks.Stop).toHaveLength(3);
     expect(hooks.Stop![0]).toEqual({ hooks: [{ type: "command", command: "notify-send done" }] });
     expect(hooks.PreToolUse).toEqual((settings.hooks as Record<string, unknown>).PreToolUse);
     expect(removeClaudemeshHooks(added)).toEqual(settings);
@@ -45,8 +69,11 @@ describe("claudemesh hooks", () => {
     expect(addClaudemeshHooks(once, CMD)).toEqual(once);
     const moved = addClaudemeshHooks(once, "/new/node /new/claudemesh.js");
     const stop = (moved.hooks as Record<string, { hooks: { command: string }[] }[]>).Stop!;
-    expect(stop).toHaveLength(1);
-    expect(stop[0]!.hooks[0]!.command).toBe("/new/node /new/claudemesh.js hook idle");
+    expect(stop).toHaveLength(2);
+    expect(stop.map((g) => g.hooks[0]!.command)).toEqual([
+      "/new/node /new/claudemesh.js hook stop",
+      "/new/node /new/claudemesh.js hook rewake",
+    ]);
   });
 
   it("hooks - removal keeps a shared group's other entries and untouched empty containers", () => {
@@ -78,6 +105,9 @@ describe("claudemesh hooks", () => {
     expect(isClaudemeshHookCommand(`${CMD} hook working`)).toBe(true);
     expect(isClaudemeshHookCommand("'/my dir/node' '/my dir/claudemesh.js' hook idle")).toBe(true);
     expect(isClaudemeshHookCommand("claudemesh hook idle")).toBe(true);
+    for (const word of ["session", "prompt", "tool", "stop", "rewake"])
+      expect(isClaudemeshHookCommand(`claudemesh hook ${word}`)).toBe(true);
+    expect(isClaudemeshHookCommand("claudemesh hook other")).toBe(false);
     expect(isClaudemeshHookCommand("my-script hook idle")).toBe(false);
     expect(isClaudemeshHookCommand("claudemesh hook idle && rm -rf /")).toBe(false);
     expect(hasClaudemeshHooks({ hooks: { Stop: [{ hooks: [{ command: "x" }] }] } })).toBe(false);
