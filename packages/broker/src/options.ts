@@ -1,7 +1,9 @@
 // Broker options: documented defaults (SPEC §7, docs/CONFIG.md), environment overrides and validation with clear errors.
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import {
+  configDirFor,
+  defaultBrokerDbFor,
   CLAIM_LEASE_MS,
   DEAD_AFTER_MS,
   DEFAULT_HOST,
@@ -102,15 +104,16 @@ export const STRING_OPTION_ENV = {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** `~/.claudemesh` or CLAUDEMESH_CONFIG_DIR (SPEC §6). */
+const PLATFORM = { homedir, resolve };
+
+/** `~/.claudemesh` or CLAUDEMESH_CONFIG_DIR (SPEC §6; the rule is the protocol package's configDirFor). */
 export function configDir(env: Env): string {
-  const override = env.CLAUDEMESH_CONFIG_DIR;
-  return override && override.length > 0 ? override : join(homedir(), ".claudemesh");
+  return configDirFor(env, PLATFORM);
 }
 
 /** Default store: the embedded SQLite file in the config dir (SPEC §6). */
 export function defaultDbPath(env: Env): string {
-  return join(configDir(env), "broker.db");
+  return defaultBrokerDbFor(env, PLATFORM);
 }
 
 function fromEnv(env: Env, names: readonly string[]): { name: string; value: string } | undefined {

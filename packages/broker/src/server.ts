@@ -1,6 +1,6 @@
 // startBroker: wires options, logger, metrics, store, hub and the HTTP/WebSocket server into one running broker.
-import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
 import { randomId } from "@claudemesh/crypto";
 import type { BrokerContext, Clock } from "./context.js";
 import type { Hub } from "./hub-api.js";
@@ -35,17 +35,8 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
-/** The broker package version, reported by /health. */
-export const BROKER_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-})();
+/** The broker package version, reported by /health (the one version of every package, SPEC §2 /health). */
+export const BROKER_VERSION: string = CLAUDEMESH_VERSION;
 
 function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;

@@ -1,22 +1,13 @@
 // The `claudemesh` program: runCli for in-process use and tests, runFromProcess for the bin.
-import { readFileSync } from "node:fs";
+import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
 import type { Env } from "./config/index.js";
 import { dispatch } from "./cli/dispatcher.js";
 import { describeError } from "./cli/errors.js";
 import { processIo, type Io } from "./cli/io.js";
 import { COMMANDS } from "./commands/index.js";
 
-/** The CLI package version (shown by --version). */
-export const CLI_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-})();
+/** The CLI package version (shown by --version): the one version of every package. */
+export const CLI_VERSION: string = CLAUDEMESH_VERSION;
 
 /** Environment variables every command may read, shown by `claudemesh --help`. */
 export const ENVIRONMENT_HELP = [

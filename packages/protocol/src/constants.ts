@@ -1,5 +1,11 @@
 // Named defaults of SPEC §7; every one is configurable where it is used and documented in docs/CONFIG.md.
 
+/**
+ * The version of every package of this repository (reported by /health, `claudemesh --version` and the
+ * MCP server). A test checks that each package.json carries this same version, so a bump changes both.
+ */
+export const CLAUDEMESH_VERSION = "0.1.0";
+
 /** An ed25519 public key on the wire: 64 lowercase hex chars (SPEC §1). The one copy of this pattern. */
 export const PUBKEY_HEX_RE = /^[0-9a-f]{64}$/;
 /** An ed25519 signature on the wire: 128 lowercase hex chars (SPEC §1). The one copy of this pattern. */

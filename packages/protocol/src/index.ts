@@ -5,4 +5,5 @@ export * from "./canonical.js";
 export * from "./schemas.js";
 export * from "./parse.js";
 export * from "./invite.js";
+export * from "./config-dir.js";
 export { base64urlEncodeText, base64urlDecodeText } from "./base64url.js";

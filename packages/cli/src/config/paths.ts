@@ -1,7 +1,8 @@
 // Where claudemesh keeps its files: `~/.claudemesh/` or `CLAUDEMESH_CONFIG_DIR` (SPEC §6), created with mode 0700.
 import { chmodSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { configDirFor, defaultBrokerDbFor } from "@claudemesh/protocol";
 import { ConfigError, errnoCode } from "./errors.js";
 
 /** The environment the CLI reads; `process.env` fits, tests pass a plain object. */
@@ -18,11 +19,9 @@ export function resolveHome(env: Env): string {
   return home !== undefined && home !== "" ? home : homedir();
 }
 
-/** The config directory: `CLAUDEMESH_CONFIG_DIR` (made absolute) or `<home>/.claudemesh`. */
+/** The config directory: `CLAUDEMESH_CONFIG_DIR` (made absolute) or `<home>/.claudemesh` (protocol's configDirFor). */
 export function resolveConfigDir(env: Env): string {
-  const override = env.CLAUDEMESH_CONFIG_DIR;
-  if (override !== undefined && override !== "") return isAbsolute(override) ? override : resolve(override);
-  return join(resolveHome(env), ".claudemesh");
+  return configDirFor(env, { homedir, resolve });
 }
 
 /** Every path inside the config directory, in one place. */
@@ -45,7 +44,7 @@ export function configPaths(env: Env): ConfigPaths {
     configFile: join(dir, "config.json"),
     agentsDir: join(dir, "agents"),
     sessionsDir: join(dir, "sessions"),
-    brokerDb: join(dir, "broker.db"),
+    brokerDb: defaultBrokerDbFor(env, { homedir, resolve }),
   };
 }
 

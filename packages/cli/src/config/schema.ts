@@ -5,11 +5,12 @@ import {
   OpaqueIdSchema,
   PubkeySchema,
   RoleSchema,
+  SECRET_KEY_HEX_RE,
   SlugSchema,
 } from "@claudemesh/protocol";
 
 /** 128 lowercase hex: libsodium's seed‖pubkey ed25519 secret key (SPEC §1). */
-export const SecretKeySchema = z.string().regex(/^[0-9a-f]{128}$/, "must be 128 lowercase hex chars");
+export const SecretKeySchema = z.string().regex(SECRET_KEY_HEX_RE, "must be 128 lowercase hex chars");
 
 /** The current on-disk format; a newer number means a newer claudemesh wrote the file. */
 export const CONFIG_VERSION = 1;

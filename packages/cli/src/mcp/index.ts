@@ -1,8 +1,8 @@
 // `claudemesh mcp`: the per-session stdio MCP server (SPEC §5) — identities, broker links, tools, pushes, jsonl status, clean exit.
-import { readFileSync } from "node:fs";
 import { Writable, type Readable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { InboundMessage } from "@claudemesh/client";
+import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
 import {
   isConfigError,
   loadConfig,
@@ -78,17 +78,6 @@ export function mcpTunables(env: Env, log: McpLog): { backoffMs?: number[]; repl
     else log.warn(`CLAUDEMESH_MCP_REPLY_WAIT_MS="${wait}" ignored: expected a positive integer (ms)`);
   }
   return out;
-}
-
-function cliVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
 }
 
 /** The meshes to serve: all joined ones, or those named by --mesh (an unknown slug is a usage error). */
@@ -229,7 +218,7 @@ export async function runMcpServer(
 
     const server = createClaudemeshServer({
       links,
-      version: cliVersion(),
+      version: CLAUDEMESH_VERSION,
       log,
       takeMessages: () => delivery?.coordinator.take("check_messages").map((d) => d.entry) ?? [],
       ...(tunables.replyWaitMs !== undefined ? { replyWaitMs: tunables.replyWaitMs } : {}),
