@@ -23,6 +23,8 @@ function additionalContext(event: "UserPromptSubmit" | "PostToolUse", text: stri
 /** The hook answers: only messages no route gave the model yet are handed out, and each becomes in_context at once. */
 export function createHookHandler(deps: HookHandlerDeps): HookHandler {
   const { coordinator } = deps;
+  // One rewake waiter at a time: each Stop starts a new one, and the older process can go.
+  let rewaking: AbortController | null = null;
   const framed = (batch: ReturnType<DeliveryCoordinator["take"]>): string =>
     frameMessages(batch.map((d) => d.entry));
   return {
@@ -56,11 +58,16 @@ export function createHookHandler(deps: HookHandlerDeps): HookHandler {
           return {};
         }
         case "Rewake": {
+          rewaking?.abort();
+          const mine = new AbortController();
+          rewaking = mine;
+          signal.addEventListener("abort", () => mine.abort(), { once: true });
           const batch = await coordinator.waitForPending(
             Math.max(0, waitMs - 250),
             deps.rewakeGraceMs ?? 2_000,
-            signal,
+            mine.signal,
           );
+          if (rewaking === mine) rewaking = null;
           return batch.length > 0 ? { stderr: framed(batch), exit: 2 } : {};
         }
       }
