@@ -1,5 +1,5 @@
 // ClientError: the one typed error family thrown by @claudemesh/client (wire codes from the broker plus local codes).
-import { HANDSHAKE_REJECTIONS, isErrorCode, type ErrorCode } from "@claudemesh/protocol";
+import { HANDSHAKE_REJECTIONS, type ErrorCode } from "@claudemesh/protocol";
 
 /**
  * Local error codes (ARCHITECTURE.md practice 2): they describe what happened on this side of
@@ -80,9 +80,4 @@ const HANDSHAKE_SET: ReadonlySet<string> = new Set(HANDSHAKE_REJECTIONS);
 /** True when `code` is one of the hello rejection reasons of SPEC §3. */
 export function isHandshakeRejection(code: string): boolean {
   return HANDSHAKE_SET.has(code);
-}
-
-/** Narrows an arbitrary string to a wire code, if it is one. */
-export function asWireCode(value: unknown): ErrorCode | undefined {
-  return isErrorCode(value) ? value : undefined;
 }
