@@ -304,7 +304,6 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
 
   private onOpened(): void {
     this.presence.reapply();
-    this.inbound.flushAcks();
     this.receipts.flush();
     this.sends.kick();
   }
