@@ -155,6 +155,26 @@ describe("peers view", () => {
     expect(seenByBob.find((p) => p.memberId === "bob-agent")?.cwd).toBe("/home/bob-agent");
   });
 
+  it("hides cwd between two members, both connected, in both directions", () => {
+    expect(maySeeCwd(alice, bob)).toBe(false);
+    expect(maySeeCwd(bob, alice)).toBe(false);
+    const bothOnline = new Map(presence).set("bob", row("bob", {}));
+    const view = (viewer: MemberRow) =>
+      buildPeerList({
+        viewer,
+        members,
+        presence: bothOnline,
+        channelsByMember: channels,
+        now: 10_000,
+        timings,
+      });
+    expect(view(alice).find((p) => p.memberId === "bob")).toMatchObject({ online: true });
+    expect(view(alice).find((p) => p.memberId === "bob")?.cwd).toBeUndefined();
+    expect(view(bob).find((p) => p.memberId === "alice")?.cwd).toBeUndefined();
+    // Each still sees its own.
+    expect(view(bob).find((p) => p.memberId === "bob")?.cwd).toBe("/home/bob");
+  });
+
   it("holds a dropped peer (status, summary) through the grace, then shows it as left", () => {
     const held = list(alice, 2_000 + 90_000).find((p) => p.memberId === "bob")!;
     expect(held).toMatchObject({ online: false, summary: "bob summary" });

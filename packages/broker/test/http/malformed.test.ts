@@ -33,14 +33,16 @@ describe("HTTP malformed input", () => {
     expect((await get(broker.url, "/health")).status).toBe(200);
   });
 
-  it.each(ROUTES)(
-    "%s %s: a declared Content-Length over the cap gets 413 without the body being read",
-    async (method, path) => {
+  it.each(
+    ROUTES.flatMap(([method, path]) => [CAP + 1, 50 * 1024 * 1024].map((length) => [method, path, length])),
+  )(
+    "%s %s: a declared Content-Length of %i (over the cap) gets 413 without the body being read",
+    async (method, path, length) => {
       const res = await rawRequest(broker.url, {
-        method,
-        path,
+        method: String(method),
+        path: String(path),
         // Only the header is sent: if the broker waited for the body this would time out.
-        headers: { "content-type": "application/json", "content-length": String(50 * 1024 * 1024) },
+        headers: { "content-type": "application/json", "content-length": String(length) },
         chunks: [Buffer.from("{")],
         timeoutMs: 5_000,
       });
