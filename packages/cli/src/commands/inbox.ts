@@ -5,6 +5,7 @@ import { flag, intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { EXIT_FAILURE, EXIT_OK } from "../cli/errors.js";
 import { eprintln, println, type Io } from "../cli/io.js";
+import { neutralize, neutralizeLine } from "../delivery/neutralize.js";
 import { withMemberClient } from "./connection.js";
 import { json } from "./shared.js";
 
@@ -115,7 +116,7 @@ export const inboxCommand: Command = {
       // Metadata only: a message that fails to decrypt was tampered with or not sealed for this key (SPEC §4).
       eprintln(
         io,
-        `claudemesh inbox: message ${u.messageId} from ${u.from} could not be decrypted and was skipped`,
+        `claudemesh inbox: message ${u.messageId} from ${neutralizeLine(u.from)} could not be decrypted and was skipped`,
       );
     }
     // Messages already received are printed either way; a lost connection is reported after them.
@@ -129,9 +130,11 @@ export const inboxCommand: Command = {
       println(io, `no messages in "${mesh.slug}"`);
       return exitCode;
     }
+    // Sender names and texts are peer-written: neutralized so no control sequence reaches the terminal (SPEC §5).
     for (const m of messages) {
-      const where = m.kind === "direct" ? "" : ` → ${m.targetSpec === "*" ? "everyone" : m.targetSpec}`;
-      println(io, `[${m.sentAt}] ${m.from}${where} (${m.priority}): ${m.text}`);
+      const where =
+        m.kind === "direct" ? "" : ` → ${m.targetSpec === "*" ? "everyone" : neutralizeLine(m.targetSpec)}`;
+      println(io, `[${m.sentAt}] ${neutralizeLine(m.from)}${where} (${m.priority}): ${neutralize(m.text)}`);
     }
     return exitCode;
   },

@@ -5,6 +5,7 @@ import { flag, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { EXIT_OK } from "../cli/errors.js";
 import { println } from "../cli/io.js";
+import { neutralizeLine } from "../delivery/neutralize.js";
 import { withMemberClient } from "./connection.js";
 import { json, table } from "./shared.js";
 
@@ -49,13 +50,14 @@ export const peersCommand: Command = {
       io.stdout(json({ mesh: mesh.slug, peers: rows }));
       return EXIT_OK;
     }
-    const nameOf = new Map(peers.map((p) => [p.pubkey, p.displayName]));
+    // Names and summaries are written by peers: no control sequence of theirs reaches the terminal (SPEC §5).
+    const nameOf = new Map(peers.map((p) => [p.pubkey, neutralizeLine(p.displayName)]));
     const lines = rows.map((p) => [
-      p.self ? `${p.displayName} (you)` : p.displayName,
+      p.self ? `${neutralizeLine(p.displayName)} (you)` : neutralizeLine(p.displayName),
       p.parent === null ? p.role : `agent of ${nameOf.get(p.parent) ?? p.parent.slice(0, 8)}`,
       p.online ? p.status : "offline",
       p.pubkey.slice(0, 12),
-      p.summary ?? "",
+      neutralizeLine(p.summary ?? ""),
     ]);
     println(io, table(["NAME", "KIND", "STATUS", "PUBKEY", "SUMMARY"], lines));
     return EXIT_OK;
