@@ -43,6 +43,20 @@ export interface NewMessage {
   priority: Priority;
   createdAt: number;
   deliveries: NewDelivery[];
+  /**
+   * The sender's send id (SPEC §3: the idempotency key). When the store already holds this
+   * (mesh, sender, clientId) within retention, nothing is stored and the message is reported as a
+   * duplicate of the stored one.
+   */
+  clientId?: string;
+  /** Set by the group committer when the store reported this message a duplicate: the stored message id. */
+  duplicateOf?: string;
+}
+
+/** What enqueueMessages did beyond storing. */
+export interface EnqueueResult {
+  /** Message id of each duplicate in the batch (never stored) → the message id stored under its key. */
+  duplicates: Map<string, string>;
 }
 
 /** A delivery as handed to the routing layer for a push. */
@@ -219,8 +233,11 @@ export interface Store {
   revokeMember(memberId: string, now: number): Promise<void>;
 
   // messages
-  /** Stores a batch of messages in one transaction (group commit); resolves once durable. */
-  enqueueMessages(messages: readonly NewMessage[]): Promise<void>;
+  /**
+   * Stores a batch of messages in one transaction (group commit); resolves once durable. A message
+   * whose (mesh, sender, clientId) is already stored is skipped and listed in `duplicates`.
+   */
+  enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult>;
   /**
    * Claims up to `limit` undelivered deliveries for a recipient (no live lease, allowed priority),
    * in storage order, writing a lease. Concurrent claims never return the same delivery.

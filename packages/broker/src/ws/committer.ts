@@ -66,7 +66,12 @@ export class GroupCommitter {
         const messages = batch.map((item) => item.message);
         this.hooks?.beforeCommit(messages);
         const before = this.storeWakeups();
-        await this.store.enqueueMessages(messages);
+        const { duplicates } = await this.store.enqueueMessages(messages);
+        // A retried send (its send id already stored) was not stored again: it names the stored one.
+        for (const message of messages) {
+          const stored = duplicates.get(message.messageId);
+          if (stored !== undefined) message.duplicateOf = stored;
+        }
         const storeWoke = this.storeWakeups() !== before;
         this.hooks?.afterCommit(messages);
         for (const item of batch) item.resolve(storeWoke);

@@ -62,7 +62,8 @@ export function directPushHooks(state: DirectPushState): CommitHooks {
       const orphaned = new Set<string>();
       for (const message of batch) {
         const sender = senders.get(message);
-        if (!sender) continue;
+        // A duplicate send stored nothing: there is nothing to push (the original was pushed).
+        if (!sender || message.duplicateOf !== undefined) continue;
         for (const delivery of message.deliveries) {
           if (!delivery.lease) continue;
           const session = state.live.get(delivery.recipientMemberId);

@@ -95,6 +95,8 @@ async function prepareSend(
     priority: frame.priority,
     createdAt: now,
     deliveries: routed.deliveries,
+    // The send id is the idempotency key (SPEC §3): a retry is acked with the stored message id.
+    clientId: frame.id,
   };
   return { message, durable: state.committer.submit(message) };
 }
@@ -122,6 +124,15 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
   const result = await prepared;
   if (!result) return;
   const storeWoke = await result.durable;
+  const stored = result.message.duplicateOf;
+  if (stored !== undefined) {
+    state.ctx.metrics.inc("sends_deduplicated_total");
+    const queued = !result.message.deliveries.every((d) =>
+      pushableNow(state, d.recipientMemberId, frame.priority),
+    );
+    session.send({ type: "ack", id: frame.id, messageId: stored, queued });
+    return;
+  }
   state.ctx.metrics.inc("messages_sent_total");
   const deliveries = result.message.deliveries;
   const queued = !deliveries.every((d) => d.lease || pushableNow(state, d.recipientMemberId, frame.priority));

@@ -740,6 +740,66 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
       });
     });
 
+    describe("send idempotency", () => {
+      let bob: string;
+      beforeEach(async () => {
+        bob = (await addMember(store, f.mesh.id, "bob")).id;
+      });
+      const send = (clientId: string | undefined, sender = f.owner.id, createdAt = T0) => ({
+        ...message(f.mesh.id, sender, [bob], { createdAt }),
+        ...(clientId === undefined ? {} : { clientId }),
+      });
+
+      it("a send whose (mesh, sender, send id) is stored is not stored again and names the stored message", async () => {
+        const first = send("c1");
+        expect((await store.enqueueMessages([first])).duplicates).toEqual(new Map());
+        const retry = send("c1");
+        const woken: string[][] = [];
+        const unsubscribe = store.onDeliveries((ids) => woken.push([...ids]));
+        expect((await store.enqueueMessages([retry])).duplicates).toEqual(
+          new Map([[retry.messageId, first.messageId]]),
+        );
+        expect(woken).toEqual([]);
+        unsubscribe();
+        // Same id from another sender, and messages without a send id, are separate messages.
+        const fromBob = send("c1", bob);
+        const plain = [send(undefined), send(undefined)];
+        expect((await store.enqueueMessages([fromBob, ...plain])).duplicates.size).toBe(0);
+        expect((await claim(bob)).map((r) => r.messageId)).toEqual([
+          first.messageId,
+          fromBob.messageId,
+          ...plain.map((m) => m.messageId),
+        ]);
+      });
+
+      it("two sends with one send id in the same batch store the first only", async () => {
+        const a = send("same");
+        const b = send("same");
+        const other = send("other");
+        const { duplicates } = await store.enqueueMessages([a, b, other]);
+        expect(duplicates).toEqual(new Map([[b.messageId, a.messageId]]));
+        expect(await store.countPending(bob)).toBe(2);
+      });
+
+      it("a batch too large for one statement keeps the rule (stored once, duplicates named)", async () => {
+        const batch = Array.from({ length: 6_000 }, (_, i) => send(`bulk-${i}`));
+        await store.enqueueMessages(batch.slice(0, 10));
+        const { duplicates } = await store.enqueueMessages(batch);
+        expect(duplicates.size).toBe(10);
+        expect(duplicates.get(batch[3]!.messageId)).toBe(batch[3]!.messageId);
+        expect(await store.countPending(bob)).toBe(6_000);
+      });
+
+      it("send ids are swept with retention, after which the id is free again", async () => {
+        const old = send("c9", f.owner.id, T0 - 10);
+        await store.enqueueMessages([old]);
+        await store.sweepMessages(T0, T0);
+        const again = send("c9");
+        expect((await store.enqueueMessages([again])).duplicates.size).toBe(0);
+        expect((await claim(bob)).map((r) => r.messageId)).toEqual([again.messageId]);
+      });
+    });
+
     describe("presence and pending hook status", () => {
       it("upserts, reads and lists presence rows of a mesh", async () => {
         const bob = await addMember(store, f.mesh.id, "bob");

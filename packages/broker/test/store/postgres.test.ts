@@ -158,6 +158,22 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(await h.store.takeReceipts(f.owner.id, 10)).toEqual([]);
   });
 
+  it("two brokers storing one send id at once: exactly one is stored, the other names it", async () => {
+    const h = await isolated();
+    const other = await sibling(h.schema);
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    for (let round = 0; round < 10; round++) {
+      const a = { ...message(f.mesh.id, f.owner.id, [bob.id]), clientId: `race-${round}` };
+      const b = { ...message(f.mesh.id, f.owner.id, [bob.id]), clientId: `race-${round}` };
+      const [ra, rb] = await Promise.all([h.store.enqueueMessages([a]), other.enqueueMessages([b])]);
+      const named = [...ra.duplicates.values(), ...rb.duplicates.values()];
+      expect(named).toHaveLength(1);
+      expect([a.messageId, b.messageId]).toContain(named[0]);
+    }
+    expect(await h.store.countPending(bob.id)).toBe(10);
+  });
+
   it("wake-ups for hundreds of recipients are split under the NOTIFY size limit", async () => {
     const h = await isolated();
     const other = (await sibling(h.schema)) as PostgresStore;

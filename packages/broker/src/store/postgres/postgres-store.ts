@@ -2,7 +2,7 @@
 // hot path, an advisory-locked migrator, and a LISTEN connection for cross-broker wake-ups.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import type { NewMessage } from "../types.js";
+import type { EnqueueResult, NewMessage } from "../types.js";
 import { silentLog, type OpenStoreOptions } from "../options.js";
 import { postgresDialect } from "../sql/dialect.js";
 import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
@@ -22,6 +22,13 @@ import {
   recipientIds,
 } from "../sql/rules.js";
 import { unnotifiedSenders } from "../sql/receipts.js";
+import {
+  claimSendIdsPg,
+  isTracked,
+  sendIdArrays,
+  storedMessageIds,
+  type TrackedMessage,
+} from "../sql/send-ids.js";
 import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
@@ -180,22 +187,50 @@ export class PostgresStore extends SqlStore {
    * wake-up NOTIFY in the same statement (delivered at commit). A single chunk is one round trip in
    * autocommit; larger batches run the chunks in one transaction.
    */
-  async enqueueMessages(messages: readonly NewMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  async enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult> {
+    let duplicates = new Map<string, string>();
+    if (messages.length === 0) return { duplicates };
+    const tracked = messages.filter(isTracked);
     const values: unknown[][] = [];
     for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
-    if (values.length === 0) return;
+    if (values.length === 0 && tracked.length === 0) return { duplicates };
     const recipients = recipientIds(messages);
     const payloads = encodeWakeups(this.instanceId, recipients);
-    const chunks: unknown[][][] = [];
-    for (let i = 0; i < values.length; i += ROWS_PER_INSERT)
-      chunks.push(values.slice(i, i + ROWS_PER_INSERT));
+    const chunks = chunked(values);
+    const channel = this.channel;
+    /** Message ids whose send id was free (stored); null when the batch carries no send ids. */
+    let kept = null as Set<string> | null;
     await this.guard(async () => {
-      if (chunks.length === 1) {
-        await this.pool.query(insertStatement(chunks[0] ?? [], this.channel, payloads));
+      if (tracked.length > 0 && chunks.length <= 1) {
+        // One statement: claim the send ids, insert only the deliveries of messages whose id was
+        // free, NOTIFY — one round trip, atomic.
+        const untracked = messages.filter((m) => !isTracked(m)).map((m) => m.messageId);
+        const result = await this.pool.query(
+          trackedInsertStatement(chunks[0] ?? [], tracked, untracked, channel, payloads),
+        );
+        kept = new Set(result.rows.map((r: { message_id: unknown }) => r.message_id).filter(isString));
         return;
       }
-      const channel = this.channel;
+      if (tracked.length > 0) {
+        kept = await this.transaction(function* () {
+          const claimed = yield* rows(claimSendIdsPg(1), sendIdArrays(tracked));
+          const free = new Set(claimed.map((r) => String(r.message_id)));
+          const stored = messages.filter((m) => !isTracked(m) || free.has(m.messageId));
+          const storedValues: unknown[][] = [];
+          for (const m of stored) for (const d of m.deliveries) storedValues.push(deliveryValues(m, d));
+          const parts = chunked(storedValues);
+          for (const [i, chunk] of parts.entries()) {
+            const statement = insertStatement(chunk, channel, i === parts.length - 1 ? payloads : []);
+            yield* rows(statement.text, statement.values);
+          }
+          return free;
+        });
+        return;
+      }
+      if (chunks.length === 1) {
+        await this.pool.query(insertStatement(chunks[0] ?? [], channel, payloads));
+        return;
+      }
       await this.transaction(function* () {
         for (const [i, chunk] of chunks.entries()) {
           const statement = insertStatement(chunk, channel, i === chunks.length - 1 ? payloads : []);
@@ -203,7 +238,14 @@ export class PostgresStore extends SqlStore {
         }
       });
     });
-    this.wakeups.emit(recipients);
+    const free = kept;
+    if (free) {
+      const repeated = tracked.filter((m) => !free.has(m.messageId));
+      if (repeated.length > 0)
+        duplicates = await this.guard(() => this.autocommit(storedMessageIds(repeated)));
+    }
+    this.wakeups.emit(recipientIds(messages.filter((m) => !duplicates.has(m.messageId))));
+    return { duplicates };
   }
 
   /** One NOTIFY per payload on the wake-up channel, kind `receipts` (after the receipts' commit). */
@@ -257,6 +299,63 @@ export class PostgresStore extends SqlStore {
     await this.listener.stop();
     await this.pool.end();
   }
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}
+
+/** Delivery rows cut into INSERTs that stay under the bind-parameter limit. */
+function chunked(values: readonly unknown[][]): unknown[][][] {
+  const chunks: unknown[][][] = [];
+  for (let i = 0; i < values.length; i += ROWS_PER_INSERT) chunks.push(values.slice(i, i + ROWS_PER_INSERT));
+  return chunks;
+}
+
+/** Column types of DELIVERY_INSERT_COLUMNS, for the typed VALUES list a SELECT reads from. */
+const DELIVERY_PG_TYPES = DELIVERY_INSERT_COLUMNS.map((c) =>
+  c === "created_at" || c === "lease_until" ? "bigint" : "text",
+);
+
+/**
+ * Send-idempotent insert of one chunk (SPEC §3): claims the batch's send ids, inserts the
+ * deliveries of messages whose id was free (and of untracked ones), NOTIFYs, and returns the
+ * message ids that were stored under a free send id — all in one statement.
+ */
+function trackedInsertStatement(
+  chunk: readonly unknown[][],
+  tracked: readonly TrackedMessage[],
+  untracked: readonly string[],
+  channel: string,
+  payloads: readonly string[],
+): pg.QueryConfig {
+  const params: unknown[] = [...sendIdArrays(tracked)];
+  let inserted = "";
+  if (chunk.length > 0) {
+    const tuples: string[] = [];
+    for (const row of chunk) {
+      const base = params.length;
+      tuples.push(`(${row.map((_, i) => `$${base + i + 1}::${DELIVERY_PG_TYPES[i]}`).join(", ")})`);
+      params.push(...row);
+    }
+    params.push([...untracked]);
+    const columns = DELIVERY_INSERT_COLUMNS.join(", ");
+    inserted = `, inserted AS (
+      INSERT INTO deliveries (${columns})
+      SELECT * FROM (VALUES ${tuples.join(", ")}) AS v (${columns})
+      WHERE v.message_id IN (SELECT message_id FROM kept) OR v.message_id = ANY($${params.length}::text[])
+      ${DELIVERY_INSERT_CONFLICT}
+    )`;
+  }
+  let notify = "";
+  if (payloads.length > 0) {
+    params.push(channel, [...payloads]);
+    notify = ` UNION ALL SELECT NULL FROM (SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p) AS n`;
+  }
+  return {
+    text: `WITH kept AS (${claimSendIdsPg(1)})${inserted} SELECT message_id FROM kept${notify}`,
+    values: params,
+  };
 }
 
 /**

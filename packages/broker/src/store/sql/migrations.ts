@@ -159,6 +159,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX receipts_unnotified ON receipts (sender_member_id, state_at) WHERE NOT notified`,
     ],
   },
+  {
+    version: 4,
+    name: "send idempotency keys",
+    // A send's client id is its idempotency key (SPEC §3): a retry of a stored send is acked again
+    // with the stored message id. Kept for the retention window, like the messages themselves.
+    statements: (d) => [
+      `CREATE TABLE send_ids (
+        mesh_id TEXT NOT NULL,
+        sender_member_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        created_at ${d.types.bigint} NOT NULL,
+        PRIMARY KEY (mesh_id, sender_member_id, client_id)
+      )`,
+      `CREATE INDEX send_ids_created_at ON send_ids (created_at)`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

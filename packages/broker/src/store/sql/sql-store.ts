@@ -6,6 +6,7 @@ import {
   type ClaimOptions,
   type DeliveryListener,
   type DeliveryRow,
+  type EnqueueResult,
   type MemberRow,
   type MeshRow,
   type NewMessage,
@@ -22,6 +23,7 @@ import type { Dialect } from "./dialect.js";
 import type { Op } from "./op.js";
 import * as receipts from "./receipts.js";
 import * as rules from "./rules.js";
+import { sweepSendIdsStep } from "./send-ids.js";
 import { DeliveryWakeups } from "./wakeups.js";
 
 export abstract class SqlStore implements Store {
@@ -64,7 +66,7 @@ export abstract class SqlStore implements Store {
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;
-  abstract enqueueMessages(messages: readonly NewMessage[]): Promise<void>;
+  abstract enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult>;
 
   /** Runs `work`, turning connectivity failures (and use after close) into StoreUnavailableError. */
   protected async guard<T>(work: () => T | Promise<T>): Promise<T> {
@@ -169,10 +171,14 @@ export abstract class SqlStore implements Store {
     for (;;) {
       const deleted = await this.direct(rules.sweepStep(olderThan));
       total += deleted;
-      if (deleted < rules.SWEEP_CHUNK_ROWS) return total;
+      if (deleted < rules.SWEEP_CHUNK_ROWS) break;
       // Let queued enqueues and claims run between steps (SQLite runs each step synchronously).
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // Send ids (idempotency keys) live as long as the messages they name could.
+    while ((await this.direct(sweepSendIdsStep(olderThan, rules.SWEEP_CHUNK_ROWS))) >= rules.SWEEP_CHUNK_ROWS)
+      await new Promise((resolve) => setImmediate(resolve));
+    return total;
   }
 
   onDeliveries(listener: DeliveryListener): () => void {

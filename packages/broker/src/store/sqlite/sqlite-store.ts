@@ -3,7 +3,13 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { StoreUnavailableError, type ClaimOptions, type DeliveryRow, type NewMessage } from "../types.js";
+import {
+  StoreUnavailableError,
+  type ClaimOptions,
+  type DeliveryRow,
+  type EnqueueResult,
+  type NewMessage,
+} from "../types.js";
 import { silentLog, type OpenStoreOptions } from "../options.js";
 import { sqliteDialect } from "../sql/dialect.js";
 import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
@@ -24,6 +30,7 @@ import {
   deliveryValues,
   recipientIds,
 } from "../sql/rules.js";
+import { CLAIM_SEND_ID_SQL, isTracked, sendIdValues, STORED_SEND_ID_SQL } from "../sql/send-ids.js";
 import { SqlStore } from "../sql/sql-store.js";
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -133,18 +140,32 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * Hot path (group commit): the whole batch in one IMMEDIATE transaction with one prepared
-   * statement, run synchronously; resolves after COMMIT, then wakes listeners in this process.
+   * Hot path (group commit): the whole batch in one IMMEDIATE transaction with prepared
+   * statements (the send-id claim, then the deliveries), run synchronously; resolves after COMMIT,
+   * then wakes listeners in this process.
    */
-  async enqueueMessages(messages: readonly NewMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  async enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult> {
+    const duplicates = new Map<string, string>();
+    if (messages.length === 0) return { duplicates };
     await this.guard(() => {
       const insert = this.prepare(INSERT_DELIVERY_SQL);
+      const claimSendId = this.prepare(CLAIM_SEND_ID_SQL);
+      const storedSendId = this.prepare(STORED_SEND_ID_SQL);
       this.inTransaction.immediate(() => {
-        for (const m of messages) for (const d of m.deliveries) insert.run(...deliveryValues(m, d));
+        duplicates.clear();
+        for (const m of messages) {
+          // A send id already stored (a retry): store nothing, report the stored message id.
+          if (isTracked(m) && claimSendId.run(...sendIdValues(m)).changes === 0) {
+            const row = storedSendId.get(m.meshId, m.senderMemberId, m.clientId) as RawRow | undefined;
+            duplicates.set(m.messageId, String(row?.message_id));
+            continue;
+          }
+          for (const d of m.deliveries) insert.run(...deliveryValues(m, d));
+        }
       });
     });
-    this.wakeups.emit(recipientIds(messages));
+    this.wakeups.emit(recipientIds(messages.filter((m) => !duplicates.has(m.messageId))));
+    return { duplicates };
   }
 
   /**
