@@ -16,7 +16,7 @@ import {
   type Status,
 } from "@claudemesh/protocol";
 import { publicKeyFromSecretKey } from "@claudemesh/crypto";
-import { Connection } from "./connection.js";
+import { CLOSE_WAIT_MS, Connection } from "./connection.js";
 import { ClientError } from "./errors.js";
 import { fanoutRecipients } from "./fanout.js";
 import { InboundPipeline, type InboundSink } from "./inbound.js";
@@ -295,11 +295,23 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     return this.conn.connect(options.timeoutMs);
   }
 
-  /** Stops reconnecting, flushes pending client_acks, rejects pending work with `closed`, closes with 1000. */
+  /**
+   * Stops reconnecting, flushes pending client_acks, rejects pending work with `closed`, closes
+   * with 1000. With an inboundSink, hand-offs in progress get up to a second to settle first, so
+   * what they accepted is acked rather than delivered again.
+   */
   async close(): Promise<void> {
     if (this.conn.state === "closed") return;
+    if (this.conn.authenticated && this.inbound.handingOff > 0) {
+      await this.inbound.settled(CLOSE_WAIT_MS);
+      if (this.isStopped()) return; // closed meanwhile: another close(), or a fatal verdict
+    }
     if (this.conn.authenticated) this.inbound.flushAcks();
     await this.conn.close();
+  }
+
+  private isStopped(): boolean {
+    return this.conn.state === "closed";
   }
 
   private onOpened(): void {

@@ -138,6 +138,14 @@ export class InboundPipeline {
     return this.inbox.drain();
   }
 
+  /** Resolves once every hand-off started so far has settled, or after `timeoutMs`, whichever comes first. */
+  async settled(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.tail, timeout]);
+    clearTimeout(timer);
+  }
+
   /** Writes the client_acks queued so far right now (before a receipt, before a clean close). */
   flushAcks(): void {
     this.acks.flushNow();

@@ -64,6 +64,35 @@ describe("BrokerClient inboundSink", () => {
   });
 });
 
+describe("BrokerClient close() with an inboundSink", () => {
+  it("lets a hand-off in progress settle, then acks it before the close frame", async () => {
+    const self = identity();
+    const { client, socket } = await connected(self, {
+      inboundSink: () => new Promise<void>((resolve) => setTimeout(resolve, 200)),
+    });
+    const push = makePush(identity(), self.pubkey, "almost on disk");
+    socket.receive(push);
+    const closing = client.close();
+    await tick(200);
+    await closing;
+    expect(socket.framesOfType("client_ack")).toEqual([{ type: "client_ack", messageIds: [push.messageId] }]);
+    expect(socket.closedWith?.code).toBe(1000);
+  });
+
+  it("waits at most a second for a sink that does not settle", async () => {
+    const self = identity();
+    const { client, socket } = await connected(self, {
+      inboundSink: () => new Promise<void>(() => undefined),
+    });
+    socket.receive(makePush(identity(), self.pubkey, "stuck"));
+    const closing = client.close();
+    await tick(1_000);
+    await closing;
+    expect(client.state).toBe("closed");
+    expect(socket.framesOfType("client_ack")).toEqual([]);
+  });
+});
+
 describe("BrokerClient inboundSink option", () => {
   it("refuses an inboundSink that is not a function", () => {
     const sink = "not a function" as unknown as () => void;
