@@ -15,6 +15,6 @@ export { createMetrics, MetricsRegistry, escapeLabelValue } from "./metrics.js";
 export { TokenBucket, KeyedRateLimiter } from "./rate-limit.js";
 export type { BrokerContext, BrokerOptions, Clock, Logger, Metrics } from "./context.js";
 export type { Hub, HookResult } from "./hub-api.js";
-export type { Store } from "./store/types.js";
+export type { Store, StoredEnvelope } from "./store/types.js";
 export { StoreUnavailableError } from "./store/types.js";
 export { runBrokerProcess, parseBrokerArgs, type ProcessIo } from "./main.js";

@@ -59,6 +59,15 @@ export interface EnqueueResult {
   duplicates: Map<string, string>;
 }
 
+/** What the store holds for one recipient of a message: routing metadata and the opaque box (SPEC §4). */
+export interface StoredEnvelope {
+  messageId: string;
+  targetSpec: string;
+  priority: string;
+  nonce: string;
+  ciphertext: string;
+}
+
 /** A delivery as handed to the routing layer for a push. */
 export interface DeliveryRow {
   /** Storage order; per-sender FIFO follows it. */
@@ -255,6 +264,8 @@ export interface Store {
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null>;
   /** Count of undelivered deliveries for a recipient (any priority). */
   countPending(recipientMemberId: string): Promise<number>;
+  /** Read-only: every envelope stored for `messageId` (one per recipient), e.g. to show it is ciphertext only. */
+  storedEnvelopes(messageId: string): Promise<StoredEnvelope[]>;
   /**
    * Deletes undelivered deliveries created before `olderThan` (each leaving an `expired` receipt
    * stamped `now`) and delivered ones; returns count removed.

@@ -8,7 +8,6 @@ import { generateKeypair, randomId, signInvite } from "@claudemesh/crypto";
 import { encodeInviteLink } from "@claudemesh/protocol";
 import { saveConfig, type Env, type MeshEntry } from "../config/index.js";
 import { clip, heading, renderExchange } from "./render.js";
-import { StoredMessages } from "./stored.js";
 
 /** Where the demo writes: the CLI's Io fits (its stdout/stderr take text as is). */
 export interface DemoIo {
@@ -107,7 +106,6 @@ export async function runDemo(args: readonly string[], _env: Env, io: DemoIo): P
   const root = mkdtempSync(join(tmpdir(), "claudemesh-demo-"));
   const dbPath = join(root, "broker.db");
   let broker: RunningBroker | undefined;
-  let stored: StoredMessages | undefined;
   const members: DemoMember[] = [];
   try {
     out("claudemesh demo — two agents talk through a broker that only ever sees ciphertext");
@@ -179,7 +177,6 @@ export async function runDemo(args: readonly string[], _env: Env, io: DemoIo): P
     out(`  both connected with signed hellos; each message is sealed with crypto_box for its recipient`);
     out();
 
-    stored = new StoredMessages(dbPath);
     let allGood = true;
     for (const [i, line] of DEMO_SCRIPT.entries()) {
       const sender = members.find((m) => m.name === line.from) as DemoMember;
@@ -190,7 +187,8 @@ export async function runDemo(args: readonly string[], _env: Env, io: DemoIo): P
       );
       const sent = await sender.client.send(recipient.entry.pubkey, line.text, "next");
       const received = await arrival;
-      const rows = stored.envelopes(sent.messageId);
+      // What the broker wrote to its store for this message, read through the broker's own API.
+      const rows = await broker.ctx.store.storedEnvelopes(sent.messageId);
       const view = {
         index: i + 1,
         from: sender.name,
@@ -216,7 +214,6 @@ export async function runDemo(args: readonly string[], _env: Env, io: DemoIo): P
     return 1;
   } finally {
     await Promise.allSettled(members.map((m) => m.client.close()));
-    stored?.close();
     await broker?.close().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
     out(`  cleaned up: clients closed, broker stopped, ${root} removed`);

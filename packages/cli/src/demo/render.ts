@@ -1,5 +1,5 @@
 // Text layout of `claudemesh demo`: each message as the sender wrote it, as the broker stored it, and as the recipient read it.
-import type { StoredEnvelope } from "./stored.js";
+import type { StoredEnvelope } from "@claudemesh/broker";
 
 const WIDTH = 78;
 /** Width of the "alice sent" / "broker stored" / "bob read" column. */

@@ -10,6 +10,7 @@ import {
   type MemberRow,
   type MeshRow,
   type NewMessage,
+  type StoredEnvelope,
   type PendingHookStatus,
   type PresenceRow,
   type ReceiptChange,
@@ -21,6 +22,7 @@ import {
 import type { StoreLog } from "../options.js";
 import type { Dialect } from "./dialect.js";
 import type { Op } from "./op.js";
+import * as inspect from "./inspect.js";
 import * as receipts from "./receipts.js";
 import * as rules from "./rules.js";
 import { sweepSendIdsStep } from "./send-ids.js";
@@ -153,6 +155,10 @@ export abstract class SqlStore implements Store {
 
   countPending(recipientMemberId: string): Promise<number> {
     return this.direct(rules.countPending(recipientMemberId));
+  }
+
+  storedEnvelopes(messageId: string): Promise<StoredEnvelope[]> {
+    return this.direct(inspect.storedEnvelopes(messageId));
   }
 
   async sweepMessages(olderThan: number, now: number = Date.now()): Promise<number> {
