@@ -1,4 +1,4 @@
-// e2e — real broker + CLI mesh create/invite/join + three `claudemesh mcp` servers driven by the MCP SDK client over stdio (issue 4).
+// e2e — real broker + CLI mesh create/invite/join + three `claudemesh mcp` servers driven by the MCP SDK client over stdio.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createE2eMesh, type E2eMesh } from "./helpers/mesh.js";
 import { startMcp, waitFor, type ChannelPush, type McpSession } from "./helpers/mcp.js";

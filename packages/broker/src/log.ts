@@ -1,4 +1,4 @@
-// JSON-line logger for the broker (ISSUE 3 item 6): one object per line on stderr, with a guard that drops secret-looking fields.
+// JSON-line logger for the broker: one object per line on stderr, with a guard that drops secret-looking fields.
 import type { Clock, Logger } from "./context.js";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;

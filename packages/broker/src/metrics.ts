@@ -1,4 +1,4 @@
-// In-process Prometheus metrics (ISSUE 3 item 6): counters, gauges and histograms rendered in the text exposition format.
+// In-process Prometheus metrics: counters, gauges and histograms rendered in the text exposition format.
 import type { Labels, Metrics } from "./context.js";
 
 export type MetricType = "counter" | "gauge" | "histogram";

@@ -1,4 +1,4 @@
-// Token-bucket rate limiting (ISSUE 3 item 6): one bucket per key, refilled continuously from an injectable clock.
+// Token-bucket rate limiting: one bucket per key, refilled continuously from an injectable clock.
 import type { Clock } from "./context.js";
 
 /** A single token bucket: `ratePerSec` tokens refill per second up to `burst`. */

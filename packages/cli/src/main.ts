@@ -47,6 +47,6 @@ export async function runFromProcess(): Promise<void> {
   }
   const code = await runCli(argv, process.env, processIo());
   process.exitCode = code;
-  if (command === "hook") process.exit(code); // a hook must never linger (issue 4 item 5)
+  if (command === "hook") process.exit(code); // a hook must never linger
   if (!LONG_RUNNING.has(command)) setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
 }

@@ -1,4 +1,4 @@
-// Group commit for sends (issue 3 item 7): sends arriving together are stored by one store transaction.
+// Group commit for sends: sends arriving together are stored by one store transaction.
 import type { NewMessage, Store } from "../store/types.js";
 import type { Metrics } from "../context.js";
 import { TickWriter } from "./tick-writer.js";

@@ -5,7 +5,7 @@ import type { BrokerOptions, Clock, Logger, Metrics } from "../context.js";
 
 /**
  * Above this many bytes queued in the socket the loop stops claiming until the reader catches up,
- * so a slow reader costs at most this plus one claim batch of memory (issue 3: backpressure).
+ * so a slow reader costs at most this plus one claim batch of memory.
  */
 export const SOCKET_HIGH_WATER_BYTES = 512 * 1024;
 /** How often a paused loop looks at the socket buffer again. */

@@ -150,7 +150,7 @@ async function applyHookStatus(state: HubState, request: HookStatusRequest): Pro
 }
 
 /**
- * Graceful stop (issue 3 item 6): no new frames are read; sends already routed are committed and
+ * Graceful stop: no new frames are read; sends already routed are committed and
  * acked; then every socket is closed with 1001, leases are released and presences marked offline.
  */
 async function shutdown(state: HubState): Promise<void> {

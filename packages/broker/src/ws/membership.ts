@@ -1,4 +1,4 @@
-// In-memory membership snapshots per mesh, so routing a send costs no store round trip (issue 3 item 7).
+// In-memory membership snapshots per mesh, so routing a send costs no store round trip.
 import type { Store } from "../store/types.js";
 import { buildMembership, type MeshMembership } from "../core/routing.js";
 import type { Clock } from "../context.js";

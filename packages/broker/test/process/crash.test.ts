@@ -1,4 +1,4 @@
-// Crash safety (ISSUE 3, SPEC §3 Delivery guarantees): SIGKILL the broker mid-stream; after a restart every acked message is delivered, exactly once after dedup, in order.
+// Crash safety (SPEC §3 Delivery guarantees): SIGKILL the broker mid-stream; after a restart every acked message is delivered, exactly once after dedup, in order.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawnBroker, ensureBrokerBuilt, type BrokerProcess } from "../helpers/process.js";
 import { storeTarget, STORE_KINDS, type StoreTarget } from "../helpers/stores.js";

@@ -1,4 +1,4 @@
-// /health 503 while PostgreSQL is stopped and 200 when it returns, with no acked message lost (ISSUE 3 "Must be shown").
+// /health 503 while PostgreSQL is stopped and 200 when it returns, with no acked message lost.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ErrorFrame } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";

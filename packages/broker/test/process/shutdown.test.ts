@@ -1,4 +1,4 @@
-// Graceful shutdown (ISSUE 3 item 6): SIGTERM/SIGINT close sockets with 1001, mark presences offline, exit 0; close() in-process does the same.
+// Graceful shutdown: SIGTERM/SIGINT close sockets with 1001, mark presences offline, exit 0; close() in-process does the same.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "@claudemesh/protocol";
 import { openStore } from "../../src/store/index.js";

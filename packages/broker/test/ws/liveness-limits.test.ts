@@ -1,4 +1,4 @@
-// Liveness, limits and robustness (SPEC §3 Liveness, issue 3 item 6): dead peers, rate limits, bad frames, revocation, sweep, shutdown.
+// Liveness, limits and robustness (SPEC §3 Liveness): dead peers, rate limits, bad frames, revocation, sweep, shutdown.
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES, type ErrorFrame } from "@claudemesh/protocol";

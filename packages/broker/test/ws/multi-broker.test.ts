@@ -1,4 +1,4 @@
-// Two brokers on one store (SPEC §3 Delivery guarantees; issue 3 PostgreSQL mode): cross-broker routing, presence, concurrent drains.
+// Two brokers on one store (SPEC §3 Delivery guarantees, PostgreSQL mode): cross-broker routing, presence, concurrent drains.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Push } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";

@@ -1,4 +1,4 @@
-// `claudemesh install`: registers the MCP server with Claude Code and adds the status hooks, idempotently (issue 4 item 5).
+// `claudemesh install`: registers the MCP server with Claude Code and adds the status hooks, idempotently.
 import { registerMcpServer } from "../claude-code/mcp-registration.js";
 import { claudeSettingsPath, cliInvocation, settingsBackupPath, shellCommand } from "../claude-code/paths.js";
 import { installHooks } from "../claude-code/settings-file.js";

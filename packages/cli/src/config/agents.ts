@@ -1,4 +1,4 @@
-// Agent peer identities (SPEC §1, issue 4 item 3): one persisted key per (mesh, agent name), held by one live session at a time.
+// Agent peer identities (SPEC §1): one persisted key per (mesh, agent name), held by one live session at a time.
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeypair } from "@claudemesh/crypto";
