@@ -5,6 +5,7 @@ export {
   configDir,
   defaultDbPath,
   OptionsError,
+  checkPublicUrl,
   NUMERIC_OPTIONS,
   STRING_OPTION_ENV,
   type ResolvedOptions,
@@ -17,4 +18,11 @@ export type { BrokerContext, BrokerOptions, Clock, Logger, Metrics } from "./con
 export type { Hub, HookResult } from "./hub-api.js";
 export type { Store, StoredEnvelope } from "./store/types.js";
 export { StoreUnavailableError } from "./store/types.js";
-export { runBrokerProcess, parseBrokerArgs, type ProcessIo } from "./main.js";
+export {
+  runBrokerProcess,
+  parseBrokerArgs,
+  checkDbDirectory,
+  describeStartError,
+  StartError,
+  type ProcessIo,
+} from "./main.js";

@@ -1,15 +1,53 @@
 // Process entry for a standalone broker (`node packages/broker/dist/main.js [--port N] [--host H] [--db D]`): signals, exit codes, ready line.
+import { existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createLogger } from "./log.js";
 import { OptionsError, resolveOptions, type Env, type ResolvedOptions } from "./options.js";
 import { startBroker, type RunningBroker } from "./server.js";
 
-const FLAGS: Readonly<Record<string, "port" | "host" | "db" | "logLevel">> = {
+const FLAGS: Readonly<Record<string, "port" | "host" | "db" | "logLevel" | "publicUrl">> = {
   "--port": "port",
   "--host": "host",
   "--db": "db",
   "--log-level": "logLevel",
+  "--public-url": "publicUrl",
 };
+
+/** A broker that cannot start for a reason the operator can fix; the message says how. */
+export class StartError extends Error {
+  override readonly name = "StartError";
+}
+
+/**
+ * Refuses a SQLite path whose directory does not exist (a typo would otherwise start an empty
+ * broker somewhere unexpected). PostgreSQL URLs and `:memory:` are left to the store.
+ */
+export function checkDbDirectory(db: string): void {
+  if (/^postgres(?:ql)?:\/\//i.test(db) || db === ":memory:") return;
+  const dir = dirname(resolve(db));
+  if (!existsSync(dir))
+    throw new StartError(
+      `the directory of the SQLite store ${db} does not exist — create it (mkdir -p ${dir}) or pass another --db path`,
+    );
+  if (!statSync(dir).isDirectory())
+    throw new StartError(`${dir} (the directory of --db ${db}) is not a directory — pass another --db path`);
+}
+
+/** Turns a listen/start failure into a sentence with a next step (port in use, no permission, bad address). */
+export function describeStartError(error: unknown, host: string, port: number): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (code === "EADDRINUSE")
+    return `port ${port} on ${host} is already in use (another broker?) — stop it, or pick another port with --port N (--port 0 picks a free one)`;
+  if (code === "EACCES")
+    return `no permission to listen on ${where} — ports below 1024 need privileges; pick --port 7900 or another above 1024`;
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return `cannot listen on ${where}: ${host} is not an address of this machine — use --host 127.0.0.1, or 0.0.0.0 for every interface`;
+  if (error instanceof Error && (error.name === "StartError" || error.name === "StoreUnavailableError"))
+    return error.message;
+  return `cannot start: ${error instanceof Error ? error.message : String(error)}`;
+}
 
 /** Parses `--port N --host H --db D --log-level L` (also `--flag=value`); throws OptionsError on anything else. */
 export function parseBrokerArgs(argv: readonly string[]): Partial<ResolvedOptions> {
@@ -21,7 +59,7 @@ export function parseBrokerArgs(argv: readonly string[]): Partial<ResolvedOption
     const key = FLAGS[flag];
     if (!key)
       throw new OptionsError(
-        `unknown argument ${JSON.stringify(arg)}; expected --port, --host, --db or --log-level`,
+        `unknown argument ${JSON.stringify(arg)}; expected --port, --host, --db, --public-url or --log-level`,
       );
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined || value === "") throw new OptionsError(`${flag} needs a value`);
@@ -54,7 +92,7 @@ export async function runBrokerProcess(
     options = resolveOptions(parseBrokerArgs(argv), env);
   } catch (error) {
     if (!(error instanceof OptionsError)) throw error;
-    process.stderr.write(`claudemesh broker: ${error.message}\n`);
+    process.stderr.write(`claudemesh broker: ${error.message} — see docs/CONFIG.md\n`);
     io.exit(2);
     return null;
   }
@@ -62,9 +100,11 @@ export async function runBrokerProcess(
 
   let broker: RunningBroker;
   try {
+    checkDbDirectory(options.db);
     broker = await startBroker({ ...options, logger: log });
   } catch (error) {
     log.error("broker.start_failed", { error });
+    process.stderr.write(`claudemesh broker: ${describeStartError(error, options.host, options.port)}\n`);
     io.exit(1);
     return null;
   }

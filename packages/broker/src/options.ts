@@ -29,6 +29,12 @@ export interface ResolvedOptions extends BrokerOptions {
   healthCacheMs: number;
   /** How long close() waits for in-flight HTTP requests and sockets before cutting them. */
   shutdownTimeoutMs: number;
+  /**
+   * The URL other machines reach this broker at (e.g. `wss://mesh.example.com` behind a TLS proxy),
+   * reported by /health as `public_url` so `claudemesh mesh create` puts it in invite links; null
+   * when not set.
+   */
+  publicUrl: string | null;
 }
 
 export type NumericOption = {
@@ -100,7 +106,26 @@ export const STRING_OPTION_ENV = {
   db: ["CLAUDEMESH_DB", "DATABASE_URL"],
   creationToken: ["CLAUDEMESH_CREATION_TOKEN"],
   logLevel: ["CLAUDEMESH_LOG_LEVEL"],
+  publicUrl: ["CLAUDEMESH_PUBLIC_URL"],
 } as const;
+
+/**
+ * Checks a public URL: http(s) or ws(s), a host, no query or fragment. Returns it without a
+ * trailing slash; throws OptionsError naming `source` otherwise.
+ */
+export function checkPublicUrl(value: string, source: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^(?:https?|wss?):$/.test(url.protocol) || url.hostname === "" || url.search || url.hash)
+    throw new OptionsError(
+      `publicUrl (${source}) must be an http(s):// or ws(s):// URL such as https://mesh.example.com, got ${JSON.stringify(value)}`,
+    );
+  return value.replace(/\/+$/, "");
+}
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -182,7 +207,17 @@ export function resolveOptions(
       `logLevel must be one of debug, info, warn, error, silent; got ${JSON.stringify(logLevel)}`,
     );
 
-  const options: ResolvedOptions = { ...numbers, host, db, creationToken, logLevel };
+  const publicSource =
+    partial.publicUrl !== undefined && partial.publicUrl !== null
+      ? null
+      : fromEnv(env, STRING_OPTION_ENV.publicUrl);
+  const publicRaw = partial.publicUrl ?? publicSource?.value ?? null;
+  const publicUrl =
+    publicRaw === null
+      ? null
+      : checkPublicUrl(publicRaw, publicSource ? `env ${publicSource.name}` : "option");
+
+  const options: ResolvedOptions = { ...numbers, host, db, creationToken, logLevel, publicUrl };
   // Cross-field rules: liveness only works when a peer gets at least one ping before it is declared dead.
   if (options.deadAfterMs <= options.pingIntervalMs)
     throw new OptionsError(

@@ -85,18 +85,39 @@ export type HookInstallResult = "added" | "updated" | "unchanged";
  * goes, so uninstall knows to delete the file it created).
  */
 export function installHooks(path: string, cliCommand: string): HookInstallResult {
+  return planHookInstall(path, cliCommand).apply();
+}
+
+/** What installHooks would do, read and checked without writing; `apply()` writes it. */
+export interface HookInstallPlan {
+  result: HookInstallResult;
+  apply(): HookInstallResult;
+}
+
+/**
+ * Reads and checks `path` (valid JSON, a shape we can edit) and computes the change, writing
+ * nothing, so `install` can check every step before it changes anything.
+ */
+export function planHookInstall(path: string, cliCommand: string): HookInstallPlan {
   const current = readSettings(path);
   const next = editHooks(() => addClaudemeshHooks(current.value, cliCommand), path);
-  if (current.text !== undefined && isDeepStrictEqual(next, current.value)) return "unchanged";
+  if (current.text !== undefined && isDeepStrictEqual(next, current.value))
+    return { result: "unchanged", apply: () => "unchanged" };
   const firstChange = !hasClaudemeshHooks(current.value);
-  const backup = settingsBackupPath(path);
-  ensurePrivateDirIfMissing(dirname(path));
-  if (firstChange) {
-    if (current.text !== undefined) writeFileAtomic(backup, current.text, modeOf(path));
-    else rmSync(backup, { force: true });
-  }
-  writeFileAtomic(path, serialize(next, current.text), modeOf(path));
-  return firstChange ? "added" : "updated";
+  const result: HookInstallResult = firstChange ? "added" : "updated";
+  return {
+    result,
+    apply() {
+      const backup = settingsBackupPath(path);
+      ensurePrivateDirIfMissing(dirname(path));
+      if (firstChange) {
+        if (current.text !== undefined) writeFileAtomic(backup, current.text, modeOf(path));
+        else rmSync(backup, { force: true });
+      }
+      writeFileAtomic(path, serialize(next, current.text), modeOf(path));
+      return result;
+    },
+  };
 }
 
 export type HookUninstallResult = "restored" | "removed" | "deleted" | "absent";

@@ -1,10 +1,31 @@
 // `claudemesh broker`: runs a broker in this process until SIGINT/SIGTERM (SPEC §2, §6).
+import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { configPaths, ensurePrivateDir, type Env } from "../config/index.js";
 import { intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
-import { EXIT_OK } from "../cli/errors.js";
+import { CliError, EXIT_OK, EXIT_USAGE } from "../cli/errors.js";
 import { println } from "../cli/io.js";
+
+/** Addresses that mean "every interface": a link must name the machine instead. */
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/**
+ * The URL to put in invites: `--public-url`, else CLAUDEMESH_PUBLIC_URL, else — when bound to every
+ * interface on a fixed port — `http://<this machine's hostname>:<port>`; undefined otherwise (then
+ * the URL a client used to reach the broker is the one it shares).
+ */
+export function choosePublicUrl(
+  flagValue: string | undefined,
+  env: Env,
+  host: string,
+  port: number,
+): string | undefined {
+  const given = flagValue ?? (env.CLAUDEMESH_PUBLIC_URL || undefined);
+  if (given !== undefined) return given;
+  if (WILDCARD_HOSTS.has(host) && port !== 0) return `http://${hostname()}:${port}`;
+  return undefined;
+}
 
 /** The store a broker uses: `--db`, else CLAUDEMESH_DB / DATABASE_URL, else `<configDir>/broker.db`. */
 export function chooseDb(flagValue: string | undefined, env: Env): { db: string; isDefault: boolean } {
@@ -37,7 +58,17 @@ export const brokerCommand: Command = {
       placeholder: "N",
       description: "port to listen on (default 7900; 0 picks a free one)",
     },
-    host: { type: "string", placeholder: "H", description: "address to bind (default 127.0.0.1)" },
+    host: {
+      type: "string",
+      placeholder: "H",
+      description: "address to bind (default 127.0.0.1; 0.0.0.0 for other machines)",
+    },
+    "public-url": {
+      type: "string",
+      placeholder: "URL",
+      description:
+        "URL other machines reach this broker at, put in invite links (default: CLAUDEMESH_PUBLIC_URL; with --host 0.0.0.0, http://<hostname>:<port>)",
+    },
     db: {
       type: "string",
       placeholder: "PATH|postgres://URL",
@@ -47,27 +78,48 @@ export const brokerCommand: Command = {
   details: [
     "Prints one line with its URL when ready; logs are JSON lines on stderr.",
     "Every tuning option has an environment variable (see docs/CONFIG.md).",
+    "Other machines: claudemesh broker --host 0.0.0.0 --public-url https://mesh.example.com (TLS: see README).",
   ],
   async run(args, { env, io }) {
     const port = intOption(args, "port", 0, 65_535);
     const host = stringOption(args, "host");
     const { db, isDefault } = chooseDb(stringOption(args, "db"), env);
-    if (isDefault) ensurePrivateDir(dirname(db));
     // Loaded on demand: the broker pulls in the store drivers, which other commands never need.
-    const { startBroker } = await import("@claudemesh/broker");
+    const broker = await import("@claudemesh/broker");
+    let options;
+    try {
+      options = broker.resolveOptions(
+        {
+          db,
+          ...(port !== undefined ? { port } : {}),
+          ...(host !== undefined ? { host } : {}),
+        },
+        env,
+      );
+      const publicUrl = choosePublicUrl(stringOption(args, "public-url"), env, options.host, options.port);
+      if (publicUrl !== undefined) options.publicUrl = broker.checkPublicUrl(publicUrl, "--public-url");
+    } catch (err) {
+      // A bad flag or environment value is a usage error (exit 2), as documented.
+      if (err instanceof broker.OptionsError)
+        throw new CliError(`${err.message} — see docs/CONFIG.md`, EXIT_USAGE);
+      throw err;
+    }
+    if (isDefault) ensurePrivateDir(dirname(db));
     const interrupted = io.interrupted();
-    const broker = await startBroker({
-      env,
-      db,
-      ...(port !== undefined ? { port } : {}),
-      ...(host !== undefined ? { host } : {}),
-    });
-    println(io, `claudemesh broker listening on ${broker.url} (${describeDb(db)})`);
+    let running;
+    try {
+      broker.checkDbDirectory(db);
+      running = await broker.startBroker(options);
+    } catch (err) {
+      throw new CliError(broker.describeStartError(err, options.host, options.port));
+    }
+    const reach = options.publicUrl ? `; invites will point at ${options.publicUrl}` : "";
+    println(io, `claudemesh broker listening on ${running.url} (${describeDb(db)})${reach}`);
     await new Promise<void>((resolve) => {
       if (interrupted.aborted) resolve();
       else interrupted.addEventListener("abort", () => resolve(), { once: true });
     });
-    await broker.close();
+    await running.close();
     return EXIT_OK;
   },
 };

@@ -7,9 +7,11 @@ export const healthRoute: Route = {
   rateLimited: false,
   async handle({ deps }) {
     const up = await deps.health.isUp();
+    // public_url (when configured) tells `claudemesh mesh create` which URL to put in invites.
+    const extra = deps.options.publicUrl ? { public_url: deps.options.publicUrl } : {};
     return up
-      ? { status: 200, json: { status: "ok", db: "up", version: deps.ctx.version } }
-      : { status: 503, json: { status: "degraded", db: "down", version: deps.ctx.version } };
+      ? { status: 200, json: { status: "ok", db: "up", version: deps.ctx.version, ...extra } }
+      : { status: 503, json: { status: "degraded", db: "down", version: deps.ctx.version, ...extra } };
   },
 };
 
