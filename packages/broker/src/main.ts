@@ -1,9 +1,9 @@
 // Process entry for a standalone broker (`node packages/broker/dist/main.js [--port N] [--host H] [--db D]`): signals, exit codes, ready line.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createLogger } from "./log.js";
-import { OptionsError, resolveOptions, type Env, type ResolvedOptions } from "./options.js";
+import { defaultDbPath, OptionsError, resolveOptions, type Env, type ResolvedOptions } from "./options.js";
 import { startBroker, type RunningBroker } from "./server.js";
 
 const FLAGS: Readonly<Record<string, "port" | "host" | "db" | "logLevel" | "publicUrl">> = {
@@ -100,7 +100,9 @@ export async function runBrokerProcess(
 
   let broker: RunningBroker;
   try {
-    checkDbDirectory(options.db);
+    // The default store lives in the config dir, made on first use; a path given by hand must exist.
+    if (options.db === defaultDbPath(env)) mkdirSync(dirname(options.db), { recursive: true, mode: 0o700 });
+    else checkDbDirectory(options.db);
     broker = await startBroker({ ...options, logger: log });
   } catch (error) {
     log.error("broker.start_failed", { error });

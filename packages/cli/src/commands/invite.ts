@@ -25,6 +25,16 @@ export function parseDuration(raw: string): number {
   return seconds;
 }
 
+/** True for a broker URL only this machine can reach. */
+export function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === "localhost" || host === "[::1]" || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
 export const inviteCommand: Command = {
   name: "invite",
   summary: "Print an invite link for a mesh you administer (made and signed offline).",
@@ -42,6 +52,12 @@ export const inviteCommand: Command = {
     },
     uses: { type: "string", placeholder: "N", description: "how many joins the link allows (default: 1)" },
     expires: { type: "string", placeholder: "24h|7d|<seconds>", description: "link lifetime (default: 24h)" },
+    "broker-url": {
+      type: "string",
+      placeholder: "URL",
+      description:
+        "broker URL the invitee connects to (default: the broker's --public-url when it has one, else the URL you use)",
+    },
   },
   details: ["The link goes to stdout alone, so LINK=$(claudemesh invite) works; details go to stderr."],
   async run(args, { env, io }) {
@@ -55,13 +71,17 @@ export const inviteCommand: Command = {
         `you are a member of "${mesh.slug}", not an admin — ask an admin of the mesh for an invite`,
       );
     }
+    const brokerUrl = stringOption(args, "broker-url") ?? mesh.publicUrl ?? mesh.brokerUrl;
+    if (!/^(?:https?|wss?):\/\/[^\s/]+/.test(brokerUrl)) {
+      throw new UsageError(`--broker-url must be an http(s):// or ws(s):// URL, got "${brokerUrl}"`);
+    }
     const expiresAt = Math.floor(Date.now() / 1000) + lifetime;
     const payload = signInvite(
       {
         v: 1,
         mesh_id: mesh.meshId,
         mesh_slug: mesh.slug,
-        broker_url: mesh.brokerUrl,
+        broker_url: brokerUrl,
         invite_id: randomId(),
         role,
         max_uses: uses,
@@ -71,10 +91,16 @@ export const inviteCommand: Command = {
       mesh.secretKey,
     );
     println(io, encodeInviteLink(payload));
+    if (isLoopback(brokerUrl)) {
+      eprintln(
+        io,
+        `note: the link points at ${brokerUrl}, which only this machine can reach — for other machines run 'claudemesh broker --host 0.0.0.0 --public-url URL' and create the mesh again, or pass --broker-url URL`,
+      );
+    }
     const usesText = uses === 1 ? "1 use" : `${uses} uses`;
     eprintln(
       io,
-      `invite to "${mesh.slug}" as ${role}, ${usesText}, expires ${new Date(expiresAt * 1000).toISOString()} — join with: claudemesh join <link>`,
+      `invite to "${mesh.slug}" as ${role}, ${usesText}, via ${brokerUrl}, expires ${new Date(expiresAt * 1000).toISOString()} — join with: claudemesh join <link>`,
     );
     return EXIT_OK;
   },

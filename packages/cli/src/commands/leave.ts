@@ -1,7 +1,7 @@
 // `claudemesh leave [SLUG]`: forgets a mesh locally — its member key in config.json and every agent key of it.
 import { loadConfig, removeMeshAgents, selectMesh, updateConfig, configPaths } from "../config/index.js";
 import type { Command } from "../cli/command.js";
-import { EXIT_OK } from "../cli/errors.js";
+import { CliError, EXIT_OK } from "../cli/errors.js";
 import { println } from "../cli/io.js";
 
 export const leaveCommand: Command = {
@@ -14,7 +14,20 @@ export const leaveCommand: Command = {
     "Without SLUG, leaves the only configured mesh.",
   ],
   async run(args, { env, io }) {
-    const mesh = selectMesh(loadConfig(env), args.positionals[0], env);
+    const config = loadConfig(env);
+    let mesh;
+    try {
+      mesh = selectMesh(config, args.positionals[0], env);
+    } catch (err) {
+      // selectMesh's hint names --mesh, which leave does not take: it takes the slug itself.
+      if ((err as { code?: string }).code === "ambiguous_mesh") {
+        const slugs = config.meshes.map((m) => m.slug).join(", ");
+        throw new CliError(
+          `several meshes are configured (${slugs}) — name the one to leave: claudemesh leave SLUG`,
+        );
+      }
+      throw err;
+    }
     updateConfig(env, (config) => ({ ...config, meshes: config.meshes.filter((m) => m.slug !== mesh.slug) }));
     const agents = removeMeshAgents(env, mesh.slug);
     const agentText =

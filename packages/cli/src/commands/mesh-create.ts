@@ -1,13 +1,53 @@
 // `claudemesh mesh create <slug>`: generates the owner key, creates the mesh on the broker, saves it (SPEC §2 POST /meshes).
+import { accessSync, constants, existsSync } from "node:fs";
 import { createMesh, brokerUrls } from "@claudemesh/client";
 import { generateKeypair } from "@claudemesh/crypto";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
-import { findMesh, loadConfig, updateConfig, upsertMesh } from "../config/index.js";
+import {
+  configPaths,
+  ensurePrivateDir,
+  findMesh,
+  loadConfig,
+  updateConfig,
+  upsertMesh,
+  type Env,
+} from "../config/index.js";
 import { stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { CliError, EXIT_OK, UsageError } from "../cli/errors.js";
 import { eprintln, println } from "../cli/io.js";
 import { checkSlug, defaultBrokerUrl, personName } from "./shared.js";
+import { probeHealth } from "./doctor/broker.js";
+
+/**
+ * Fails unless the config can be saved: checked before the broker is asked, because a mesh
+ * created there whose owner key is then not saved could never be administered.
+ */
+function assertConfigWritable(env: Env): void {
+  const { dir, configFile } = configPaths(env);
+  ensurePrivateDir(dir);
+  for (const path of existsSync(configFile) ? [dir, configFile] : [dir]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw new CliError(
+        `cannot write ${path}, so no mesh was created — fix its permissions (or set CLAUDEMESH_CONFIG_DIR), then run this again`,
+      );
+    }
+  }
+}
+
+/** The broker's /health: fails early with a next step, and returns its public_url when it has one. */
+async function brokerPublicUrl(brokerUrl: string): Promise<string | undefined> {
+  const probe = await probeHealth(brokerUrl, 5_000);
+  if (!probe.ok) {
+    throw new CliError(
+      `${probe.reason}, so no mesh was created — start it with 'claudemesh broker' or pass --broker URL`,
+    );
+  }
+  const url = probe.body.public_url;
+  return typeof url === "string" && /^(?:https?|wss?):\/\/\S+$/.test(url) ? url : undefined;
+}
 
 export const meshCreateCommand: Command = {
   name: "mesh create",
@@ -47,22 +87,40 @@ export const meshCreateCommand: Command = {
       );
     }
 
+    assertConfigWritable(env);
+    const publicUrl = await brokerPublicUrl(brokerUrl);
+
     const kp = generateKeypair();
     const keypair = { pubkey: kp.publicKey, secretKey: kp.secretKey };
-    const created = await createMesh({
-      brokerUrl,
-      name,
-      slug,
-      ownerName,
-      keypair,
-      ...(token ? { token } : {}),
-    });
+    let created;
+    try {
+      created = await createMesh({
+        brokerUrl,
+        name,
+        slug,
+        ownerName,
+        keypair,
+        ...(token ? { token } : {}),
+      });
+    } catch (err) {
+      const e = err as { name?: string; code?: string; status?: number };
+      if (e.name === "ClientError" && (e.code === "unauthorized" || e.status === 401)) {
+        throw new CliError(
+          token
+            ? "the broker refused the mesh-creation token given (--token or CLAUDEMESH_CREATION_TOKEN) — check it with the broker's operator"
+            : "this broker requires a mesh-creation token — pass --token T or set CLAUDEMESH_CREATION_TOKEN (ask the broker's operator for it)",
+        );
+      }
+      throw err;
+    }
+    const savedPublicUrl = publicUrl !== undefined && publicUrl !== brokerUrl ? publicUrl : undefined;
     updateConfig(env, (config) =>
       upsertMesh(config, {
         meshId: created.meshId,
         slug,
         name,
         brokerUrl,
+        ...(savedPublicUrl ? { publicUrl: savedPublicUrl } : {}),
         memberId: created.memberId,
         displayName: ownerName,
         role: "admin",
@@ -71,7 +129,10 @@ export const meshCreateCommand: Command = {
         joinedAt: new Date().toISOString(),
       }),
     );
-    println(io, `created mesh "${slug}" on ${brokerUrl}; you are "${ownerName}" (admin)`);
+    println(
+      io,
+      `created mesh "${slug}" on ${brokerUrl}; you are "${ownerName}" (admin)${savedPublicUrl ? `; invites point at ${savedPublicUrl}` : ""}`,
+    );
     eprintln(
       io,
       `next: claudemesh invite --mesh ${slug}   (then on the other machine: claudemesh join <link>)`,

@@ -22,6 +22,11 @@ export const MeshEntrySchema = z.object({
   name: z.string().min(1).optional(),
   /** http(s):// or ws(s):// base of the broker the membership lives on. */
   brokerUrl: z.string().regex(/^(?:https?|wss?):\/\/\S+$/, "must be an http(s) or ws(s) URL"),
+  /** The URL other machines reach that broker at (its --public-url), put in invites instead of brokerUrl. */
+  publicUrl: z
+    .string()
+    .regex(/^(?:https?|wss?):\/\/\S+$/, "must be an http(s) or ws(s) URL")
+    .optional(),
   memberId: OpaqueIdSchema,
   displayName: DisplayNameSchema,
   role: RoleSchema,
