@@ -1,11 +1,13 @@
 // Proves the real-Claude-Code harness: scripted turns, a built-in tool call, and the session inbox socket in print and interactive (tmux) mode.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   endsWithToolResult,
   lastUserPrompt,
   lastUserText,
+  requestText,
   startFakeAnthropic,
   toolResults,
   type FakeAnthropic,
@@ -13,6 +15,7 @@ import {
 } from "./helpers/claude-code/fake-anthropic.js";
 import { makeScratchHome, type ScratchHome } from "./helpers/claude-code/scratch-home.js";
 import {
+  findInboxDelivery,
   inboxUserLine,
   startInteractiveSession,
   startPrintSession,
@@ -30,8 +33,12 @@ const homes: ScratchHome[] = [];
 const sessions: ClaudeSession[] = [];
 const listeners: ReceiptListener[] = [];
 
-function scratch(): ScratchHome {
-  const home = makeScratchHome();
+const PROBE_SERVER = fileURLToPath(
+  new URL("./helpers/claude-code/fixtures/probe-mcp-server.mjs", import.meta.url),
+);
+
+function scratch(options: Parameters<typeof makeScratchHome>[0] = {}): ScratchHome {
+  const home = makeScratchHome(options);
   homes.push(home);
   return home;
 }
@@ -47,6 +54,7 @@ afterEach(async () => {
   await Promise.all(sessions.splice(0).map((session) => session.stop()));
   await Promise.all(listeners.splice(0).map((listener) => listener.close()));
   for (const home of homes.splice(0)) home.cleanup();
+  fake.clear();
 });
 
 afterAll(async () => {
@@ -109,7 +117,7 @@ describe("claude code harness - print mode (stream-json)", () => {
       expect(lastUserText(request.body)).toContain(`${PEER_PREFIX}:\nHARNESS-PEER-1 hello from outside`);
       await session.waitForEvent((event) => event.type === "result", 30_000);
       const entries = await session.readTranscript();
-      const entry = entries.find((e) => e.type === "user" && e.origin?.msg_id === line.msg_id);
+      const entry = findInboxDelivery(entries, line.msg_id);
       expect(entry?.origin).toMatchObject({ kind: "peer", from: listener.from, msg_id: line.msg_id });
 
       const duplicate = inboxUserLine(line.message.content, { from: listener.from });
@@ -122,6 +130,69 @@ describe("claude code harness - print mode (stream-json)", () => {
         drop_reason: "duplicate",
         from: `uds:${socket}`,
       });
+    },
+  );
+});
+
+describe("claude code harness - scratch home with hooks and an MCP server", () => {
+  it(
+    "a settings.json hook's additionalContext and a `claude mcp add` server's tool result reach the model (structuredContent replaces the text)",
+    { timeout: 60_000 },
+    async () => {
+      const home = scratch({
+        settings: {
+          hooks: {
+            UserPromptSubmit: [
+              {
+                hooks: [
+                  {
+                    type: "command",
+                    command: `node -e 'process.stdout.write(JSON.stringify({hookSpecificOutput:{hookEventName:"UserPromptSubmit",additionalContext:"HOOK-CTX-4242"}}))'`,
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      });
+      const log = join(home.root, "probe.log");
+      home.addMcpServer({
+        name: "probe",
+        command: process.execPath,
+        args: [PROBE_SERVER],
+        env: { PROBE_MCP_LOG: log },
+      });
+      fake.setScript((req) =>
+        endsWithToolResult(req)
+          ? { type: "text", text: "probe done" }
+          : { type: "tool_use", name: "mcp__probe__probe", input: {} },
+      );
+      const session = await startPrintSession({
+        home,
+        apiUrl: fake.url,
+        args: ["--allowedTools", "mcp__probe"],
+      });
+      sessions.push(session);
+      session.sendUserTurn("call the probe");
+      const result = await session.waitForEvent((event) => event.type === "result", 45_000);
+      expect(String(result.result)).toContain("probe done");
+      const first = await fake.waitForRequest(mainWith("call the probe"), 1_000);
+      expect(requestText(first.body)).toContain("HOOK-CTX-4242");
+      const followUp = await fake.waitForRequest(
+        (req) => req.kind === "main" && endsWithToolResult(req.body),
+        1_000,
+      );
+      const [toolResult] = toolResults(followUp.body);
+      expect(toolResult?.content).toBe(JSON.stringify({ s: "PROBE-STRUCT-PART" }));
+      expect(JSON.stringify(followUp.body)).not.toContain("PROBE-TEXT-PART");
+      const started = readFileSync(log, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as { event: string; ppid?: number; messagingSocket?: string | null })
+        .find((entry) => entry.event === "start");
+      // The MCP server is Claude Code's direct child and inherits the inbox socket path.
+      expect(started?.ppid).toBe(await session.pid());
+      expect(started?.messagingSocket).toBe(await session.messagingSocket());
     },
   );
 });

@@ -66,6 +66,8 @@ export interface FakeAnthropic {
   mainRequests(): RecordedRequest[];
   /** Resolves with the first recorded request (past or future) matching predicate; rejects after timeoutMs. */
   waitForRequest(predicate: (req: RecordedRequest) => boolean, timeoutMs: number): Promise<RecordedRequest>;
+  /** Forgets every recorded request and restarts the main-request index at 0 (between tests sharing one fake). */
+  clear(): void;
   /** Replaces the script (takes effect for the next main request). */
   setScript(script: Script): void;
   close(): Promise<void>;
@@ -352,6 +354,10 @@ export async function startFakeAnthropic(
         }, timeoutMs);
         waiters.add(waiter);
       });
+    },
+    clear() {
+      requests.length = 0;
+      mainCount = 0;
     },
     setScript(next) {
       script = next;

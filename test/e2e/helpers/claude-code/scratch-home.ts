@@ -111,7 +111,7 @@ export function makeScratchHome(options: ScratchHomeOptions = {}): ScratchHome {
     const envArgs = Object.entries(spec.env ?? {}).flatMap(([key, value]) => ["-e", `${key}=${value}`]);
     const result = spawnSync(
       CLAUDE_BIN,
-      ["mcp", "add", "-s", "local", ...envArgs, spec.name, "--", spec.command, ...(spec.args ?? [])],
+      ["mcp", "add", "-s", "local", spec.name, ...envArgs, "--", spec.command, ...(spec.args ?? [])],
       { cwd: projectDir, env: env(), encoding: "utf8", timeout: 30_000 },
     );
     if (result.status !== 0)

@@ -435,6 +435,21 @@ export async function startInteractiveSession(
   return session;
 }
 
+/**
+ * The transcript line proving an inbox message reached the model's context, or undefined. Two
+ * shapes exist: a `type:"user"` entry whose `origin.msg_id` is the id (delivered as its own turn),
+ * and a `type:"attachment"` entry of `attachment.type:"queued_command"` whose `attachment.origin.msg_id`
+ * is the id (delivered mid-turn, beside a tool result). `queue-operation` lines are not proof.
+ */
+export function findInboxDelivery(entries: TranscriptEntry[], msgId: string): TranscriptEntry | undefined {
+  return entries.find((entry) => {
+    if (entry.type === "user") return entry.origin?.msg_id === msgId;
+    if (entry.type !== "attachment") return false;
+    const attachment = entry.attachment as { type?: string; origin?: { msg_id?: string } } | undefined;
+    return attachment?.type === "queued_command" && attachment.origin?.msg_id === msgId;
+  });
+}
+
 /** One line for Claude Code's inbox socket, in the shape claudemesh writes (SPEC §5). */
 export interface InboxUserLine {
   type: "user";
