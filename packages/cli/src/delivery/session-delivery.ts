@@ -102,6 +102,7 @@ export class SessionDelivery {
       location: initial,
       startedAtMs: Date.now(),
       intervalMs: options.transcriptPollMs ?? 1_000,
+      fromStart: true,
       onStatus: (status) => this.setStatus(status),
       onLines: (lines) => {
         for (const id of confirmedOfferIds(lines)) this.coordinator.confirmOffer(id);

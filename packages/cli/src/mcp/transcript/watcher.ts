@@ -9,6 +9,8 @@ import { newestTranscript, type TranscriptLocation } from "./path.js";
 export const TRANSCRIPT_POLL_MS = 3_000;
 /** On first sight of a transcript only its last bytes are read: the latest entries are all that matter. */
 export const TRANSCRIPT_TAIL_BYTES = 64 * 1024;
+/** The most bytes one tick reads. */
+export const TRANSCRIPT_READ_CHUNK_BYTES = 4 * 1024 * 1024;
 /** A single line longer than this (a huge tool result) is skipped rather than buffered. */
 export const TRANSCRIPT_MAX_LINE_BYTES = 8 * 1024 * 1024;
 
@@ -20,6 +22,11 @@ export interface TranscriptWatcherOptions {
   onStatus: (status: EntrySignal) => void;
   /** Called with every complete line appended to the transcript (delivery confirmation reads them). */
   onLines?: (lines: string[]) => void;
+  /**
+   * Read a newly seen transcript from its first byte instead of its last 64 KiB: delivery
+   * confirmation must see every entry, and Claude Code writes large request blobs between them.
+   */
+  fromStart?: boolean;
   intervalMs?: number;
   freshMs?: number;
   now?: () => number;
@@ -104,7 +111,7 @@ export class TranscriptWatcher {
     if (file !== this.file || info.size < this.offset) {
       // A new transcript, or this one was truncated/replaced: start again from its tail.
       this.file = file;
-      this.offset = Math.max(0, info.size - TRANSCRIPT_TAIL_BYTES);
+      this.offset = this.options.fromStart ? 0 : Math.max(0, info.size - TRANSCRIPT_TAIL_BYTES);
       this.partial = "";
       this.decoder = new StringDecoder("utf8");
       // Starting mid-file lands mid-line: drop everything up to the first newline.
@@ -112,7 +119,8 @@ export class TranscriptWatcher {
       this.reading = null;
     }
     if (info.size === this.offset) return;
-    const length = info.size - this.offset;
+    // At most 4 MiB a tick: a long transcript read from its start is caught up over a few ticks.
+    const length = Math.min(info.size - this.offset, TRANSCRIPT_READ_CHUNK_BYTES);
     const buffer = Buffer.alloc(length);
     const handle = await open(file, "r");
     let bytesRead: number;
