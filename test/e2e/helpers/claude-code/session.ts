@@ -426,8 +426,9 @@ export async function startInteractiveSession(
   };
   try {
     findPid();
-    // The input box's prompt marker means the TUI is up and no dialog blocks it.
-    await session.waitForScreen(/❯/, opts.readyTimeoutMs ?? 30_000);
+    // The input box (a rule line directly above the "❯" prompt) means the TUI is up and no dialog
+    // blocks it; dialogs also use "❯" as their selection marker, but never right under a rule.
+    await session.waitForScreen(/─{20,}\n❯/, opts.readyTimeoutMs ?? 30_000);
   } catch (error) {
     await session.stop();
     throw error;
