@@ -1,5 +1,5 @@
 // The MCP server's end of the hook socket (SPEC §5): one 0600 Unix socket per session that its hooks ask for status changes and pending messages.
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { HookReply } from "../hooks/entry.js";
@@ -81,6 +81,8 @@ export class HookServer {
     readonly path: string,
     private readonly handler: HookHandler,
     private readonly onError: (message: string) => void = () => undefined,
+    /** A file to leave the socket's path in, for hooks that do not know this server's config dir. */
+    private readonly pointer?: string,
   ) {}
 
   /** Starts listening; false (with a reason to onError) when another live server holds the path. */
@@ -105,7 +107,20 @@ export class HookServer {
     server.on("error", (err) => this.onError(`hook socket: ${err.message}`));
     server.unref();
     this.server = server;
+    if (this.pointer) this.writePointer(this.pointer);
     return true;
+  }
+
+  private writePointer(pointer: string): void {
+    try {
+      for (const dir of [dirname(dirname(pointer)), dirname(pointer)]) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        chmodSync(dir, 0o700);
+      }
+      writeFileSync(pointer, this.path, { mode: 0o600 });
+    } catch (err) {
+      this.onError(`hook pointer ${pointer} not written: ${(err as Error).message}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -114,6 +129,13 @@ export class HookServer {
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     rmSync(this.path, { force: true });
+    if (this.pointer) {
+      try {
+        if (readFileSync(this.pointer, "utf8") === this.path) rmSync(this.pointer, { force: true });
+      } catch {
+        // already gone
+      }
+    }
   }
 
   private serve(socket: Socket): void {

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { InboundMessage } from "@claudemesh/client";
 import { resolveConfigDir, type Env } from "../config/paths.js";
-import { hookSocketPath } from "../hooks/socket-path.js";
+import { hookPointerPath, hookSocketPath } from "../hooks/socket-path.js";
 import { locateTranscript } from "../mcp/transcript/path.js";
 import { TranscriptWatcher } from "../mcp/transcript/watcher.js";
 import {
@@ -120,6 +120,7 @@ export class SessionDelivery {
           this.transcript.relocate({ projectDir: path.replace(/\/[^/]*$/, ""), sessionFile: path }),
       }),
       (m) => log.warn(m),
+      hookPointerPath(this.claudePid),
     );
   }
 

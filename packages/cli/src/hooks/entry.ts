@@ -1,7 +1,7 @@
 // `claudemesh hook <event>`: the tiny Claude Code hook — forwards the hook's input to its session's MCP server over a local socket and prints the answer. Node built-ins only.
 import { connect } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
-import { hookConfigDir, hookSocketPath } from "./socket-path.js";
+import { hookConfigDir, hookSocketPath, readHookPointer } from "./socket-path.js";
 
 /** The hook events claudemesh installs, by the word on its command line (older installs said working / idle). */
 export const HOOK_EVENTS = {
@@ -128,7 +128,16 @@ export async function runHook(
     input = {};
   }
   const configDir = hookConfigDir(env);
-  const path = chain.map((pid) => hookSocketPath(configDir, pid)).find((p) => existsSync(p));
+  // The server's socket in this hook's config dir, else the one its pointer names (a config dir given only to the server).
+  let path: string | undefined;
+  for (const pid of chain) {
+    const own = hookSocketPath(configDir, pid);
+    const found = existsSync(own) ? own : readHookPointer(pid);
+    if (found !== undefined && existsSync(found)) {
+      path = found;
+      break;
+    }
+  }
   if (path === undefined) return 0;
   const waitMs =
     event === "Rewake"

@@ -1,4 +1,5 @@
 // Where a session's MCP server listens for its hooks (SPEC §5): one 0600 socket per Claude Code process, found by pid. Node built-ins only (hooks load this).
+import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { homedir, tmpdir } from "node:os";
 
@@ -25,6 +26,41 @@ function shortHash(text: string): string {
   return hash.toString(36);
 }
 
+/** This user's private directory under the temp dir (created 0700 by the MCP server). */
+export function userRunDir(): string {
+  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+  return join(tmpdir(), `claudemesh-${uid}`);
+}
+
+/**
+ * Where the MCP server under Claude Code process `claudePid` leaves the path of its hook socket.
+ * Hooks run with Claude Code's environment, not the MCP server's: a `CLAUDEMESH_CONFIG_DIR` given
+ * only to the server (`claude mcp add -e …`) is unknown to them, and the pointer finds the socket anyway.
+ */
+export function hookPointerPath(claudePid: number, base: string = userRunDir()): string {
+  return join(base, "sessions", String(claudePid));
+}
+
+/**
+ * The socket path a pointer names, or undefined. Trusted only in a directory that is this user's
+ * and writable by nobody else (the temp dir is shared).
+ */
+export function readHookPointer(claudePid: number, base: string = userRunDir()): string | undefined {
+  const path = hookPointerPath(claudePid, base);
+  try {
+    const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+    for (const dir of [base, join(base, "sessions")]) {
+      const info = statSync(dir);
+      if (!info.isDirectory() || (uid !== undefined && info.uid !== uid) || (info.mode & 0o022) !== 0)
+        return undefined;
+    }
+    const target = readFileSync(path, "utf8").trim();
+    return target.startsWith("/") && target.endsWith(".sock") ? target : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The directory of hook sockets for `configDir`: `<configDir>/run`, or — when that would make a
  * socket path too long — `<tmp>/claudemesh-<uid>/<hash of configDir>` (created 0700 by the server).
@@ -32,8 +68,7 @@ function shortHash(text: string): string {
 export function hookSocketDir(configDir: string): string {
   const preferred = join(configDir, "run");
   if (Buffer.byteLength(join(preferred, "4194304.sock")) <= MAX_SOCKET_PATH_BYTES) return preferred;
-  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-  return join(tmpdir(), `claudemesh-${uid}`, shortHash(configDir));
+  return join(userRunDir(), shortHash(configDir));
 }
 
 /** The socket of the MCP server that runs under the Claude Code process `claudePid`. */

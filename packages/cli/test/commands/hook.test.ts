@@ -1,6 +1,6 @@
 // claudemesh hook: the tiny hook asks its session's MCP server over the local socket and prints what it answers (SPEC §5.2).
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -10,7 +10,13 @@ import {
   type HookInput,
 } from "../../src/delivery/hook-server.js";
 import { parentChain, runHook, type HookReply } from "../../src/hooks/entry.js";
-import { hookSocketDir, hookSocketPath, MAX_SOCKET_PATH_BYTES } from "../../src/hooks/socket-path.js";
+import {
+  hookPointerPath,
+  hookSocketDir,
+  hookSocketPath,
+  MAX_SOCKET_PATH_BYTES,
+  readHookPointer,
+} from "../../src/hooks/socket-path.js";
 
 let dir: string;
 let server: HookServer | null = null;
@@ -111,6 +117,40 @@ describe("claudemesh hook", () => {
     const seen = await serve(() => ({}));
     await runHook("session", { CLAUDEMESH_CONFIG_DIR: dir }, io("{not json").io, [CLAUDE_PID]);
     expect(seen[0]?.input).toEqual({});
+  });
+
+  it("finds a server whose config dir only the server knows, through its pointer (hooks run with Claude Code's env)", async () => {
+    const pid = 3_000_000 + Math.floor(Math.random() * 1_000_000);
+    const pointer = hookPointerPath(pid);
+    server = new HookServer(
+      hookSocketPath(dir, pid),
+      { handle: async () => ({ stdout: "via pointer" }) },
+      () => undefined,
+      pointer,
+    );
+    expect(await server.start()).toBe(true);
+    const { out, io: hookIo } = io();
+    expect(await runHook("prompt", { CLAUDEMESH_CONFIG_DIR: join(dir, "elsewhere") }, hookIo, [pid])).toBe(0);
+    expect(out.stdout).toBe("via pointer");
+    await server.close();
+    server = null;
+    expect(readHookPointer(pid)).toBeUndefined();
+  });
+
+  it("a pointer in a directory others can write is not trusted", () => {
+    const base = join(dir, "runbase");
+    mkdirSync(join(base, "sessions"), { recursive: true, mode: 0o700 });
+    chmodSync(base, 0o700);
+    writeFileSync(hookPointerPath(7, base), "/tmp/x.sock");
+    expect(readHookPointer(7, base)).toBe("/tmp/x.sock");
+    chmodSync(join(base, "sessions"), 0o777);
+    expect(readHookPointer(7, base)).toBeUndefined();
+    chmodSync(join(base, "sessions"), 0o700);
+    chmodSync(base, 0o757);
+    expect(readHookPointer(7, base)).toBeUndefined();
+    chmodSync(base, 0o700);
+    writeFileSync(hookPointerPath(7, base), "relative.sock");
+    expect(readHookPointer(7, base)).toBeUndefined();
   });
 
   it("finds its own parent chain through /proc", () => {
