@@ -15,7 +15,6 @@ import {
 } from "./helpers/claude-code/fake-anthropic.js";
 import { makeScratchHome, type ScratchHome } from "./helpers/claude-code/scratch-home.js";
 import {
-  findInboxDelivery,
   inboxUserLine,
   startInteractiveSession,
   startPrintSession,
@@ -23,6 +22,7 @@ import {
   tmuxAvailable,
   writeInbox,
   type ClaudeSession,
+  waitForInboxDelivery,
   type ReceiptListener,
 } from "./helpers/claude-code/session.js";
 
@@ -116,9 +116,8 @@ describe("claude code harness - print mode (stream-json)", () => {
       const request = await fake.waitForRequest(mainWith("HARNESS-PEER-1"), 30_000);
       expect(lastUserText(request.body)).toContain(`${PEER_PREFIX}:\nHARNESS-PEER-1 hello from outside`);
       await session.waitForEvent((event) => event.type === "result", 30_000);
-      const entries = await session.readTranscript();
-      const entry = findInboxDelivery(entries, line.msg_id);
-      expect(entry?.origin).toMatchObject({ kind: "peer", from: listener.from, msg_id: line.msg_id });
+      const entry = await waitForInboxDelivery(session, line.msg_id, 10_000);
+      expect(entry.origin).toMatchObject({ kind: "peer", from: listener.from, msg_id: line.msg_id });
 
       const duplicate = inboxUserLine(line.message.content, { from: listener.from });
       await writeInbox(socket, [duplicate]);

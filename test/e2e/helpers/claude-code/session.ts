@@ -451,6 +451,19 @@ export function findInboxDelivery(entries: TranscriptEntry[], msgId: string): Tr
   });
 }
 
+/** Resolves with the transcript line proving msgId reached the model (either shape), polling the session's current transcript. */
+export function waitForInboxDelivery(
+  session: ClaudeSession,
+  msgId: string,
+  timeoutMs = 20_000,
+): Promise<TranscriptEntry> {
+  return pollUntil(
+    async () => findInboxDelivery(await session.readTranscript(), msgId),
+    timeoutMs,
+    `a transcript entry carrying msg_id ${msgId}`,
+  );
+}
+
 /** One line for Claude Code's inbox socket, in the shape claudemesh writes (SPEC §5). */
 export interface InboxUserLine {
   type: "user";
