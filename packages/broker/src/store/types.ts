@@ -174,11 +174,13 @@ export interface RecordReceiptsInput {
   shown: readonly string[];
   now: number;
   /**
-   * True for senders the caller pushes the returned changes to itself (connected to this broker):
-   * those are stored as notified. Every other sender's changes wait for a pull (takeReceipts),
+   * Senders the caller pushes the returned changes to itself (connected to this broker): their
+   * changes are stored as notified. Every other sender's changes wait for a pull (takeReceipts),
    * and the store wakes onReceipts listeners for them after commit.
    */
-  pushedBy?: (senderMemberId: string) => boolean;
+  pushTo?: ReadonlySet<string>;
+  /** The recipient's pubkey when the caller knows it (saves a read). */
+  recipientPubkey?: string;
 }
 
 /** Wake-up from the store: new deliveries are waiting for these recipients (cross-broker on PostgreSQL). */

@@ -5,10 +5,13 @@ import { TickWriter } from "./tick-writer.js";
 
 /** Where recorded receipt changes go once committed (the hub's ReceiptRelay). */
 export interface ReceiptSink {
-  /** True when this broker pushes the sender's receipts itself (they are stored as notified). */
-  pushesTo(senderMemberId: string): boolean;
-  /** After commit: the changes, and the senders judged `pushesTo` while they were written. */
-  pushed(changes: readonly ReceiptChange[], pushedBy: ReadonlySet<string>): void;
+  /**
+   * Before a write: the senders this broker would push the recipient's receipts to itself (they
+   * are stored as notified), and the recipient's pubkey when known.
+   */
+  targets(recipientMemberId: string): { pushTo: ReadonlySet<string>; recipientPubkey?: string };
+  /** After commit: the changes, and the senders that were passed as `pushTo`. */
+  pushed(changes: readonly ReceiptChange[], pushTo: ReadonlySet<string>): void;
 }
 
 interface Pending {
@@ -69,24 +72,21 @@ export class DeliveredBatcher {
       const now = this.clock.now();
       await Promise.all(
         [...batch].map(async ([recipient, { delivered, shown }]) => {
-          const pushedBy = new Set<string>();
           const sink = this.receipts;
+          const { pushTo, recipientPubkey } = sink?.targets(recipient) ?? { pushTo: new Set<string>() };
           try {
             const changes = await this.store.recordReceipts({
               recipientMemberId: recipient,
               delivered: [...delivered],
               shown: [...shown],
               now,
-              pushedBy: (sender) => {
-                const yes = sink?.pushesTo(sender) ?? false;
-                if (yes) pushedBy.add(sender);
-                return yes;
-              },
+              pushTo,
+              ...(recipientPubkey === undefined ? {} : { recipientPubkey }),
             });
             // Copies reported shown without an earlier ack were delivered by that report too.
             const newlyDelivered = changes.filter((c) => c.from === "queued").length;
             if (newlyDelivered > 0) this.metrics.inc("messages_delivered_total", undefined, newlyDelivered);
-            sink?.pushed(changes, pushedBy);
+            sink?.pushed(changes, pushTo);
           } catch (error) {
             this.log.error("ws.mark_delivered_failed", {
               memberId: recipient,

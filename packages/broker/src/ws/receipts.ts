@@ -27,7 +27,7 @@ export function receiptFrame(change: ReceiptChange): ReceiptPush {
 
 /**
  * Delivers receipts to senders connected to this broker. Changes made here for a connected sender
- * are stored already notified and pushed right after commit (`pushedBy` / `pushed`); every other
+ * are stored already notified and pushed right after commit (`targets` / `pushed`); every other
  * change waits in the store unnotified until a pull: on the sender's hello, or on a wake-up from the
  * store (another broker's NOTIFY, an expiry or a revocation). Pulls claim rows, so two brokers
  * holding one identity never push the same receipt twice.
@@ -44,14 +44,25 @@ export class ReceiptRelay {
     return session && session.phase === "ready" && session.isOpen ? session : null;
   }
 
-  /** True when this broker pushes the sender's receipts itself (passed to the store as `pushedBy`). */
-  readonly pushesTo = (senderMemberId: string): boolean => this.liveSession(senderMemberId) !== null;
+  /**
+   * Members of the recipient's mesh connected to this broker: the senders whose receipts of this
+   * recipient's acks it pushes itself (passed to the store as `pushTo`, stored as notified). None
+   * when the recipient is not connected here (its mesh is then unknown): the store wakes us instead.
+   */
+  targets(recipientMemberId: string): { pushTo: ReadonlySet<string>; recipientPubkey?: string } {
+    const recipient = this.state.live.get(recipientMemberId)?.member;
+    const pushTo = new Set<string>();
+    if (!recipient) return { pushTo };
+    for (const [memberId, session] of this.state.live)
+      if (session.member?.meshId === recipient.meshId && this.liveSession(memberId)) pushTo.add(memberId);
+    return { pushTo, recipientPubkey: recipient.pubkey };
+  }
 
-  /** After commit: counts every change and pushes those stored as notified by this broker. */
-  pushed(changes: readonly ReceiptChange[], pushedBy: ReadonlySet<string>): void {
+  /** After commit: counts every change and pushes those stored as notified for this broker. */
+  pushed(changes: readonly ReceiptChange[], pushTo: ReadonlySet<string>): void {
     for (const change of changes) {
       this.state.ctx.metrics.inc("receipts_total", { state: change.state });
-      if (!pushedBy.has(change.senderMemberId)) continue;
+      if (!pushTo.has(change.senderMemberId)) continue;
       this.liveSession(change.senderMemberId)?.send(receiptFrame(change));
     }
   }

@@ -65,8 +65,8 @@ export function createHubState(ctx: BrokerContext): HubState {
       },
     ),
     delivered: new DeliveredBatcher(store, clock, metrics, log, {
-      pushesTo: (sender) => state.receipts.pushesTo(sender),
-      pushed: (changes, pushedBy) => state.receipts.pushed(changes, pushedBy),
+      targets: (recipient) => state.receipts.targets(recipient),
+      pushed: (changes, pushTo) => state.receipts.pushed(changes, pushTo),
     }),
     // Replaced below: the relay reads `state`, which is being built here.
     receipts: null as unknown as ReceiptRelay,

@@ -599,6 +599,33 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         ]);
       });
 
+      it("plain acks with the recipient's pubkey given (one statement on PostgreSQL) record the same", async () => {
+        const toBob = message(f.mesh.id, f.owner.id, [bob.id]);
+        const fromCarol = message(f.mesh.id, carol.id, [bob.id]);
+        await store.enqueueMessages([toBob, fromCarol]);
+        const changes = await record(bob.id, {
+          delivered: [toBob.messageId, fromCarol.messageId, "unknown-id"],
+          recipientPubkey: bob.pubkey,
+          pushTo: new Set([f.owner.id]),
+        });
+        expect(
+          changes.map((c) => [c.messageId, c.senderMemberId, c.recipientPubkey, c.state]).sort(),
+        ).toEqual(
+          [
+            [toBob.messageId, f.owner.id, bob.pubkey, "delivered"],
+            [fromCarol.messageId, carol.id, bob.pubkey, "delivered"],
+          ].sort(),
+        );
+        expect(await store.takeReceipts(f.owner.id, 10)).toEqual([]);
+        expect((await store.takeReceipts(carol.id, 10)).map((r) => r.messageId)).toEqual([
+          fromCarol.messageId,
+        ]);
+        expect(await record(bob.id, { delivered: [toBob.messageId], recipientPubkey: bob.pubkey })).toEqual(
+          [],
+        );
+        expect(await store.countPending(bob.id)).toBe(0);
+      });
+
       it("a shown report without an ack delivers the copy too (no redelivery)", async () => {
         const m = message(f.mesh.id, f.owner.id, [bob.id]);
         await store.enqueueMessages([m]);
@@ -688,7 +715,7 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         await record(bob.id, {
           delivered: [a.messageId, b.messageId],
           now: T0 + 1,
-          pushedBy: (sender) => sender === f.owner.id,
+          pushTo: new Set([f.owner.id]),
         });
         await record(bob.id, { shown: [c.messageId], now: T0 + 2 });
         expect(await store.takeReceipts(f.owner.id, 10)).toEqual([]);
@@ -710,9 +737,9 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         const a = message(f.mesh.id, f.owner.id, [bob.id]);
         const b = message(f.mesh.id, carol.id, [bob.id]);
         await store.enqueueMessages([a, b]);
-        await record(bob.id, { delivered: [a.messageId], pushedBy: () => true });
+        await record(bob.id, { delivered: [a.messageId], pushTo: new Set([f.owner.id]) });
         expect(calls).toEqual([]);
-        await record(bob.id, { delivered: [b.messageId], pushedBy: () => false });
+        await record(bob.id, { delivered: [b.messageId], pushTo: new Set([f.owner.id]) });
         expect(calls).toEqual([[carol.id]]);
         unsubscribe();
       });

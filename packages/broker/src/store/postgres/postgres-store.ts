@@ -198,8 +198,8 @@ export class PostgresStore extends SqlStore {
     const payloads = encodeWakeups(this.instanceId, recipients);
     const chunks = chunked(values);
     const channel = this.channel;
-    /** Message ids whose send id was free (stored); null when the batch carries no send ids. */
-    let kept = null as Set<string> | null;
+    /** Message ids of the batch whose send id was already stored (nothing stored for them). */
+    let repeatedIds = new Set<string>();
     await this.guard(async () => {
       if (tracked.length > 0 && chunks.length <= 1) {
         // One statement: claim the send ids, insert only the deliveries of messages whose id was
@@ -208,11 +208,11 @@ export class PostgresStore extends SqlStore {
         const result = await this.pool.query(
           trackedInsertStatement(chunks[0] ?? [], tracked, untracked, channel, payloads),
         );
-        kept = new Set(result.rows.map((r: { message_id: unknown }) => r.message_id).filter(isString));
+        repeatedIds = new Set(result.rows.map((r: { message_id: unknown }) => r.message_id).filter(isString));
         return;
       }
       if (tracked.length > 0) {
-        kept = await this.transaction(function* () {
+        const free = await this.transaction(function* () {
           const claimed = yield* rows(claimSendIdsPg(1), sendIdArrays(tracked));
           const free = new Set(claimed.map((r) => String(r.message_id)));
           const stored = messages.filter((m) => !isTracked(m) || free.has(m.messageId));
@@ -225,6 +225,7 @@ export class PostgresStore extends SqlStore {
           }
           return free;
         });
+        repeatedIds = new Set(tracked.filter((m) => !free.has(m.messageId)).map((m) => m.messageId));
         return;
       }
       if (chunks.length === 1) {
@@ -238,11 +239,9 @@ export class PostgresStore extends SqlStore {
         }
       });
     });
-    const free = kept;
-    if (free) {
-      const repeated = tracked.filter((m) => !free.has(m.messageId));
-      if (repeated.length > 0)
-        duplicates = await this.guard(() => this.autocommit(storedMessageIds(repeated)));
+    if (repeatedIds.size > 0) {
+      const repeated = tracked.filter((m) => repeatedIds.has(m.messageId));
+      duplicates = await this.guard(() => this.autocommit(storedMessageIds(repeated)));
     }
     this.wakeups.emit(recipientIds(messages.filter((m) => !duplicates.has(m.messageId))));
     return { duplicates };
@@ -312,15 +311,16 @@ function chunked(values: readonly unknown[][]): unknown[][][] {
   return chunks;
 }
 
-/** Column types of DELIVERY_INSERT_COLUMNS, for the typed VALUES list a SELECT reads from. */
-const DELIVERY_PG_TYPES = DELIVERY_INSERT_COLUMNS.map((c) =>
-  c === "created_at" || c === "lease_until" ? "bigint" : "text",
+/** Casts for DELIVERY_INSERT_COLUMNS in the VALUES list a SELECT reads from (text needs none). */
+const DELIVERY_PG_CASTS = DELIVERY_INSERT_COLUMNS.map((c) =>
+  c === "created_at" || c === "lease_until" ? "::bigint" : "",
 );
 
 /**
  * Send-idempotent insert of one chunk (SPEC §3): claims the batch's send ids, inserts the
  * deliveries of messages whose id was free (and of untracked ones), NOTIFYs, and returns the
- * message ids that were stored under a free send id — all in one statement.
+ * message ids whose send id was already stored (usually none: no row per message to read) — all in
+ * one statement.
  */
 function trackedInsertStatement(
   chunk: readonly unknown[][],
@@ -335,7 +335,8 @@ function trackedInsertStatement(
     const tuples: string[] = [];
     for (const row of chunk) {
       const base = params.length;
-      tuples.push(`(${row.map((_, i) => `$${base + i + 1}::${DELIVERY_PG_TYPES[i]}`).join(", ")})`);
+      // Untyped parameters in a VALUES list read as text; only the bigint columns need a cast.
+      tuples.push(`(${row.map((_, i) => `$${base + i + 1}${DELIVERY_PG_CASTS[i]}`).join(", ")})`);
       params.push(...row);
     }
     params.push([...untracked]);
@@ -353,7 +354,11 @@ function trackedInsertStatement(
     notify = ` UNION ALL SELECT NULL FROM (SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p) AS n`;
   }
   return {
-    text: `WITH kept AS (${claimSendIdsPg(1)})${inserted} SELECT message_id FROM kept${notify}`,
+    // $4 is the batch's message ids (sendIdArrays): those not kept were duplicates.
+    text:
+      `WITH kept AS (${claimSendIdsPg(1)})${inserted} ` +
+      `SELECT t.message_id FROM unnest($4::text[]) AS t (message_id) ` +
+      `WHERE t.message_id NOT IN (SELECT message_id FROM kept)${notify}`,
     values: params,
   };
 }

@@ -5,10 +5,14 @@
 import type { ReceiptState } from "@claudemesh/protocol";
 import type { ReceiptChange, RecipientStatusRow, RecordReceiptsInput } from "../types.js";
 import type { Dialect } from "./dialect.js";
-import { exec, first, rows, type Op, type RawRow } from "./op.js";
+import { exec, rows, type Op, type RawRow } from "./op.js";
 
 const RECEIPT_INSERT_COLUMNS =
   "message_id, recipient_member_id, mesh_id, sender_member_id, state, state_at, notified";
+
+/** The recipient's pubkey for a RETURNING list on `receipts` (the push frame names the recipient by key). */
+const RECIPIENT_PUBKEY =
+  "(SELECT pubkey FROM members WHERE members.id = receipts.recipient_member_id) AS recipient_pubkey";
 
 /** Rows deleted per sweep statement (expired deliveries, old receipts). */
 export const RECEIPT_SWEEP_CHUNK_ROWS = 5_000;
@@ -38,84 +42,91 @@ export interface RecordedReceipts {
   waiting: string[];
 }
 
+function isTrue(value: unknown): boolean {
+  return value === true || value === 1 || value === "1" || value === "t";
+}
+
 /**
  * The recipient's acks and shown reports in one transaction: (1) its undelivered copies among all
  * ids become delivered, (2) each gets a receipt (`shown` for ids reported shown: shown implies
  * delivered), (3) its `delivered` receipts among the shown ids move to `shown`. Only rows whose
- * recipient is `recipientMemberId` are ever touched, and states only move forward.
+ * recipient is `recipientMemberId` are ever touched, and states only move forward. A receipt is
+ * stored notified when its sender is in `pushTo` (the caller pushes it).
  */
+/**
+ * True when recordReceipts runs exactly one statement for this input (plain acks on PostgreSQL with
+ * the recipient's pubkey given), so it needs no explicit transaction: one round trip instead of three.
+ */
+export function recordsInOneStatement(d: Dialect, input: RecordReceiptsInput): boolean {
+  return d.name === "postgres" && input.shown.length === 0 && input.recipientPubkey !== undefined;
+}
+
 export function* recordReceipts(d: Dialect, input: RecordReceiptsInput): Op<RecordedReceipts> {
   const { recipientMemberId, now } = input;
   const all = distinct([...input.delivered, ...input.shown]);
   const shown = distinct(input.shown);
-  const pushedBy = input.pushedBy ?? (() => false);
-  const made: Array<{ row: RawRow; state: ChangedState; from: "queued" | "delivered"; pushed: boolean }> = [];
+  const pushTo = d.list([...(input.pushTo ?? [])]);
+  const made: Array<{ row: RawRow; state: ChangedState; from: "queued" | "delivered" }> = [];
   if (all.length === 0) return { changes: [], waiting: [] };
 
-  // The inner lookup uses only the (message_id, recipient) unique key, as markDelivered does.
-  const acked = yield* rows(
-    `UPDATE deliveries SET delivered_at = ?, lease_until = NULL, lease_owner = NULL
-     WHERE seq IN (SELECT seq FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?)
-       AND delivered_at IS NULL
-     RETURNING message_id, sender_member_id`,
-    [now, d.list(all), recipientMemberId],
-  );
-  if (acked.length > 0) {
-    const pushedSenders = distinct(acked.map((r) => text(r, "sender_member_id"))).filter(pushedBy);
+  if (d.name === "postgres" && shown.length === 0) {
+    // Plain acks on PostgreSQL: one statement (one round trip), as markDelivered was.
     const inserted = yield* rows(
-      `INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS})
-       SELECT message_id, recipient_member_id, mesh_id, sender_member_id,
-         CASE WHEN ${d.anyOf("message_id")} THEN 'shown' ELSE 'delivered' END, CAST(? AS BIGINT),
+      `WITH acked AS (
+         UPDATE deliveries SET delivered_at = ?, lease_until = NULL, lease_owner = NULL
+         WHERE seq IN (SELECT seq FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?)
+           AND delivered_at IS NULL
+         RETURNING message_id, recipient_member_id, mesh_id, sender_member_id
+       )
+       INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS})
+       SELECT message_id, recipient_member_id, mesh_id, sender_member_id, 'delivered', CAST(? AS BIGINT),
          ${d.anyOf("sender_member_id")}
-       FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?
+       FROM acked
        ON CONFLICT (message_id, recipient_member_id) DO NOTHING
-       RETURNING message_id, mesh_id, sender_member_id, state`,
-      [
-        d.list(shown),
-        now,
-        d.list(pushedSenders),
-        d.list(acked.map((r) => text(r, "message_id"))),
-        recipientMemberId,
-      ],
+       RETURNING message_id, mesh_id, sender_member_id, notified`,
+      [now, d.list(all), recipientMemberId, now, pushTo],
     );
-    const pushed = new Set(pushedSenders);
-    for (const row of inserted)
-      made.push({
-        row,
-        state: text(row, "state") as ChangedState,
-        from: "queued",
-        pushed: pushed.has(text(row, "sender_member_id")),
-      });
-  }
-
-  if (shown.length > 0) {
-    const candidates = yield* rows(
-      `SELECT sender_member_id FROM receipts
-       WHERE ${d.anyOf("message_id")} AND recipient_member_id = ? AND state = 'delivered'`,
-      [d.list(shown), recipientMemberId],
+    for (const row of inserted) made.push({ row, state: "delivered", from: "queued" });
+  } else {
+    // The inner lookup uses only the (message_id, recipient) unique key, as markDelivered does.
+    const acked = yield* rows(
+      `UPDATE deliveries SET delivered_at = ?, lease_until = NULL, lease_owner = NULL
+       WHERE seq IN (SELECT seq FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?)
+         AND delivered_at IS NULL
+       RETURNING message_id`,
+      [now, d.list(all), recipientMemberId],
     );
-    if (candidates.length > 0) {
-      const pushedSenders = distinct(candidates.map((r) => text(r, "sender_member_id"))).filter(pushedBy);
+    if (acked.length > 0) {
+      const inserted = yield* rows(
+        `INSERT INTO receipts (${RECEIPT_INSERT_COLUMNS})
+         SELECT message_id, recipient_member_id, mesh_id, sender_member_id,
+           CASE WHEN ${d.anyOf("message_id")} THEN 'shown' ELSE 'delivered' END, CAST(? AS BIGINT),
+           ${d.anyOf("sender_member_id")}
+         FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?
+         ON CONFLICT (message_id, recipient_member_id) DO NOTHING
+         RETURNING message_id, mesh_id, sender_member_id, state, notified`,
+        [d.list(shown), now, pushTo, d.list(acked.map((r) => text(r, "message_id"))), recipientMemberId],
+      );
+      for (const row of inserted)
+        made.push({ row, state: text(row, "state") as ChangedState, from: "queued" });
+    }
+    if (shown.length > 0) {
       const upgraded = yield* rows(
         `UPDATE receipts SET state = 'shown', state_at = ?, notified = ${d.anyOf("sender_member_id")}
          WHERE ${d.anyOf("message_id")} AND recipient_member_id = ? AND state = 'delivered'
-         RETURNING message_id, mesh_id, sender_member_id`,
-        [now, d.list(pushedSenders), d.list(shown), recipientMemberId],
+         RETURNING message_id, mesh_id, sender_member_id, notified`,
+        [now, pushTo, d.list(shown), recipientMemberId],
       );
-      const pushed = new Set(pushedSenders);
-      for (const row of upgraded)
-        made.push({
-          row,
-          state: "shown",
-          from: "delivered",
-          pushed: pushed.has(text(row, "sender_member_id")),
-        });
+      for (const row of upgraded) made.push({ row, state: "shown", from: "delivered" });
     }
   }
-
   if (made.length === 0) return { changes: [], waiting: [] };
-  const member = yield* first("SELECT pubkey FROM members WHERE id = ?", [recipientMemberId]);
-  const recipientPubkey = member ? text(member, "pubkey") : "";
+
+  let recipientPubkey = input.recipientPubkey;
+  if (recipientPubkey === undefined) {
+    const member = yield* rows("SELECT pubkey FROM members WHERE id = ?", [recipientMemberId]);
+    recipientPubkey = typeof member[0]?.pubkey === "string" ? member[0].pubkey : "";
+  }
   return {
     changes: made.map(({ row, state, from }) => ({
       messageId: text(row, "message_id"),
@@ -127,7 +138,9 @@ export function* recordReceipts(d: Dialect, input: RecordReceiptsInput): Op<Reco
       at: now,
       from,
     })),
-    waiting: distinct(made.filter((m) => !m.pushed).map((m) => text(m.row, "sender_member_id"))),
+    waiting: distinct(
+      made.filter(({ row }) => !isTrue(row.notified)).map(({ row }) => text(row, "sender_member_id")),
+    ),
   };
 }
 
@@ -149,9 +162,7 @@ export function* markRevokedReceipts(
   return { written: written.length, senders: distinct(written.map((r) => text(r, "sender_member_id"))) };
 }
 
-const RECEIPT_RETURNING =
-  "message_id, recipient_member_id, mesh_id, sender_member_id, state, state_at, " +
-  "(SELECT pubkey FROM members WHERE members.id = receipts.recipient_member_id) AS recipient_pubkey";
+const RECEIPT_RETURNING = `message_id, recipient_member_id, mesh_id, sender_member_id, state, state_at, ${RECIPIENT_PUBKEY}`;
 
 function toChange(row: RawRow): ReceiptChange {
   return {

@@ -196,7 +196,10 @@ export abstract class SqlStore implements Store {
   // ------------------------------------------------------------ receipts
 
   async recordReceipts(input: RecordReceiptsInput): Promise<ReceiptChange[]> {
-    const recorded = await this.atomic(() => receipts.recordReceipts(this.dialect, input));
+    const op = () => receipts.recordReceipts(this.dialect, input);
+    const recorded = receipts.recordsInOneStatement(this.dialect, input)
+      ? await this.guard(() => this.atomicStatement(op))
+      : await this.atomic(op);
     await this.wakeReceipts(recorded.waiting);
     return recorded.changes;
   }
