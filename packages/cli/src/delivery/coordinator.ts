@@ -17,8 +17,8 @@ export interface Delivery {
 }
 
 export type OfferResult =
-  /** The first `count` of the batch were handed over; in the model's context once confirmed under `offerId`. */
-  | { kind: "offered"; offerId: string; count: number }
+  /** The first `count` of the batch were handed over to `target`; in the model's context once confirmed under `offerId`. */
+  | { kind: "offered"; offerId: string; count: number; target?: string }
   /** The route puts it straight into the context (nothing to confirm). */
   | { kind: "in_context" }
   /** Not now (rate limit, queue full): try again in `retryInMs`, with whatever is pending then. */
@@ -158,7 +158,28 @@ export class DeliveryCoordinator {
     const batch: Delivery[] = [];
     for (const mailbox of this.mailboxes.values())
       for (const entry of mailbox.ledger.byOffer(offerId)) batch.push({ mailbox, entry });
-    return this.markInContext(batch, "inbox-socket");
+    const moved = this.markInContext(batch, "inbox-socket");
+    // The route keeps one offer outstanding: the next one can go now.
+    if (moved.length > 0) this.schedule();
+    return moved;
+  }
+
+  /**
+   * Offers made to another target than `current` (a Claude Code session that is gone: this is a
+   * new session, or the server restarted under a new one) go back to pending; they were never
+   * confirmed in that session's transcript. Returns how many.
+   */
+  reclaimOffers(current: string | null): number {
+    let count = 0;
+    for (const mailbox of this.mailboxes.values()) {
+      const stale = mailbox.ledger
+        .inState("offered")
+        .filter((e) => e.offerTarget !== current)
+        .map((e) => e.messageId);
+      count += mailbox.ledger.transition(stale, "pending").length;
+    }
+    if (count > 0) this.schedule();
+    return count;
   }
 
   /**
@@ -227,6 +248,7 @@ export class DeliveryCoordinator {
             mailbox.ledger.transition([entry.messageId], "offered", {
               route: route.name,
               offerId: result.offerId,
+              ...(result.target !== undefined ? { offerTarget: result.target } : {}),
             });
           if (result.count < pending.length) this.flushAgain = true;
         }

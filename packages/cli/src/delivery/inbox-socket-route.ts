@@ -52,7 +52,11 @@ export interface InboxRouteOptions {
   burst?: number;
   /** Lines per second after the burst. Default 0.5. */
   refillPerSecond?: number;
-  /** Offers waiting in Claude Code's queue at most (its limit is 50). Default 40. */
+  /**
+   * Offers not yet confirmed at most. Default 1: Claude Code merges lines that queue up into one
+   * turn and keeps only the first line's msg_id in the transcript, so a second outstanding line
+   * could never be confirmed. What arrives meanwhile is coalesced into the next line (or taken by a hook).
+   */
   maxOutstanding?: number;
   /** Content bytes in one line at most; the rest of a burst goes in the next line. Default 256 KiB. */
   maxLineBytes?: number;
@@ -116,7 +120,7 @@ export class InboxSocketRoute implements PushRoute {
     const target = this.options.target();
     if (!target) return { kind: "unavailable", reason: "no session inbox socket" };
     await this.ensureListening(target);
-    if (this.options.outstanding() >= (this.options.maxOutstanding ?? 40))
+    if (this.options.outstanding() >= (this.options.maxOutstanding ?? 1))
       return { kind: "later", retryInMs: 2_000 };
     const wait = this.bucket.take();
     if (wait > 0) return { kind: "later", retryInMs: wait };
@@ -142,7 +146,7 @@ export class InboxSocketRoute implements PushRoute {
       this.coolDown(10_000);
       return { kind: "unavailable", reason: `inbox socket ${target.socketPath}: ${(err as Error).message}` };
     }
-    return { kind: "offered", offerId, count };
+    return { kind: "offered", offerId, count, target: target.socketPath };
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,8 @@ export interface LedgerEntry extends FramedMessage {
   route?: DeliveryRoute;
   /** The id the push route carried (the inbox socket's msg_id) while offered. */
   offerId?: string;
+  /** Where it was offered (the inbox socket path): an offer to a session that is gone is offered again. */
+  offerTarget?: string;
   offeredAt?: number;
   inContextAt?: number;
   /** The `shown` receipt was handed to the broker connection. */
@@ -53,6 +55,7 @@ type JournalOp =
       state: DeliveryState;
       route?: DeliveryRoute;
       offerId?: string;
+      offerTarget?: string;
       at: number;
     }
   | { op: "shown"; ids: string[] };
@@ -143,7 +146,7 @@ export class DeliveryLedger {
   transition(
     ids: readonly string[],
     state: DeliveryState,
-    detail: { route?: DeliveryRoute; offerId?: string } = {},
+    detail: { route?: DeliveryRoute; offerId?: string; offerTarget?: string } = {},
   ): LedgerEntry[] {
     const moving = ids
       .map((id) => this.entries.get(id))
@@ -155,6 +158,7 @@ export class DeliveryLedger {
       state,
       ...(detail.route !== undefined ? { route: detail.route } : {}),
       ...(detail.offerId !== undefined ? { offerId: detail.offerId } : {}),
+      ...(detail.offerTarget !== undefined ? { offerTarget: detail.offerTarget } : {}),
       at: this.now(),
     };
     this.append(op);
@@ -210,6 +214,7 @@ export class DeliveryLedger {
       if (op.state === "offered") {
         entry.offeredAt = op.at;
         if (op.offerId !== undefined) entry.offerId = op.offerId;
+        if (op.offerTarget !== undefined) entry.offerTarget = op.offerTarget;
       }
       if (op.state === "in_context") entry.inContextAt = op.at;
     }

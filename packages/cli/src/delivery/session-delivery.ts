@@ -37,15 +37,26 @@ export interface SessionDeliveryOptions {
   transcriptPollMs?: number;
 }
 
-/** The transcript entries that prove an offer reached the model: user turns whose origin carries our msg_id. */
+/** How long an unconfirmed offer holds the next one back. */
+export const OFFER_BLOCK_MS = 5 * 60_000;
+
+type Origin = { kind?: unknown; msg_id?: unknown } | undefined;
+
+/**
+ * The transcript entries that prove an offer reached the model: a user turn whose `origin`
+ * carries our msg_id, or — for a line taken in mid-turn — an attachment whose `attachment.origin` does.
+ */
 export function confirmedOfferIds(lines: readonly string[]): string[] {
   const ids: string[] = [];
+  const take = (origin: Origin): void => {
+    if (origin?.kind === "peer" && typeof origin.msg_id === "string") ids.push(origin.msg_id);
+  };
   for (const line of lines) {
     if (!line.includes('"msg_id"')) continue;
     try {
-      const entry = JSON.parse(line) as { type?: unknown; origin?: { kind?: unknown; msg_id?: unknown } };
-      if (entry.type === "user" && entry.origin?.kind === "peer" && typeof entry.origin.msg_id === "string")
-        ids.push(entry.origin.msg_id);
+      const entry = JSON.parse(line) as { type?: unknown; origin?: Origin; attachment?: { origin?: Origin } };
+      if (entry.type === "user") take(entry.origin);
+      else if (entry.type === "attachment") take(entry.attachment?.origin);
     } catch {
       // not a JSON line
     }
@@ -78,7 +89,16 @@ export class SessionDelivery {
         : null;
     this.inbox = new InboxSocketRoute({
       target: () => this.inboxTarget(),
-      outstanding: () => new Set(this.coordinator.inState("offered").map((d) => d.entry.offerId)).size,
+      // Unconfirmed offers to this session; after OFFER_BLOCK_MS one no longer holds the next back
+      // (it stays offered — never given out twice — but a confirmation Claude Code lost cannot stall delivery).
+      outstanding: () => {
+        const current = this.inboxTarget()?.socketPath;
+        const since = Date.now() - OFFER_BLOCK_MS;
+        const live = this.coordinator
+          .inState("offered")
+          .filter((d) => d.entry.offerTarget === current && (d.entry.offeredAt ?? 0) >= since);
+        return new Set(live.map((d) => d.entry.offerId)).size;
+      },
       onReceipt: (offerId, _status, outcome, detail) =>
         this.coordinator.offerStatus(offerId, outcome, detail),
       log: (m) => log.warn(m),
@@ -130,6 +150,12 @@ export class SessionDelivery {
   }
 
   async start(): Promise<void> {
+    // Offers to a session that is gone were never confirmed there: they are offered again here.
+    const reclaimed = this.coordinator.reclaimOffers(this.inboxTarget()?.socketPath ?? null);
+    if (reclaimed > 0)
+      this.options.log.info(
+        `delivery: ${reclaimed} unconfirmed offer(s) of an earlier session offered again`,
+      );
     this.transcript.start();
     this.sessionWatcher?.start();
     await this.hookServer

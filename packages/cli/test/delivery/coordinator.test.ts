@@ -170,6 +170,25 @@ describe("DeliveryCoordinator", () => {
     second.coordinator.close();
   });
 
+  it("offers to a session that is gone go back to pending; offers to the current one stay", async () => {
+    const route = new FakeRoute();
+    route.next = [
+      { kind: "offered", offerId: "old", count: 1, target: "/s/old.sock" },
+      { kind: "offered", offerId: "cur", count: 1, target: "/s/cur.sock" },
+    ];
+    const { coordinator, ledger } = setup(route);
+    coordinator.receive("team", message("m1"));
+    await tick();
+    coordinator.receive("team", message("m2"));
+    await tick();
+    expect(ledger.get("m1")?.offerTarget).toBe("/s/old.sock");
+    route.up = false;
+    expect(coordinator.reclaimOffers("/s/cur.sock")).toBe(1);
+    expect(ledger.get("m1")?.state).toBe("pending");
+    expect(ledger.get("m2")?.state).toBe("offered");
+    coordinator.close();
+  });
+
   it("waitForPending leaves a fresh message to the push route and takes it only after the grace", async () => {
     const route = new FakeRoute();
     route.up = false;
@@ -184,5 +203,20 @@ describe("DeliveryCoordinator", () => {
     const none = await coordinator.waitForPending(5_000, 10, AbortSignal.abort());
     expect(none).toEqual([]);
     coordinator.close();
+  });
+});
+
+describe("confirmedOfferIds", () => {
+  it("reads our msg_id from a peer user turn and from a mid-turn attachment, nothing else", async () => {
+    const { confirmedOfferIds } = await import("../../src/delivery/session-delivery.js");
+    const lines = [
+      JSON.stringify({ type: "user", origin: { kind: "peer", msg_id: "a" } }),
+      JSON.stringify({ type: "attachment", attachment: { origin: { kind: "peer", msg_id: "b" } } }),
+      JSON.stringify({ type: "user", origin: { kind: "human", msg_id: "c" } }),
+      JSON.stringify({ type: "assistant", origin: { kind: "peer", msg_id: "d" } }),
+      JSON.stringify({ type: "queue-operation", content: '"msg_id"' }),
+      '{"msg_id": broken',
+    ];
+    expect(confirmedOfferIds(lines)).toEqual(["a", "b"]);
   });
 });
