@@ -1,11 +1,14 @@
 // `claudemesh mesh create <slug>`: generates the owner key, creates the mesh on the broker, saves it (SPEC §2 POST /meshes).
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { createMesh, brokerUrls } from "@claudemesh/client";
 import { generateKeypair } from "@claudemesh/crypto";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import {
   configPaths,
   ensurePrivateDir,
+  FILE_MODE,
+  writeFileAtomic,
   findMesh,
   loadConfig,
   updateConfig,
@@ -21,19 +24,28 @@ import { probeHealth } from "./doctor/broker.js";
 
 /**
  * Fails unless the config can be saved: checked before the broker is asked, because a mesh
- * created there whose owner key is then not saved could never be administered.
+ * created there whose owner key is then not saved could never be administered. A real write
+ * (a probe file next to config.json, removed at once) — permission bits alone say nothing for root
+ * or on a read-only or full file system.
  */
 function assertConfigWritable(env: Env): void {
   const { dir, configFile } = configPaths(env);
-  ensurePrivateDir(dir);
-  for (const path of existsSync(configFile) ? [dir, configFile] : [dir]) {
+  const probe = join(dir, `.mesh-create-probe-${process.pid}`);
+  try {
+    ensurePrivateDir(dir);
+    writeFileAtomic(probe, "{}", FILE_MODE);
+    rmSync(probe, { force: true });
+    if (existsSync(configFile)) accessSync(configFile, constants.W_OK);
+  } catch (err) {
     try {
-      accessSync(path, constants.W_OK);
+      rmSync(probe, { force: true });
     } catch {
-      throw new CliError(
-        `cannot write ${path}, so no mesh was created — fix its permissions (or set CLAUDEMESH_CONFIG_DIR), then run this again`,
-      );
+      // not a file we made: leave it
     }
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new CliError(
+      `cannot write to ${dir} (${code}), so no mesh was created — fix its permissions or free space (or set CLAUDEMESH_CONFIG_DIR), then run this again`,
+    );
   }
 }
 

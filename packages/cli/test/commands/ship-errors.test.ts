@@ -1,6 +1,6 @@
 // Errors a new user meets, each a sentence with a next step and the documented exit code; --public-url reaching the invite link.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBroker, runBrokerProcess, type RunningBroker } from "@claudemesh/broker";
 import { base64urlDecodeText, INVITE_PREFIX } from "@claudemesh/protocol";
@@ -38,6 +38,14 @@ describe("mesh create", () => {
     const res = await cli(["mesh", "create", "orphan-check", "--broker", broker.url], bad);
     expect(res.code).toBe(1);
     expect(isOneLine(res.stderr)).toBe(true);
+    // A config dir where a write fails (here: the probe's name is taken by a non-empty directory).
+    const stuck = cfg("stuck");
+    mkdirSync(join(stuck.CLAUDEMESH_CONFIG_DIR!, `.mesh-create-probe-${process.pid}`, "x"), {
+      recursive: true,
+    });
+    const failed = await cli(["mesh", "create", "orphan-check", "--broker", broker.url], stuck);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("so no mesh was created");
     // The slug is still free on the broker: nothing was created there.
     const ok = await cli(["mesh", "create", "orphan-check", "--broker", broker.url], cfg("writable"));
     expect(ok.stderr.split("\n")[0]).not.toMatch(/^claudemesh mesh create:/);
