@@ -60,11 +60,14 @@ export class ReceiptRelay {
 
   /** After commit: counts every change and pushes those stored as notified for this broker. */
   pushed(changes: readonly ReceiptChange[], pushTo: ReadonlySet<string>): void {
+    const byState = new Map<string, number>();
     for (const change of changes) {
-      this.state.ctx.metrics.inc("receipts_total", { state: change.state });
+      byState.set(change.state, (byState.get(change.state) ?? 0) + 1);
       if (!pushTo.has(change.senderMemberId)) continue;
       this.liveSession(change.senderMemberId)?.send(receiptFrame(change));
     }
+    // One counter update per state and batch, not per receipt.
+    for (const [state, n] of byState) this.state.ctx.metrics.inc("receipts_total", { state }, n);
   }
 
   /** Store wake-up: these senders have receipts to pull; only the ones connected here act. */
