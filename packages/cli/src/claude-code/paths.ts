@@ -30,11 +30,6 @@ export function cliBinPath(): string {
   return fileURLToPath(new URL("../../bin/claudemesh.js", import.meta.url));
 }
 
-/** The program and arguments that run this CLI: absolute node + absolute bin, immune to PATH changes. */
-export function cliInvocation(): string[] {
-  return [process.execPath, cliBinPath()];
-}
-
 const SAFE_SHELL_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /** Quotes one word for a POSIX shell (hook commands run through one). */
