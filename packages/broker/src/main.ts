@@ -46,7 +46,7 @@ export function describeStartError(error: unknown, host: string, port: number): 
     return `cannot listen on ${where}: ${host} is not an address of this machine — use --host 127.0.0.1, or 0.0.0.0 for every interface`;
   if (error instanceof Error && (error.name === "StartError" || error.name === "StoreUnavailableError"))
     return error.message;
-  return `cannot start: ${error instanceof Error ? error.message : String(error)} — the broker.start_failed log line has the details`;
+  return `cannot start: ${error instanceof Error ? error.message : String(error)} — check --db (or DATABASE_URL), --host and --port, then try again`;
 }
 
 /** Parses `--port N --host H --db D --log-level L` (also `--flag=value`); throws OptionsError on anything else. */
