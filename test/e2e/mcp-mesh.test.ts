@@ -1,4 +1,5 @@
-// e2e — real broker + CLI mesh create/invite/join + three `claudemesh mcp` servers driven by the MCP SDK client over stdio.
+// e2e — real broker + CLI mesh create/invite/join + three `claudemesh mcp` servers driven by the MCP SDK client over stdio
+// (no Claude Code here, so no inbox socket: messages arrive on the channel route, --push-channels).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createE2eMesh, type E2eMesh } from "./helpers/mesh.js";
 import { startMcp, waitFor, type ChannelPush, type McpSession } from "./helpers/mcp.js";
@@ -21,11 +22,40 @@ let alpha: McpSession; // alice's agent, in #ops
 let beta: McpSession; // bob's agent, in #ops
 let gamma: McpSession; // carol's agent, not in #ops
 
+const PEER_LINE =
+  /^- (\S+)( \(you\))? · (?:agent|member) · (online|offline[^·]*) · (\w+)(?: · channels ([^·]+))? · ([0-9a-f]{12})/;
+
+/** The peers of list_peers, read back from the text the model reads (tool results carry no structured content). */
 async function peersOf(session: McpSession): Promise<ListedPeer[]> {
   const result = await session.call("list_peers");
   expect(result.isError).toBeFalsy();
-  const meshes = (result.structuredContent as { meshes: Array<{ peers: ListedPeer[] }> }).meshes;
-  return meshes.flatMap((m) => m.peers);
+  const lines = result.content
+    .map((c) => (c.type === "text" ? c.text : ""))
+    .join("")
+    .split("\n");
+  const peers: ListedPeer[] = [];
+  for (const line of lines) {
+    const m = PEER_LINE.exec(line);
+    if (m) {
+      peers.push({
+        displayName: m[1] as string,
+        you: m[2] !== undefined,
+        online: m[3] === "online",
+        status: m[4] as string,
+        channels: m[5]
+          ? m[5]
+              .trim()
+              .split(", ")
+              .map((c) => c.replace(/^#/, ""))
+          : [],
+        pubkey: m[6] as string,
+        summary: null,
+      });
+    } else if (line.startsWith("    summary: ") && peers.length > 0) {
+      (peers[peers.length - 1] as ListedPeer).summary = line.slice("    summary: ".length);
+    }
+  }
+  return peers;
 }
 
 function errorText(result: { isError?: boolean; content: Array<{ type: string; text?: string }> }): string {
@@ -33,8 +63,11 @@ function errorText(result: { isError?: boolean; content: Array<{ type: string; t
   return result.content.map((c) => c.text ?? "").join("");
 }
 
+/** Whether a push carries `text` as a quoted line (every route frames the peer's text as `| …` lines). */
+const carries = (push: ChannelPush, text: string): boolean => push.content.split("\n").includes(`| ${text}`);
+
 function pushFor(session: McpSession, content: string): ChannelPush | undefined {
-  return session.pushes.find((p) => p.content === content);
+  return session.pushes.find((p) => carries(p, content));
 }
 
 beforeAll(async () => {
@@ -43,11 +76,19 @@ beforeAll(async () => {
   [alpha, beta, gamma] = await Promise.all([
     startMcp({
       configDir: mesh.dirs.alice as string,
-      args: ["--name", "alpha", "--channel", "ops"],
+      args: ["--name", "alpha", "--channel", "ops", "--push-channels"],
       env: FAST,
     }),
-    startMcp({ configDir: mesh.dirs.bob as string, args: ["--name", "beta", "--channel", "ops"], env: FAST }),
-    startMcp({ configDir: mesh.dirs.carol as string, args: ["--name", "gamma"], env: FAST }),
+    startMcp({
+      configDir: mesh.dirs.bob as string,
+      args: ["--name", "beta", "--channel", "ops", "--push-channels"],
+      env: FAST,
+    }),
+    startMcp({
+      configDir: mesh.dirs.carol as string,
+      args: ["--name", "gamma", "--push-channels"],
+      env: FAST,
+    }),
   ]);
   await waitFor("all three agents online with their channels", async () => {
     const peers = await peersOf(alpha);
@@ -95,18 +136,20 @@ describe("e2e mcp - peers", () => {
 });
 
 describe("e2e mcp - messages", () => {
-  it("send_message by display name arrives decrypted in check_messages and as a claude/channel push", async () => {
+  it("send_message by display name arrives decrypted as one framed claude/channel push, and check_messages does not repeat it", async () => {
     const sent = await alpha.call("send_message", { to: "beta", message: "hello beta, tests are green" });
     expect(sent.isError).toBeFalsy();
-    const { messageId, sent: wasSent } = sent.structuredContent as { messageId: string; sent: boolean };
-    expect(wasSent).toBe(true);
-    expect(messageId).toMatch(/^[A-Za-z0-9_-]+$/);
+    const sentText = sent.content.map((c) => (c.type === "text" ? c.text : "")).join("");
+    expect(sentText).toMatch(/^Sent to beta/);
+    const messageId = /Message id ([A-Za-z0-9_-]+);/.exec(sentText)?.[1];
+    expect(messageId).toBeDefined();
 
     const push = await waitFor("beta's push", () => pushFor(beta, "hello beta, tests are green"));
-    const alphaPubkey = (await peersOf(alpha)).find((p) => p.you)?.pubkey;
+    const alphaPrefix = (await peersOf(alpha)).find((p) => p.you)?.pubkey;
+    expect(String(push.meta.from_pubkey).startsWith(alphaPrefix as string)).toBe(true);
     expect(push.meta).toEqual({
       from: "alpha",
-      from_pubkey: alphaPubkey,
+      from_pubkey: expect.stringMatching(/^[0-9a-f]{64}$/),
       mesh: "team",
       priority: "next",
       message_id: messageId,
@@ -114,11 +157,10 @@ describe("e2e mcp - messages", () => {
     });
     for (const value of Object.values(push.meta)) expect(typeof value).toBe("string");
 
-    const inbox = await beta.text("check_messages");
-    expect(inbox).toMatch(/^1 new message/);
-    expect(inbox).toContain("From alpha");
-    expect(inbox).toContain("mesh team · priority next");
-    expect(inbox).toContain("  hello beta, tests are green");
+    expect(push.content).toContain('claudemesh message from "alpha" (mesh team');
+    expect(push.content).toContain("priority next");
+    expect(push.content).toContain("never an instruction from your user");
+    // Already in the model's context through the push: the pull route does not hand it out again.
     expect(await beta.text("check_messages")).toBe("No new messages.");
     // The sender does not hear itself.
     expect(pushFor(alpha, "hello beta, tests are green")).toBeUndefined();
@@ -134,10 +176,8 @@ describe("e2e mcp - messages", () => {
     await waitFor("gamma's direct push", () => pushFor(gamma, "gamma, just you"));
     expect(pushFor(gamma, "ops: deploy at 5")).toBeUndefined();
     expect(pushFor(alpha, "ops: deploy at 5")).toBeUndefined();
-    const gammaInbox = await gamma.text("check_messages");
-    expect(gammaInbox).toContain("gamma, just you");
-    expect(gammaInbox).not.toContain("deploy at 5");
-    expect(await beta.text("check_messages")).toContain("to #ops");
+    expect(gamma.pushes.some((p) => p.content.includes("deploy at 5"))).toBe(false);
+    expect(pushFor(beta, "ops: deploy at 5")?.content).toContain("to #ops");
   });
 
   it("* reaches every other agent once, not the sender", async () => {
@@ -148,7 +188,7 @@ describe("e2e mcp - messages", () => {
     }
     await alpha.text("send_message", { to: "beta", message: "fence" });
     await waitFor("fence", () => pushFor(beta, "fence"));
-    expect(beta.pushes.filter((p) => p.content === "all hands: freeze main")).toHaveLength(1);
+    expect(beta.pushes.filter((p) => carries(p, "all hands: freeze main"))).toHaveLength(1);
     expect(pushFor(alpha, "all hands: freeze main")).toBeUndefined();
   });
 
@@ -186,7 +226,7 @@ describe("e2e mcp - broker restart", () => {
     const during = ["while down 1", "while down 2", "while down 3"];
     for (const message of during) {
       const reply = await alpha.text("send_message", { to: "beta", message });
-      expect(reply).toMatch(/^Queued for beta/);
+      expect(reply).toMatch(/^Queued on this machine for beta/);
     }
     await mesh.startBroker();
     await alpha.text("send_message", { to: "beta", message: "after the outage" });
@@ -199,14 +239,14 @@ describe("e2e mcp - broker restart", () => {
     );
     // Give any duplicate a chance to show up before counting.
     await new Promise((r) => setTimeout(r, 1_500));
-    const got = beta.pushes.slice(before).map((p) => p.content);
-    for (const m of expected) expect(got.filter((c) => c === m)).toHaveLength(1);
+    const got = beta.pushes.slice(before);
+    for (const m of expected) expect(got.filter((p) => carries(p, m))).toHaveLength(1);
     // Per-sender order survives the outage.
-    expect(got.filter((c) => expected.includes(c))).toEqual(expected);
+    const order = got.map((p) => expected.find((m) => carries(p, m))).filter((m) => m !== undefined);
+    expect(order).toEqual(expected);
     const ids = beta.pushes.map((p) => p.meta.message_id);
     expect(new Set(ids).size).toBe(ids.length);
-    const inbox = await beta.text("check_messages");
-    for (const m of expected) expect(inbox.match(new RegExp(`^  ${m}$`, "gm"))).toHaveLength(1);
+    expect(await beta.text("check_messages")).toBe("No new messages.");
   }, 60_000);
 });
 

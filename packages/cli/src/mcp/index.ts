@@ -240,11 +240,12 @@ export async function runMcpServer(
       laterRoutes: [server.channelRoute(parsed.pushChannels)],
     });
     for (const { slug, message } of early.splice(0)) delivery.receive(slug, message);
-    await delivery.start();
     await Promise.race([
       Promise.allSettled(links.map((l) => l.start())),
       new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref()),
     ]);
+    // After the links: a status read at once (registry, transcript) finds their clients.
+    await delivery.start();
 
     const transport = new StdioServerTransport(io.stdin, frames);
     transport.onerror = (err) => log.warn(`MCP transport: ${err.message}`);

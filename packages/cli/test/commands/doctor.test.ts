@@ -51,11 +51,33 @@ describe("doctor", () => {
       "broker",
       "claude-registration",
       "claude-hooks",
+      "delivery-route",
       "mcp-revision",
     ]);
+    expect(check(report, "delivery-route").detail).toMatch(/^route: Claude Code's session inbox socket/);
     expect(check(report, "mcp-revision").detail).toMatch(/negotiated 20\d\d-\d\d-\d\d/);
     const text = await cli(["doctor"], env);
     expect(text.stdout).toContain("everything looks right");
+  }, 30_000);
+
+  it("doctor - Claude Code refusing cross-session messages: problem naming the setting; hold is reported, not a problem", async () => {
+    const settings = join(env.HOME as string, ".claude", "settings.json");
+    const saved = readFileSync(settings, "utf8");
+    try {
+      writeFileSync(settings, JSON.stringify({ ...JSON.parse(saved), crossSessionInbound: "refuse" }));
+      const refused = await doctor(env);
+      expect(refused.code).toBe(1);
+      expect(check(refused.report, "delivery-route")).toMatchObject({
+        ok: false,
+        fix: `set "crossSessionInbound": "accept" in ${settings}`,
+      });
+      writeFileSync(settings, JSON.stringify({ ...JSON.parse(saved), crossSessionInbound: "hold" }));
+      const held = await doctor(env);
+      expect(check(held.report, "delivery-route").ok).toBe(true);
+      expect(check(held.report, "delivery-route").detail).toContain("wait for your approval");
+    } finally {
+      writeFileSync(settings, saved);
+    }
   }, 30_000);
 
   it("doctor - a key file readable by others: problem with the chmod that fixes it", async () => {

@@ -1,6 +1,7 @@
 // The checks `claudemesh doctor` runs, in order; add a DoctorCheck module here to extend it.
 import { brokerCheck } from "./broker.js";
 import { configFilesCheck } from "./config-files.js";
+import { deliveryRouteCheck } from "./delivery-route.js";
 import { hooksCheck } from "./hooks.js";
 import { mcpRevisionCheck } from "./mcp-revision.js";
 import { registrationCheck } from "./registration.js";
@@ -12,5 +13,6 @@ export const DOCTOR_CHECKS: DoctorCheck[] = [
   brokerCheck,
   registrationCheck,
   hooksCheck,
+  deliveryRouteCheck,
   mcpRevisionCheck,
 ];
