@@ -79,6 +79,15 @@ export class DeliveryCoordinator {
     this.schedule();
   }
 
+  /** Hands over every `shown` receipt that could not be handed over before (no broker connection yet). */
+  resendReceipts(): void {
+    for (const mailbox of this.mailboxes.values())
+      this.sendReceipts(
+        mailbox,
+        mailbox.ledger.unreceipted().map((e) => e.messageId),
+      );
+  }
+
   /**
    * Takes one inbound message: on disk when this returns (the broker ack may follow), then offered.
    * Returns false for a duplicate (seen before, also across restarts).

@@ -156,6 +156,7 @@ export class SessionDelivery {
       this.options.log.info(
         `delivery: ${reclaimed} unconfirmed offer(s) of an earlier session offered again`,
       );
+    this.coordinator.resendReceipts();
     this.transcript.start();
     this.sessionWatcher?.start();
     await this.hookServer

@@ -170,6 +170,32 @@ describe("DeliveryCoordinator", () => {
     second.coordinator.close();
   });
 
+  it("a shown receipt that could not be handed over (no connection yet) goes out on resendReceipts, once", async () => {
+    const route = new FakeRoute();
+    route.up = false;
+    const ledger = new DeliveryLedger(join(dir, "r.jsonl"));
+    const shown: string[] = [];
+    let connected = false;
+    const coordinator = new DeliveryCoordinator({ pushRoutes: [route], coalesceMs: 5 });
+    coordinator.addMailbox({
+      key: "team",
+      ledger,
+      sendShown: (ids) => {
+        if (!connected) throw new Error("not connected yet");
+        shown.push(...ids);
+      },
+    });
+    coordinator.receive("team", message("m1"));
+    coordinator.take("check_messages");
+    expect(ledger.unreceipted().map((e) => e.messageId)).toEqual(["m1"]);
+    connected = true;
+    coordinator.resendReceipts();
+    coordinator.resendReceipts();
+    expect(shown).toEqual(["m1"]);
+    coordinator.close();
+    ledger.close();
+  });
+
   it("offers to a session that is gone go back to pending; offers to the current one stay", async () => {
     const route = new FakeRoute();
     route.next = [
