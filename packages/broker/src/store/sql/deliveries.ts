@@ -1,0 +1,226 @@
+// Store rules of the deliveries aggregate (SPEC §3), run by both adapters: enqueue values, the two claim
+// implementations side by side (one PostgreSQL/SQLite statement; SQLite's merged index reads), leases, sweeps.
+import type { ClaimOptions, DeliveryRow, NewDelivery, NewMessage } from "../types.js";
+import type { Dialect } from "./dialect.js";
+import { exec, first, rows, type Op } from "./op.js";
+import { DELIVERY_COLUMNS, toDelivery } from "./rows.js";
+
+// ---------------------------------------------------------------- messages
+
+/** Delivery table columns written by enqueueMessages, in deliveryValues order. */
+export const DELIVERY_INSERT_COLUMNS = [
+  "message_id",
+  "mesh_id",
+  "recipient_member_id",
+  "sender_member_id",
+  "target_spec",
+  "priority",
+  "nonce",
+  "ciphertext",
+  "created_at",
+  "lease_until",
+  "lease_owner",
+] as const;
+
+/** Re-enqueueing a stored (recipient, message id) is a no-op, so a retried batch never duplicates. */
+export const DELIVERY_INSERT_CONFLICT = "ON CONFLICT (message_id, recipient_member_id) DO NOTHING";
+
+/** One delivery's values in DELIVERY_INSERT_COLUMNS order. */
+export function deliveryValues(m: NewMessage, d: NewDelivery): unknown[] {
+  return [
+    m.messageId,
+    m.meshId,
+    d.recipientMemberId,
+    m.senderMemberId,
+    m.targetSpec,
+    m.priority,
+    d.nonce,
+    d.ciphertext,
+    m.createdAt,
+    d.lease?.until ?? null,
+    d.lease?.owner ?? null,
+  ];
+}
+
+/**
+ * Distinct recipients of a batch, in first-seen order (the wake-up payload). Deliveries stored
+ * already leased are being pushed by the broker that wrote them, so they wake nobody.
+ */
+export function recipientIds(messages: readonly NewMessage[]): string[] {
+  const ids = new Set<string>();
+  for (const m of messages) for (const d of m.deliveries) if (!d.lease) ids.add(d.recipientMemberId);
+  return [...ids];
+}
+
+/** Unleased deliveries of one recipient at allowed priorities (index deliveries_unleased, in seq order). */
+const UNLEASED_WHERE =
+  "recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL AND priority IN (?, ?, ?)";
+/** Deliveries of one recipient whose lease has run out (index deliveries_leased, a range on lease_until). */
+const EXPIRED_WHERE =
+  "recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL AND lease_until <= ? AND priority IN (?, ?, ?)";
+
+function prioritySlots(o: ClaimOptions): unknown[] {
+  // Three priority slots keep one SQL text per query; unused slots repeat an allowed value.
+  const allowed = [...new Set(o.priorities)];
+  return [0, 1, 2].map((i) => allowed[i] ?? allowed[0]);
+}
+
+/** Claimable deliveries of one recipient: never leased, or leased and expired — two index lookups merged by seq. */
+function claimableSeqs(d: Dialect): string {
+  return `WITH unleased AS MATERIALIZED (
+       SELECT seq FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
+     ),
+     expired AS MATERIALIZED (
+       SELECT seq FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
+     ),
+     picked AS (
+       SELECT seq FROM (SELECT seq FROM unleased UNION ALL SELECT seq FROM expired) AS candidates
+       ORDER BY seq LIMIT ?
+     )`;
+}
+
+function claimableParams(o: ClaimOptions): unknown[] {
+  const read = claimReadParams(o);
+  return [...read.unleased, ...read.expired, Math.floor(o.limit)];
+}
+
+/**
+ * The two halves of a claim as plain row reads (never-leased rows; expired leases), for an adapter
+ * that merges them itself: on SQLite the UNION and its ordering cost ~80 µs per claim in temp
+ * b-trees, against ~5 µs for each indexed read.
+ */
+export function claimReadSql(
+  d: Dialect,
+  columns: string = DELIVERY_COLUMNS,
+): { unleased: string; expired: string } {
+  return {
+    unleased: `SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE} ORDER BY seq LIMIT ?`,
+    expired: `SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE} ORDER BY seq LIMIT ?`,
+  };
+}
+
+/** Parameters of claimReadSql's two reads. */
+export function claimReadParams(o: ClaimOptions): { unleased: unknown[]; expired: unknown[] } {
+  const limit = Math.floor(o.limit);
+  const slots = prioritySlots(o);
+  return {
+    unleased: [o.recipientMemberId, ...slots, limit],
+    expired: [o.recipientMemberId, o.now, ...slots, limit],
+  };
+}
+
+/**
+ * Claims in storage order the recipient's claimable deliveries and leases them to `leaseOwner`
+ * until now + leaseMs in the same statement. Rows leased to a live connection (pushes awaiting
+ * client_ack) are never stepped over. On PostgreSQL each lookup skips rows another claimer holds
+ * locked; on SQLite the statement runs in an IMMEDIATE transaction. Either way a delivery with a
+ * live lease is never handed out twice.
+ */
+export function* claimDeliveries(d: Dialect, o: ClaimOptions): Op<DeliveryRow[]> {
+  if (o.limit <= 0 || o.priorities.length === 0) return [];
+  const claimed = yield* rows(
+    `${claimableSeqs(d)}
+     UPDATE deliveries SET lease_until = ?, lease_owner = ?
+     WHERE seq IN (SELECT seq FROM picked)
+     RETURNING ${DELIVERY_COLUMNS}`,
+    [...claimableParams(o), o.now + o.leaseMs, o.leaseOwner],
+  );
+  // RETURNING order is unspecified in both dialects; storage order is the contract.
+  return claimed.map(toDelivery).sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * SQLite's claim, beside claimDeliveries (PostgreSQL's one statement): claimReadSql's two indexed
+ * reads merged in storage order and cut to the limit, then leased with claimLeaseSql in the same
+ * IMMEDIATE transaction.
+ */
+export function mergeClaimable(
+  unleased: readonly DeliveryRow[],
+  expired: readonly DeliveryRow[],
+  limit: number,
+): DeliveryRow[] {
+  const merged = [...unleased, ...expired];
+  if (expired.length > 0) merged.sort((a, b) => a.seq - b.seq);
+  return merged.slice(0, Math.floor(limit));
+}
+
+/** Leases the rows mergeClaimable picked: parameters lease_until, lease_owner, the seqs as d.anyOf's list. */
+export function claimLeaseSql(d: Dialect): string {
+  return `UPDATE deliveries SET lease_until = ?, lease_owner = ? WHERE ${d.anyOf("seq")}`;
+}
+
+/** Marks the recipient's rows delivered (clearing the lease); rows of other recipients are never touched. */
+export function* markDelivered(
+  d: Dialect,
+  recipientMemberId: string,
+  messageIds: readonly string[],
+  now: number,
+): Op<number> {
+  if (messageIds.length === 0) return 0;
+  // The inner lookup names no `delivered_at` condition so it can only use the (message_id,
+  // recipient) unique key: with the pending index a planner short of statistics (a fresh queue
+  // table on PostgreSQL) would scan the recipient's whole backlog per acknowledgement.
+  return yield* exec(
+    `UPDATE deliveries SET delivered_at = ?, lease_until = NULL, lease_owner = NULL
+     WHERE seq IN (SELECT seq FROM deliveries WHERE ${d.anyOf("message_id")} AND recipient_member_id = ?)
+       AND delivered_at IS NULL`,
+    [now, d.list(messageIds), recipientMemberId],
+  );
+}
+
+export function* releaseLeases(leaseOwner: string): Op<number> {
+  return yield* exec(
+    "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND delivered_at IS NULL",
+    [leaseOwner],
+  );
+}
+
+export function* earliestForeignLease(
+  recipientMemberId: string,
+  exceptOwner: string,
+  now: number,
+): Op<number | null> {
+  const row = yield* first(
+    `SELECT MIN(lease_until) AS t FROM deliveries
+     WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until > ? AND lease_owner <> ?`,
+    [recipientMemberId, now, exceptOwner],
+  );
+  return row?.t === null || row?.t === undefined ? null : Number(row.t);
+}
+
+export function* countPending(recipientMemberId: string): Op<number> {
+  // Two counts, each matching one partial index's predicate (unleased / leased), instead of a scan.
+  const row = yield* first(
+    `SELECT
+       (SELECT COUNT(*) FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL) +
+       (SELECT COUNT(*) FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL)
+       AS n`,
+    [recipientMemberId, recipientMemberId],
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** Rows deleted per sweep statement, so a large sweep never holds the write lock for long. */
+export const SWEEP_CHUNK_ROWS = 5_000;
+
+/**
+ * One bounded step of the retention sweep (SPEC §3): delivered rows go at once, undelivered ones
+ * once created before `olderThan`. Returns how many rows it deleted; the caller repeats the step
+ * until it deletes fewer than `chunk`, letting other writers in between steps.
+ */
+export function* sweepStep(olderThan: number, chunk: number = SWEEP_CHUNK_ROWS): Op<number> {
+  return yield* exec(
+    `DELETE FROM deliveries WHERE seq IN (
+       SELECT seq FROM deliveries WHERE delivered_at IS NOT NULL OR created_at < ? LIMIT ?
+     )`,
+    [olderThan, chunk],
+  );
+}
+
+/** Recipients with anything undelivered: the wake-up sent after notifications may have been missed. */
+export function* pendingRecipients(): Op<string[]> {
+  const result = yield* rows(
+    "SELECT DISTINCT recipient_member_id FROM deliveries WHERE delivered_at IS NULL",
+  );
+  return result.map((r) => String(r.recipient_member_id));
+}

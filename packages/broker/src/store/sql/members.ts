@@ -1,0 +1,180 @@
+// Store rules of the members aggregate (SPEC §1–§2), run by both adapters: meshes, members and agents,
+// display-name suffixing, invite-use claims, idempotent redeem/enroll, revocation.
+import type { MemberRow, MeshRow, RedeemResult, Store } from "../types.js";
+import { exec, first, rows, RetryTransaction, type Op } from "./op.js";
+import { MEMBER_COLUMNS, MESH_COLUMNS, toMember, toMesh } from "./rows.js";
+
+/**
+ * Longest display name; equals MAX_NAME_CHARS of @claudemesh/protocol (asserted by the store tests),
+ * duplicated so the store has no runtime dependency on the protocol package.
+ */
+export const MAX_DISPLAY_NAME_CHARS = 64;
+
+type Input<K extends keyof Store> = Store[K] extends (input: infer I, ...rest: never[]) => unknown
+  ? I
+  : never;
+
+// ---------------------------------------------------------------- meshes and members
+
+export function* getMesh(meshId: string): Op<MeshRow | null> {
+  const row = yield* first(`SELECT ${MESH_COLUMNS} FROM meshes WHERE id = ?`, [meshId]);
+  return row ? toMesh(row) : null;
+}
+
+export function* getMember(meshId: string, pubkey: string): Op<MemberRow | null> {
+  const row = yield* first(`SELECT ${MEMBER_COLUMNS} FROM members WHERE mesh_id = ? AND pubkey = ?`, [
+    meshId,
+    pubkey,
+  ]);
+  return row ? toMember(row) : null;
+}
+
+export function* getMemberById(memberId: string): Op<MemberRow | null> {
+  const row = yield* first(`SELECT ${MEMBER_COLUMNS} FROM members WHERE id = ?`, [memberId]);
+  return row ? toMember(row) : null;
+}
+
+export function* listMembers(meshId: string): Op<MemberRow[]> {
+  const result = yield* rows(
+    `SELECT ${MEMBER_COLUMNS} FROM members WHERE mesh_id = ? ORDER BY created_at, id`,
+    [meshId],
+  );
+  return result.map(toMember);
+}
+
+/**
+ * The first free name among `wanted`, `wanted-2`, `wanted-3`, … (the base is shortened when the
+ * suffix would push the name past MAX_DISPLAY_NAME_CHARS).
+ */
+export function pickFreeName(wanted: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(wanted)) return wanted;
+  // taken is finite, so one of the first taken.size + 2 suffixes is free.
+  for (let n = 2; n <= taken.size + 2; n++) {
+    const suffix = `-${n}`;
+    const candidate = `${wanted.slice(0, MAX_DISPLAY_NAME_CHARS - suffix.length)}${suffix}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+  throw new Error("pickFreeName: no free name found (unreachable)");
+}
+
+function* uniqueDisplayName(meshId: string, wanted: string): Op<string> {
+  // An index-only range scan of (mesh_id, display_name); meshes hold at most thousands of members.
+  const taken = yield* rows("SELECT display_name FROM members WHERE mesh_id = ?", [meshId]);
+  return pickFreeName(wanted, new Set(taken.map((r) => String(r.display_name))));
+}
+
+interface NewMember {
+  id: string;
+  meshId: string;
+  pubkey: string;
+  displayName: string;
+  role: MemberRow["role"];
+  parentMemberId: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/**
+ * Inserts a member under a unique display name. A unique-key race lost to a concurrent transaction
+ * (same pubkey or same name committed meanwhile) restarts the whole operation.
+ */
+function* insertMember(m: NewMember): Op<MemberRow> {
+  const displayName = yield* uniqueDisplayName(m.meshId, m.displayName);
+  const row = yield* first(
+    `INSERT INTO members (id, mesh_id, pubkey, display_name, role, parent_member_id, created_at, revoked_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING ${MEMBER_COLUMNS}`,
+    [m.id, m.meshId, m.pubkey, displayName, m.role, m.parentMemberId, m.createdAt, m.revokedAt],
+  );
+  if (!row) throw new RetryTransaction(`member insert conflicted in mesh ${m.meshId}`);
+  return toMember(row);
+}
+
+export function* createMesh(input: Input<"createMesh">): Op<{ mesh: MeshRow; owner: MemberRow } | null> {
+  const meshRow = yield* first(
+    `INSERT INTO meshes (id, slug, name, owner_member_id, created_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (slug) DO NOTHING RETURNING ${MESH_COLUMNS}`,
+    [input.meshId, input.slug, input.name, input.ownerMemberId, input.now],
+  );
+  if (!meshRow) return null;
+  const owner = yield* insertMember({
+    id: input.ownerMemberId,
+    meshId: input.meshId,
+    pubkey: input.ownerPubkey,
+    displayName: input.ownerName,
+    role: "admin",
+    parentMemberId: null,
+    createdAt: input.now,
+    revokedAt: null,
+  });
+  return { mesh: toMesh(meshRow), owner };
+}
+
+/**
+ * Invite redemption (SPEC §2): an existing active pubkey is idempotent and a revoked one is refused,
+ * both without consuming a use; otherwise one use is claimed with a conditional upsert (the row
+ * lock serialises concurrent claimers, so a 1-use invite admits exactly one) and the member added.
+ */
+export function* redeemInvite(input: Input<"redeemInvite">): Op<RedeemResult> {
+  const existing = yield* getMember(input.meshId, input.pubkey);
+  if (existing)
+    return existing.revokedAt === null ? { kind: "existing", member: existing } : { kind: "revoked" };
+  if (input.maxUses < 1) return { kind: "exhausted" };
+  const claimed = yield* first(
+    `INSERT INTO invite_uses (mesh_id, invite_id, uses, max_uses, first_used_at, last_used_at)
+     VALUES (?, ?, 1, ?, ?, ?)
+     ON CONFLICT (mesh_id, invite_id) DO UPDATE SET uses = invite_uses.uses + 1, last_used_at = excluded.last_used_at
+     WHERE invite_uses.uses < ?
+     RETURNING uses`,
+    [input.meshId, input.inviteId, input.maxUses, input.now, input.now, input.maxUses],
+  );
+  if (!claimed) return { kind: "exhausted" };
+  const member = yield* insertMember({
+    id: input.memberId,
+    meshId: input.meshId,
+    pubkey: input.pubkey,
+    displayName: input.displayName,
+    role: input.role,
+    parentMemberId: null,
+    createdAt: input.now,
+    revokedAt: null,
+  });
+  return { kind: "joined", member };
+}
+
+/**
+ * Agent enrolment (SPEC §1): idempotent per (mesh, agent pubkey): an existing row is returned
+ * unchanged (callers compare its parentMemberId). The parent must be a top-level member of the
+ * mesh; an agent enrolled under a revoked parent is stored revoked.
+ */
+export function* enrollAgent(input: Input<"enrollAgent">): Op<MemberRow> {
+  const existing = yield* getMember(input.meshId, input.agentPubkey);
+  if (existing) return existing;
+  const parent = yield* getMemberById(input.parentMemberId);
+  if (!parent || parent.meshId !== input.meshId) {
+    throw new Error(`enrollAgent: parent member ${input.parentMemberId} is not in mesh ${input.meshId}`);
+  }
+  if (parent.parentMemberId !== null) {
+    throw new Error(
+      `enrollAgent: parent ${input.parentMemberId} is itself an agent peer; enroll under its member`,
+    );
+  }
+  return yield* insertMember({
+    id: input.memberId,
+    meshId: input.meshId,
+    pubkey: input.agentPubkey,
+    displayName: input.agentName,
+    // Agents act for their person but never inherit admin rights (e.g. signing invites).
+    role: "member",
+    parentMemberId: parent.id,
+    createdAt: input.now,
+    revokedAt: parent.revokedAt,
+  });
+}
+
+/** Revokes a member and its agent peers; earlier revocation times are kept. */
+export function* revokeMember(memberId: string, now: number): Op<void> {
+  yield* exec(
+    "UPDATE members SET revoked_at = ? WHERE (id = ? OR parent_member_id = ?) AND revoked_at IS NULL",
+    [now, memberId, memberId],
+  );
+}

@@ -1,0 +1,134 @@
+// Store rules of presence, pending hook statuses, channels and the audit log (SPEC §3), run by both adapters.
+import type { AuditEntry, PendingHookStatus, PresenceRow } from "../types.js";
+import { exec, first, rows, type Op } from "./op.js";
+import {
+  PENDING_HOOK_COLUMNS,
+  PRESENCE_COLUMNS,
+  presenceParams,
+  toAudit,
+  toPendingHook,
+  toPresence,
+} from "./rows.js";
+
+// ---------------------------------------------------------------- presence, hooks, channels, audit
+
+export function* getPresence(memberId: string): Op<PresenceRow | null> {
+  const row = yield* first(`SELECT ${PRESENCE_COLUMNS} FROM presence WHERE member_id = ?`, [memberId]);
+  return row ? toPresence(row) : null;
+}
+
+const LIST_PRESENCE_SQL =
+  `SELECT ${PRESENCE_COLUMNS.split(", ")
+    .map((c) => `p.${c}`)
+    .join(", ")} ` +
+  "FROM presence p JOIN members m ON m.id = p.member_id WHERE m.mesh_id = ? ORDER BY p.member_id";
+
+/** Presence rows carry no mesh id: the member row scopes them. */
+export function* listPresence(meshId: string): Op<PresenceRow[]> {
+  const result = yield* rows(LIST_PRESENCE_SQL, [meshId]);
+  return result.map(toPresence);
+}
+
+const PRESENCE_UPDATE = PRESENCE_COLUMNS.split(", ")
+  .filter((c) => c !== "member_id")
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ");
+
+export function* upsertPresence(row: PresenceRow): Op<void> {
+  const params = presenceParams(row);
+  yield* exec(
+    `INSERT INTO presence (${PRESENCE_COLUMNS}) VALUES (${params.map(() => "?").join(", ")})
+     ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}`,
+    params,
+  );
+}
+
+/** Startup recovery / shutdown: this broker's online rows go offline as of `now`. */
+export function* markBrokerPresencesOffline(brokerId: string, now: number): Op<number> {
+  return yield* exec(
+    "UPDATE presence SET online = ?, disconnected_at = ? WHERE broker_id = ? AND online = ?",
+    [0, now, brokerId, 1],
+  );
+}
+
+/** The newest hook status per (mesh, pubkey) wins (SPEC §3: kept until the session connects). */
+export function* stashPendingHook(e: PendingHookStatus): Op<void> {
+  yield* exec(
+    `INSERT INTO pending_hook_status (${PENDING_HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (mesh_id, pubkey) DO UPDATE SET status = excluded.status, cwd = excluded.cwd, pid = excluded.pid,
+       session_id = excluded.session_id, received_at = excluded.received_at`,
+    [e.meshId, e.pubkey, e.status, e.cwd, e.pid, e.sessionId, e.receivedAt],
+  );
+}
+
+/** Removes the stashed entry either way (a stale one is useless); returns it only when fresh. */
+export function* takePendingHook(
+  meshId: string,
+  pubkey: string,
+  notBefore: number,
+): Op<PendingHookStatus | null> {
+  const row = yield* first(
+    `DELETE FROM pending_hook_status WHERE mesh_id = ? AND pubkey = ? RETURNING ${PENDING_HOOK_COLUMNS}`,
+    [meshId, pubkey],
+  );
+  if (!row) return null;
+  const entry = toPendingHook(row);
+  return entry.receivedAt >= notBefore ? entry : null;
+}
+
+export function* joinChannel(meshId: string, channel: string, memberId: string): Op<void> {
+  yield* exec(
+    "INSERT INTO channel_members (mesh_id, channel, member_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    [meshId, channel, memberId],
+  );
+}
+
+export function* leaveChannel(meshId: string, channel: string, memberId: string): Op<void> {
+  yield* exec("DELETE FROM channel_members WHERE mesh_id = ? AND channel = ? AND member_id = ?", [
+    meshId,
+    channel,
+    memberId,
+  ]);
+}
+
+export function* listChannelMembers(meshId: string, channel: string): Op<string[]> {
+  const result = yield* rows(
+    "SELECT member_id FROM channel_members WHERE mesh_id = ? AND channel = ? ORDER BY member_id",
+    [meshId, channel],
+  );
+  return result.map((r) => String(r.member_id));
+}
+
+export function* listChannelsByMember(meshId: string): Op<Map<string, string[]>> {
+  const result = yield* rows(
+    "SELECT member_id, channel FROM channel_members WHERE mesh_id = ? ORDER BY member_id, channel",
+    [meshId],
+  );
+  const byMember = new Map<string, string[]>();
+  for (const r of result) {
+    const memberId = String(r.member_id);
+    const list = byMember.get(memberId);
+    if (list) list.push(String(r.channel));
+    else byMember.set(memberId, [String(r.channel)]);
+  }
+  return byMember;
+}
+
+export function* appendAudit(e: AuditEntry): Op<void> {
+  yield* exec("INSERT INTO audit_log (mesh_id, action, actor_pubkey, detail, at) VALUES (?, ?, ?, ?, ?)", [
+    e.meshId,
+    e.action,
+    e.actorPubkey,
+    JSON.stringify(e.detail),
+    e.at,
+  ]);
+}
+
+/** Newest first. */
+export function* listAudit(meshId: string, limit: number): Op<AuditEntry[]> {
+  const result = yield* rows(
+    "SELECT mesh_id, action, actor_pubkey, detail, at FROM audit_log WHERE mesh_id = ? ORDER BY id DESC LIMIT ?",
+    [meshId, Math.max(0, Math.floor(limit))],
+  );
+  return result.map(toAudit);
+}
