@@ -129,7 +129,10 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
       } catch (error) {
         log.error("broker.hub_shutdown_failed", { error });
       }
-      wss.close();
+      await wss().then(
+        (server) => server.close(),
+        () => undefined,
+      );
       // 3. let in-flight HTTP requests finish (bounded), then cut whatever is left.
       if (!(await within(httpClosed, options.shutdownTimeoutMs))) http.closeAllConnections();
       await within(httpClosed, 1_000);

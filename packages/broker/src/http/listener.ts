@@ -1,7 +1,7 @@
 // The broker's single port (SPEC §2, §3): one node:http server for the HTTP routes plus the `/ws` WebSocket upgrade.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
+import type { WebSocketServer } from "ws";
 import type { BrokerContext } from "../context.js";
 import type { Hub } from "../hub-api.js";
 import { createRequestHandler } from "./router.js";
@@ -26,23 +26,30 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 
 export interface BrokerServer {
   http: Server;
-  wss: WebSocketServer;
+  /** The WebSocket server; `ws` loads once the port is bound (or at the first upgrade, if sooner). */
+  wss(): Promise<WebSocketServer>;
 }
 
 /**
  * Creates (but does not start) the HTTP server and a noServer WebSocketServer whose maxPayload is
  * options.maxFrameBytes, so `ws` closes over-size frames with 1009 (SPEC §3) before they are buffered.
+ * `ws` is loaded after `listening` rather than before it (start-up time); an upgrade that arrives
+ * first waits for it.
  */
 export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps): BrokerServer {
   const http = createServer(createRequestHandler(deps));
   // Slow-loris bounds: a request must send its headers and body within these.
   http.headersTimeout = 20_000;
   http.requestTimeout = 30_000;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: ctx.options.maxFrameBytes,
-    clientTracking: false,
-  });
+  let loading: Promise<WebSocketServer> | undefined;
+  const wss = (): Promise<WebSocketServer> => {
+    loading ??= import("ws").then(
+      ({ WebSocketServer }) =>
+        new WebSocketServer({ noServer: true, maxPayload: ctx.options.maxFrameBytes, clientTracking: false }),
+    );
+    return loading;
+  };
+  http.once("listening", () => setImmediate(() => void wss().catch(() => undefined)));
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", (error) => ctx.log.warn("ws.upgrade_socket_error", { error }));
@@ -52,20 +59,28 @@ export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps)
       refuseUpgrade(socket, 404, `WebSocket endpoint is ${WS_PATH}`);
       return;
     }
-    try {
-      wss.handleUpgrade(req, socket, head, (ws) => {
+    wss().then(
+      (server) => {
         try {
-          hub.handleConnection(ws, req);
+          server.handleUpgrade(req, socket, head, (ws) => {
+            try {
+              hub.handleConnection(ws, req);
+            } catch (error) {
+              ctx.log.error("ws.handle_connection_failed", { error });
+              ws.close(1011, "internal");
+            }
+          });
         } catch (error) {
-          ctx.log.error("ws.handle_connection_failed", { error });
-          ws.close(1011, "internal");
+          ctx.metrics.inc("ws_upgrades_rejected_total", { reason: "bad_upgrade" });
+          ctx.log.warn("ws.upgrade_failed", { error });
+          socket.destroy();
         }
-      });
-    } catch (error) {
-      ctx.metrics.inc("ws_upgrades_rejected_total", { reason: "bad_upgrade" });
-      ctx.log.warn("ws.upgrade_failed", { error });
-      socket.destroy();
-    }
+      },
+      (error: unknown) => {
+        ctx.log.error("ws.load_failed", { error });
+        socket.destroy();
+      },
+    );
   });
   http.on("clientError", (error, socket) => {
     // Unparseable HTTP: answer 400 if the socket is still writable, never crash.

@@ -1,6 +1,6 @@
 // One WebSocket connection: its handshake phase, outbound frame helpers, and per-connection limits.
 import type { Socket } from "node:net";
-import { WebSocket } from "ws";
+import type { WebSocket } from "ws";
 import type { ErrorCode, ServerFrame, Status } from "@claudemesh/protocol";
 import type { MemberRow } from "../store/types.js";
 import { TokenBucket } from "../rate-limit.js";
@@ -51,7 +51,7 @@ export class Session {
   }
 
   get isOpen(): boolean {
-    return this.socket.readyState === WebSocket.OPEN;
+    return this.socket.readyState === this.socket.OPEN;
   }
 
   /** The authenticated member; only valid once `phase` is `ready`. */
@@ -99,7 +99,8 @@ export class Session {
 
   /** Closes with `code` and `reason` as close text (≤ 123 bytes per RFC 6455 §5.5). */
   close(code: number, reason: string): void {
-    if (this.socket.readyState === WebSocket.CLOSED || this.socket.readyState === WebSocket.CLOSING) return;
+    const state = this.socket.readyState;
+    if (state === this.socket.CLOSED || state === this.socket.CLOSING) return;
     this.socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
   }
 }

@@ -1,6 +1,7 @@
 // A dedicated PostgreSQL connection that LISTENs for cross-broker delivery wake-ups and reconnects
 // with backoff when it drops (the pool's connections cannot hold a LISTEN).
-import pg from "pg";
+import type pg from "pg";
+import { pgDriver } from "./driver.js";
 import type { StoreLog } from "../options.js";
 
 const MIN_BACKOFF_MS = 100;
@@ -54,7 +55,7 @@ export class NotificationListener {
   private async connect(): Promise<void> {
     this.retryTimer = null;
     if (!this.running) return;
-    const client = new pg.Client(this.config);
+    const client = new (pgDriver().Client)(this.config);
     this.client = client;
     // Registered before connect: a dropped connection emits 'error' and must never crash the process.
     client.on("error", (err) => this.dropped(client, err));

@@ -1,7 +1,8 @@
 // PostgreSQL adapter (pg Pool): shared rules over pooled clients, multi-row INSERT + NOTIFY as the
 // hot path, an advisory-locked migrator, and a LISTEN connection for cross-broker wake-ups.
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
+import { pgDriver } from "./driver.js";
 import type { EnqueueResult, NewMessage } from "../types.js";
 import { silentLog, type OpenStoreOptions } from "../options.js";
 import { postgresDialect } from "../sql/dialect.js";
@@ -95,7 +96,7 @@ export class PostgresStore extends SqlStore {
         .join(" ")
         .trim(),
     };
-    this.pool = new pg.Pool({
+    this.pool = new (pgDriver().Pool)({
       ...config,
       max: options.poolSize ?? DEFAULT_POOL_SIZE,
       idleTimeoutMillis: 30_000,
