@@ -101,7 +101,10 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
       // Unknown paths count against the per-IP budget too: probing costs the prober.
       if (!candidates || candidates.some((r) => r.rateLimited)) takeIpToken(req, deps, routeLabel);
       if (!candidates)
-        throw new HttpError("not_found", `no route ${path}; see SPEC §2 for the broker's HTTP API`);
+        throw new HttpError(
+          "not_found",
+          `no route ${path}; the broker's HTTP routes are listed in docs/PROTOCOL.md`,
+        );
       const route = candidates.find((r) => r.method === method || (method === "HEAD" && r.method === "GET"));
       if (!route) {
         const allow = [
