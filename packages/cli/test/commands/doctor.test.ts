@@ -1,7 +1,9 @@
 // `claudemesh doctor`: every check ok on a good set-up (exit 0), and each problem reported with its fix (exit 1), as text and --json.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { hookSocketPath } from "../../src/hooks/socket-path.js";
 import type { RunningBroker } from "@claudemesh/broker";
 import { runChecks, type DoctorCheck } from "../../src/commands/doctor/index.js";
 import { configPaths } from "../../src/config/index.js";
@@ -77,6 +79,36 @@ describe("doctor", () => {
       expect(check(held.report, "delivery-route").detail).toContain("wait for your approval");
     } finally {
       writeFileSync(settings, saved);
+    }
+  }, 30_000);
+
+  it("doctor - a running Claude Code session here without a claudemesh server: problem, restart it; with one: ok", async () => {
+    const project = dirs.make("cm-doctor-proj-");
+    const sessions = join(env.HOME as string, ".claude", "sessions");
+    mkdirSync(sessions, { recursive: true });
+    // A sleeping child stands in for a live Claude Code (its pid is alive and used by nothing else).
+    const stand = spawn("sleep", ["60"], { stdio: "ignore" });
+    const pid = stand.pid as number;
+    const entry = join(sessions, `${pid}.json`);
+    writeFileSync(entry, JSON.stringify({ pid, cwd: project, sessionId: "s", status: "idle" }));
+    try {
+      const missing = await cli(["doctor", "--json"], env, { cwd: project });
+      const report = JSON.parse(missing.stdout) as Report;
+      expect(check(report, "delivery-route")).toMatchObject({
+        ok: false,
+        fix: "restart those Claude Code sessions",
+      });
+      expect(check(report, "delivery-route").detail).toContain(String(pid));
+      const socket = hookSocketPath(configPaths(env).dir, pid);
+      mkdirSync(dirname(socket), { recursive: true });
+      writeFileSync(socket, "");
+      const present = JSON.parse((await cli(["doctor", "--json"], env, { cwd: project })).stdout) as Report;
+      expect(check(present, "delivery-route").ok).toBe(true);
+      expect(check(present, "delivery-route").detail).toContain("have no inbox socket");
+      rmSync(socket);
+    } finally {
+      stand.kill();
+      rmSync(entry, { force: true });
     }
   }, 30_000);
 
