@@ -257,7 +257,18 @@ describe("claude code - the inbound policy and the hook routes", () => {
       const sent = await runCli(["send", "beta", text, "--wait-shown", "8"], mesh.env("alice"), 30_000);
       expect(sent.code).toBe(1);
       expect(sent.stdout).toMatch(/not shown within 8s: 1 (delivered|queued)/);
-      await b.session.waitForDebugLine(/held inbound peer message/, 20_000);
+      await b.session.waitForDebugLine(/held inbound peer message/, 30_000).catch((err: Error) => {
+        // What the server did instead: its states and Claude Code's inbox lines (no message text).
+        const states = [...ledgerText("bob").matchAll(/"state":"(\w+)"/g)].map((m) => m[1]).join(",");
+        const log = b.session
+          .readDebugLog()
+          .split("\n")
+          .filter((l) => /uds-messaging|cross-session|delivery:|route/.test(l))
+          .map((l) => l.slice(0, 200))
+          .slice(-15)
+          .join("\n");
+        throw new Error(`${err.message}\nsend: ${sent.stdout}\nledger states: ${states}\n${log}`);
+      });
       // claudemesh's own record: held, on disk, offered nowhere else.
       await waitFor(
         "the ledger to record the hold",
