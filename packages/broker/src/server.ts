@@ -1,7 +1,7 @@
 // startBroker: wires options, logger, metrics, store, hub and the HTTP/WebSocket server into one running broker.
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
-import { randomId } from "@claudemesh/crypto";
 import type { BrokerContext, Clock } from "./context.js";
 import type { Hub } from "./hub-api.js";
 import { MemoryReplayGuard } from "./core/replay.js";
@@ -74,7 +74,15 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
     await store.close().catch(() => undefined);
     throw error;
   }
-  const ctx = { options, store, metrics, log, clock, brokerId: randomId(), version: BROKER_VERSION };
+  const ctx = {
+    options,
+    store,
+    metrics,
+    log,
+    clock,
+    brokerId: randomBytes(16).toString("base64url"),
+    version: BROKER_VERSION,
+  };
   const hub = createHub(ctx);
   const deps = {
     ctx,

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer } from "ws";
 import type { BrokerContext } from "../context.js";
+import { cryptoLoaded, loadCrypto } from "../crypto.js";
 import type { Hub } from "../hub-api.js";
 import { createRequestHandler } from "./router.js";
 import type { HttpDeps } from "./types.js";
@@ -26,29 +27,41 @@ function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
 
 export interface BrokerServer {
   http: Server;
-  /** The WebSocket server; `ws` loads once the port is bound (or at the first upgrade, if sooner). */
+  /** The WebSocket server; `ws` and crypto load once the port is bound (or at the first request, if sooner). */
   wss(): Promise<WebSocketServer>;
 }
 
 /**
  * Creates (but does not start) the HTTP server and a noServer WebSocketServer whose maxPayload is
  * options.maxFrameBytes, so `ws` closes over-size frames with 1009 (SPEC §3) before they are buffered.
- * `ws` is loaded after `listening` rather than before it (start-up time); an upgrade that arrives
- * first waits for it.
+ * `ws` and @claudemesh/crypto (libsodium) are loaded after `listening` rather than before it
+ * (start-up time); a request or upgrade that arrives first waits for them.
  */
 export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps): BrokerServer {
-  const http = createServer(createRequestHandler(deps));
+  const handle = createRequestHandler(deps);
+  // Every handler may verify a signature: a request that arrives before crypto is loaded waits for it.
+  const http = createServer((req, res) => {
+    if (cryptoLoaded()) return handle(req, res);
+    loadCrypto().then(
+      () => handle(req, res),
+      (error: unknown) => {
+        ctx.log.error("http.crypto_load_failed", { error });
+        res.destroy();
+      },
+    );
+  });
   // Slow-loris bounds: a request must send its headers and body within these.
   http.headersTimeout = 20_000;
   http.requestTimeout = 30_000;
   let loading: Promise<WebSocketServer> | undefined;
   const wss = (): Promise<WebSocketServer> => {
-    loading ??= import("ws").then(
-      ({ WebSocketServer }) =>
+    loading ??= Promise.all([import("ws"), loadCrypto()]).then(
+      ([{ WebSocketServer }]) =>
         new WebSocketServer({ noServer: true, maxPayload: ctx.options.maxFrameBytes, clientTracking: false }),
     );
     return loading;
   };
+  // Loaded once the port is bound, so the ready line does not wait for libsodium and ws.
   http.once("listening", () => setImmediate(() => void wss().catch(() => undefined)));
 
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -8,7 +8,7 @@ import {
   type HandshakeRejection,
   type Hello,
 } from "@claudemesh/protocol";
-import { randomId } from "@claudemesh/crypto";
+import { cryptoLib } from "../crypto.js";
 import { StoreUnavailableError, type PendingHookStatus } from "../store/types.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import { Drainer } from "./drain.js";
@@ -25,10 +25,16 @@ export function acceptConnection(state: HubState, socket: WebSocket, request: In
     socket.close(CLOSE_CODES.goingAway, "broker shutting down");
     return;
   }
-  const session = new Session(socket, randomId(8), request.socket.remoteAddress ?? "unknown", clock.now(), {
-    framesPerSec: options.connFramesPerSec,
-    burst: options.connFrameBurst,
-  });
+  const session = new Session(
+    socket,
+    cryptoLib().randomId(8),
+    request.socket.remoteAddress ?? "unknown",
+    clock.now(),
+    {
+      framesPerSec: options.connFramesPerSec,
+      burst: options.connFrameBurst,
+    },
+  );
   state.sockets.add(session);
   session.helloTimer = setTimeout(() => {
     session.helloTimer = null;
@@ -173,7 +179,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
         hello,
       );
     }
-    const presenceId = randomId();
+    const presenceId = cryptoLib().randomId();
     session.member = member;
     session.presenceId = presenceId;
     state.live.set(member.id, session);

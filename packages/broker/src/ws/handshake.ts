@@ -1,6 +1,6 @@
 // Hello checks 1–5 of SPEC §3 that need no connection registry, run through the signed-request pipeline.
 import type { HandshakeRejection, Hello } from "@claudemesh/protocol";
-import { verifyHelloSignature } from "@claudemesh/crypto";
+import { cryptoLib } from "../crypto.js";
 import type { MemberRow, Store } from "../store/types.js";
 import type { ReplayGuard } from "../core/replay.js";
 import { checkSigned } from "../core/signed.js";
@@ -38,7 +38,7 @@ export async function checkHello(
     {
       what: "hello",
       timestamp: hello.timestamp,
-      verify: (now, skewMs) => verifyHelloSignature(hello, now, skewMs),
+      verify: (now, skewMs) => cryptoLib().verifyHelloSignature(hello, now, skewMs),
       replayKey: hello.signature,
     },
     deps,

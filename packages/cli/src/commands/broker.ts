@@ -1,7 +1,8 @@
 // `claudemesh broker`: runs a broker in this process until SIGINT/SIGTERM (SPEC §2, §6).
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { configPaths, ensurePrivateDir, type Env } from "../config/index.js";
+// paths.js, not the config index: the index loads crypto and the config schemas, which a broker start does not need.
+import { configPaths, ensurePrivateDir, type Env } from "../config/paths.js";
 import { intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { CliError, EXIT_OK, EXIT_USAGE } from "../cli/errors.js";

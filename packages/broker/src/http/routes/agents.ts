@@ -1,6 +1,6 @@
 // POST /agents (SPEC §1, §2): enroll an agent peer under an active member; both keys sign, idempotent.
 import { AgentEnrollRequestSchema } from "@claudemesh/protocol";
-import { randomId, verifyEnrollRequest } from "@claudemesh/crypto";
+import { cryptoLib } from "../../crypto.js";
 import { HttpError } from "../errors.js";
 import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
@@ -23,7 +23,7 @@ export const agentsRoute: Route = {
     const signed = {
       what: "agent-enroll",
       timestamp: body.timestamp,
-      verify: (at: number, skewMs: number) => verifyEnrollRequest(body, at, skewMs),
+      verify: (at: number, skewMs: number) => cryptoLib().verifyEnrollRequest(body, at, skewMs),
       replayKey: body.parent_signature,
     };
     return handleSigned(request, signed, async () => {
@@ -51,7 +51,7 @@ export const agentsRoute: Route = {
       const agent = await ctx.store.enrollAgent({
         meshId: body.mesh_id,
         parentMemberId: parent.id,
-        memberId: randomId(),
+        memberId: cryptoLib().randomId(),
         agentPubkey: body.agent_pubkey,
         agentName: body.agent_name,
         now,

@@ -1,6 +1,6 @@
 // POST /hook/set-status (SPEC §2, §3 status model): a signed status from Claude Code hooks, rate-limited per key.
 import { HookStatusRequestSchema } from "@claudemesh/protocol";
-import { verifyStatus } from "@claudemesh/crypto";
+import { cryptoLib } from "../../crypto.js";
 import { HttpError } from "../errors.js";
 import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
@@ -17,7 +17,7 @@ export const hookStatusRoute: Route = {
     const signed = {
       what: "status",
       timestamp: body.timestamp,
-      verify: (at: number, skewMs: number) => verifyStatus(body, at, skewMs),
+      verify: (at: number, skewMs: number) => cryptoLib().verifyStatus(body, at, skewMs),
       replayKey: body.signature,
     };
     return handleSigned(request, signed, async (claim) => {

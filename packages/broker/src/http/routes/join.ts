@@ -8,7 +8,7 @@ import {
   type InvitePayload,
   type JoinRequest,
 } from "@claudemesh/protocol";
-import { randomId, verifyInvite, verifyJoin } from "@claudemesh/crypto";
+import { cryptoLib } from "../../crypto.js";
 import { HttpError } from "../errors.js";
 import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
@@ -61,7 +61,7 @@ export const joinRoute: Route = {
       what: "join",
       timestamp: body.timestamp,
       verify: (at: number, skewMs: number) =>
-        verifyJoin(
+        cryptoLib().verifyJoin(
           {
             mesh_id: invite.mesh_id,
             invite_id: invite.invite_id,
@@ -76,7 +76,7 @@ export const joinRoute: Route = {
     };
     return handleSigned(request, signed, async () => {
       // The route's own checks, after the pipeline: the invite's signature, then the inviter and the mesh.
-      if (!verifyInvite(invite).ok)
+      if (!cryptoLib().verifyInvite(invite).ok)
         throw invalid("the invite's signature does not verify (it was altered or forged)");
       const mesh = await ctx.store.getMesh(invite.mesh_id);
       if (!mesh) throw invalid("the invite's mesh does not exist on this broker");
@@ -99,7 +99,7 @@ export const joinRoute: Route = {
         meshId: mesh.id,
         inviteId: invite.invite_id,
         maxUses: invite.max_uses,
-        memberId: randomId(),
+        memberId: cryptoLib().randomId(),
         pubkey: body.pubkey,
         displayName: body.display_name,
         role: invite.role,

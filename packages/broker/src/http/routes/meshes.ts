@@ -1,6 +1,6 @@
 // POST /meshes (SPEC §2): create a mesh whose signed owner becomes its first admin member.
 import { MeshCreateRequestSchema } from "@claudemesh/protocol";
-import { randomId, verifyMeshCreate } from "@claudemesh/crypto";
+import { cryptoLib } from "../../crypto.js";
 import { assertCreationToken } from "../auth.js";
 import { HttpError } from "../errors.js";
 import { handleSigned } from "../signed.js";
@@ -20,15 +20,15 @@ export const meshesRoute: Route = {
     const signed = {
       what: "mesh-create",
       timestamp: body.timestamp,
-      verify: (at: number, skewMs: number) => verifyMeshCreate(body, at, skewMs),
+      verify: (at: number, skewMs: number) => cryptoLib().verifyMeshCreate(body, at, skewMs),
       replayKey: body.signature,
     };
     return handleSigned(request, signed, async () => {
       const created = await ctx.store.createMesh({
-        meshId: randomId(),
+        meshId: cryptoLib().randomId(),
         slug: body.slug,
         name: body.name,
-        ownerMemberId: randomId(),
+        ownerMemberId: cryptoLib().randomId(),
         ownerPubkey: body.owner_pubkey,
         ownerName: body.owner_name,
         now,
