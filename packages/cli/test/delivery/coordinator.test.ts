@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Priority } from "@claudemesh/protocol";
 import { DeliveryLedger, type ReceivedMessage } from "../../src/delivery/ledger.js";
+import { inboundMessage } from "../helpers/inbound.js";
 import {
   DeliveryCoordinator,
   type Delivery,
@@ -19,21 +20,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function message(id: string, priority: Priority = "next"): ReceivedMessage {
-  return {
-    messageId: id,
-    meshId: "mesh-1",
-    meshSlug: "team",
-    from: "beta",
-    fromPubkey: "b".repeat(64),
-    targetSpec: "a".repeat(64),
-    kind: "direct",
-    priority,
-    text: `text ${id}`,
-    sentAt: "2026-12-02T00:00:00.000Z",
-    nonce: `n-${id}`,
-  };
-}
+const message = (id: string, priority: Priority = "next"): ReceivedMessage =>
+  inboundMessage(id, { priority });
 
 class FakeRoute implements PushRoute {
   readonly name = "inbox-socket" as const;

@@ -7,6 +7,7 @@ import type { Priority } from "@claudemesh/protocol";
 import { DeliveryCoordinator } from "../../src/delivery/coordinator.js";
 import { createHookHandler } from "../../src/delivery/hook-handler.js";
 import { DeliveryLedger } from "../../src/delivery/ledger.js";
+import { inboundMessage } from "../helpers/inbound.js";
 
 let dir: string;
 let ledger: DeliveryLedger;
@@ -28,18 +29,7 @@ afterEach(() => {
 });
 
 function receive(id: string, priority: Priority, text = `text ${id}`): void {
-  coordinator.receive("team", {
-    messageId: id,
-    meshId: "m",
-    meshSlug: "team",
-    from: "beta",
-    fromPubkey: "b".repeat(64),
-    targetSpec: "a".repeat(64),
-    kind: "direct",
-    priority,
-    text,
-    sentAt: "2026-12-02T00:00:00.000Z",
-  });
+  coordinator.receive("team", inboundMessage(id, { priority, text }));
 }
 
 const handler = () =>

@@ -4,6 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeliveryLedger, type ReceivedMessage } from "../../src/delivery/ledger.js";
+import { inboundMessage } from "../helpers/inbound.js";
 
 let dir: string;
 let path: string;
@@ -13,22 +14,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function message(id: string, extra: Partial<ReceivedMessage> = {}): ReceivedMessage {
-  return {
-    messageId: id,
-    meshId: "mesh-1",
-    meshSlug: "team",
-    from: "beta",
-    fromPubkey: "b".repeat(64),
-    targetSpec: "a".repeat(64),
-    kind: "direct",
-    priority: "next",
-    text: `secret text ${id}`,
-    sentAt: "2026-12-02T00:00:00.000Z",
-    nonce: `nonce-${id}`,
-    ...extra,
-  };
-}
+const message = (id: string, extra: Partial<ReceivedMessage> = {}): ReceivedMessage =>
+  inboundMessage(id, { text: `secret text ${id}`, ...extra });
 
 describe("DeliveryLedger", () => {
   it("stores a message durably in a 0600 file before receive returns", () => {
