@@ -50,7 +50,7 @@ function toStreams(io: McpIo | TextIo): McpIo {
   return { stdin: process.stdin, stdout: process.stdout, stderr };
 }
 
-/** Start-up waits at most this long for enrollment before answering the MCP client; the rest continues in the background. */
+/** Start-up waits at most this long for enrollment before starting delivery; the rest continues in the background. */
 const STARTUP_WAIT_MS = 5_000;
 
 /**
@@ -240,17 +240,19 @@ export async function runMcpServer(
       laterRoutes: [server.channelRoute(parsed.pushChannels)],
     });
     for (const { slug, message } of early.splice(0)) delivery.receive(slug, message);
+
+    // Answer Claude Code at once: enrollment and the broker connection go on in the background
+    // (a tool called before they finish waits a moment for them, or says it is still connecting).
+    const transport = new StdioServerTransport(io.stdin, frames);
+    transport.onerror = (err) => log.warn(`MCP transport: ${err.message}`);
+    const { stopped, dispose } = untilStopped(io, transport);
+    await server.mcp.connect(transport);
     await Promise.race([
       Promise.allSettled(links.map((l) => l.start())),
       new Promise((resolve) => setTimeout(resolve, STARTUP_WAIT_MS).unref()),
     ]);
     // After the links: a status read at once (registry, transcript) finds their clients.
     await delivery.start();
-
-    const transport = new StdioServerTransport(io.stdin, frames);
-    transport.onerror = (err) => log.warn(`MCP transport: ${err.message}`);
-    const { stopped, dispose } = untilStopped(io, transport);
-    await server.mcp.connect(transport);
     log.info(
       links.length > 0
         ? `serving ${links.map((l) => `"${l.displayName}" in ${l.meshSlug}`).join(", ")}; route: ${delivery.describeRoute()}`

@@ -50,6 +50,8 @@ export class MeshLink {
   private closed = false;
   /** The last peer list the broker gave us: lets sends by name be queued while it is unreachable. */
   private peerCache: Peer[] | null = null;
+  /** The first start(): enrollment and the first hello, shared by whoever waits for them. */
+  private starting: Promise<void> | null = null;
 
   constructor(private readonly options: MeshLinkOptions) {
     this.identity = acquireAgentIdentity({
@@ -96,6 +98,9 @@ export class MeshLink {
    * when it is not, so a message can still be addressed by name and wait in the outbound queue.
    */
   async peers(): Promise<{ peers: Peer[]; live: boolean }> {
+    // A tool call that comes while the first enrollment is still on its way waits a moment for it.
+    if (!this._client && this.starting)
+      await Promise.race([this.starting, new Promise((r) => setTimeout(r, CONNECT_WAIT_MS).unref())]);
     const client = this.requireClient();
     // A tool call right after start-up (or a reconnect) should not fail just because the hello is still in flight.
     if (!client.isOpen && !this.peerCache)
@@ -117,7 +122,12 @@ export class MeshLink {
    * earlier session (member id on file) connects at once; enrollment then only refreshes its
    * display name.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.begin();
+    return this.starting;
+  }
+
+  private async begin(): Promise<void> {
     const known = this.identity.memberId;
     if (known !== undefined) {
       this.openClient(known);
