@@ -1,26 +1,12 @@
 // The `claudemesh` program: runCli for in-process use and tests, runFromProcess for the bin.
-import { readFileSync } from "node:fs";
 import type { Env } from "./config/index.js";
 import { dispatch } from "./cli/dispatcher.js";
 import { describeError } from "./cli/errors.js";
 import { processIo, type Io } from "./cli/io.js";
+import { CLI_VERSION } from "./cli/version.js";
 import { COMMANDS } from "./commands/index.js";
 
-/**
- * The CLI package version (shown by --version): the one version of every package (a test checks it
- * equals the protocol's CLAUDEMESH_VERSION). Read from package.json, not imported from the protocol
- * package, because that import loads every zod schema and `--help` must start fast.
- */
-export const CLI_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-})();
+export { CLI_VERSION } from "./cli/version.js";
 
 /** Environment variables every command may read, shown by `claudemesh --help`. */
 export const ENVIRONMENT_HELP = [

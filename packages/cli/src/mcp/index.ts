@@ -16,6 +16,7 @@ import { MeshLink } from "./link.js";
 import { createMcpLog, guardConsole, guardStdout, type McpLog } from "./log.js";
 import { createClaudemeshServer } from "./server.js";
 import { SessionDelivery } from "../delivery/session-delivery.js";
+import type { EarlyInit } from "./early-init.js";
 
 /** The streams the server runs on: the process's own stdio in production, pipes in tests. */
 export interface McpIo {
@@ -136,6 +137,8 @@ export async function runMcpServer(
   args: readonly string[],
   env: Env,
   givenIo: McpIo | TextIo,
+  /** The front that already answered initialize (commands/mcp.ts); the transport then reads and writes through it. */
+  front?: EarlyInit,
 ): Promise<number> {
   const io = toStreams(givenIo);
   const log = createMcpLog(io.stderr);
@@ -243,9 +246,12 @@ export async function runMcpServer(
 
     // Answer Claude Code at once: enrollment and the broker connection go on in the background
     // (a tool called before they finish waits a moment for them, or says it is still connecting).
-    const transport = new StdioServerTransport(io.stdin, frames);
+    const transport = front
+      ? new StdioServerTransport(front.input, front.output(frames))
+      : new StdioServerTransport(io.stdin, frames);
     transport.onerror = (err) => log.warn(`MCP transport: ${err.message}`);
-    const { stopped, dispose } = untilStopped(io, transport);
+    const { stopped: stoppedHere, dispose } = untilStopped(io, transport);
+    const stopped = front ? Promise.race([stoppedHere, front.signalled]) : stoppedHere;
     await server.mcp.connect(transport);
     await Promise.race([
       Promise.allSettled(links.map((l) => l.start())),
@@ -265,6 +271,7 @@ export async function runMcpServer(
     await server.mcp.close().catch(() => undefined);
     return 0;
   } finally {
+    front?.close();
     await Promise.allSettled(links.map((l) => l.close()));
     await delivery?.close();
     session?.unregister();

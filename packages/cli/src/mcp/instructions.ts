@@ -6,10 +6,28 @@
  * this agent's user.
  */
 export function serverInstructions(identities: ReadonlyArray<{ meshSlug: string; name: string }>): string {
-  const you =
+  return instructionsWith(
     identities.length > 0
       ? `You are connected as ${identities.map((i) => `"${i.name}" in mesh ${i.meshSlug}`).join(", ")}.`
-      : "No mesh is connected yet; run `claudemesh join <link>` and restart this session.";
+      : NO_MESH,
+  );
+}
+
+const NO_MESH = "No mesh is connected yet; run `claudemesh join <link>` and restart this session.";
+
+/**
+ * The instructions sent before this session's agent names are known (the early initialize answer):
+ * the meshes it serves, and where to see its own name.
+ */
+export function earlyInstructions(meshSlugs: readonly string[]): string {
+  return instructionsWith(
+    meshSlugs.length > 0
+      ? `You are connected to mesh ${meshSlugs.join(", ")}; list_peers marks which peer is you.`
+      : NO_MESH,
+  );
+}
+
+function instructionsWith(you: string): string {
   return [
     "claudemesh connects this session with other AI coding-agent sessions (peers) over an end-to-end encrypted mesh.",
     you,
