@@ -157,6 +157,7 @@ export class SessionDelivery {
         `delivery: ${reclaimed} unconfirmed offer(s) of an earlier session offered again`,
       );
     this.coordinator.resendReceipts();
+    this.reportRegistryStatus(this.session?.status);
     this.transcript.start();
     this.sessionWatcher?.start();
     await this.hookServer
@@ -194,6 +195,15 @@ export class SessionDelivery {
 
   private lastStatus: "idle" | "working" | null = null;
 
+  /**
+   * Claude Code's own idle/busy: status with no hook at all (SPEC §5.2). Reported at start too, so a
+   * status the broker kept from this agent's previous session ("working") cannot hold messages back.
+   */
+  private reportRegistryStatus(status: string | undefined): void {
+    if (status === "idle") this.setStatus("idle");
+    else if (status === "busy") this.setStatus("working");
+  }
+
   /** One status from any source (hook, registry, transcript), sent only when it changes. */
   private setStatus(status: "idle" | "working"): void {
     if (status === this.lastStatus) return;
@@ -208,11 +218,7 @@ export class SessionDelivery {
       const path = transcriptPathFor(this.options.env, info.cwd ?? this.options.cwd, info.sessionId);
       this.transcript.relocate({ projectDir: path.replace(/\/[^/]*$/, ""), sessionFile: path });
     }
-    // Claude Code's own idle/busy: status with no hook at all (SPEC §5.2).
-    if (info.status !== before?.status) {
-      if (info.status === "idle") this.setStatus("idle");
-      else if (info.status === "busy") this.setStatus("working");
-    }
+    if (info.status !== before?.status) this.reportRegistryStatus(info.status);
     if (info.messagingSocketPath !== before?.messagingSocketPath) this.coordinator.schedule();
   }
 }
