@@ -1,4 +1,5 @@
 // Wires delivery for one MCP session (SPEC §5): a ledger per agent identity, the routes in order, transcript confirmation, hooks and status without hooks.
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { InboundMessage } from "@claudemesh/client";
 import { resolveConfigDir, type Env } from "../config/paths.js";
@@ -35,6 +36,39 @@ export interface SessionDeliveryOptions {
   /** `CLAUDEMESH_INBOX_SOCKET=off` turns the inbox socket route off (tests, or a user who prefers hooks). */
   inboxDisabled?: boolean;
   transcriptPollMs?: number;
+}
+
+/** Transcripts larger than this are not searched for earlier confirmations. */
+const MAX_SEARCHED_TRANSCRIPT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The offer ids in `wanted` that a transcript in `dir` (this project's, any session, changed in the
+ * last week) confirms. Used at start for offers an earlier session may have taken unconfirmed.
+ */
+export function confirmedInTranscripts(dir: string, wanted: ReadonlySet<string>): string[] {
+  if (wanted.size === 0) return [];
+  const found = new Set<string>();
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".jsonl"));
+  } catch {
+    return [];
+  }
+  const since = Date.now() - 7 * 86_400_000;
+  for (const name of names) {
+    try {
+      const path = join(dir, name);
+      const info = statSync(path);
+      if (info.mtimeMs < since || info.size > MAX_SEARCHED_TRANSCRIPT_BYTES) continue;
+      const lines = readFileSync(path, "utf8")
+        .split("\n")
+        .filter((line) => [...wanted].some((id) => line.includes(id)));
+      for (const id of confirmedOfferIds(lines)) if (wanted.has(id)) found.add(id);
+    } catch {
+      // unreadable or gone: nothing confirmed there
+    }
+  }
+  return [...found];
 }
 
 /** How long an unconfirmed offer holds the next one back. */
@@ -151,6 +185,13 @@ export class SessionDelivery {
 
   async start(): Promise<void> {
     // Offers to a session that is gone were never confirmed there: they are offered again here.
+    // An earlier session may have taken an offer without us seeing it confirmed: its transcript says.
+    const stale = this.coordinator
+      .inState("offered")
+      .map((d) => d.entry.offerId)
+      .filter((id): id is string => id !== undefined);
+    for (const id of confirmedInTranscripts(this.transcriptDir(), new Set(stale)))
+      this.coordinator.confirmOffer(id);
     const reclaimed = this.coordinator.reclaimOffers(this.inboxTarget()?.socketPath ?? null);
     if (reclaimed > 0)
       this.options.log.info(
@@ -178,12 +219,19 @@ export class SessionDelivery {
   }
 
   async close(): Promise<void> {
+    // Claude Code wrote the transcript before closing our stdin: confirm what it took before going.
+    await this.transcript.tick().catch(() => undefined);
     this.coordinator.close();
     this.transcript.stop();
     this.sessionWatcher?.stop();
     await this.inbox.close();
     await this.hookServer.close();
     for (const l of this.ledgers) l.close();
+  }
+
+  /** This project's transcript directory (every session of this cwd writes there). */
+  private transcriptDir(): string {
+    return locateTranscript(this.options.env, this.options.cwd).projectDir;
   }
 
   private inboxTarget(): InboxTarget | null {

@@ -234,3 +234,28 @@ describe("confirmedOfferIds", () => {
     expect(confirmedOfferIds(lines)).toEqual(["a", "b"]);
   });
 });
+
+describe("confirmedInTranscripts", () => {
+  it("finds offers an earlier session took in any transcript of the project, and nothing else", async () => {
+    const { confirmedInTranscripts } = await import("../../src/delivery/session-delivery.js");
+    const { writeFileSync } = await import("node:fs");
+    const project = join(dir, "project");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(project);
+    writeFileSync(
+      join(project, "old-session.jsonl"),
+      [
+        JSON.stringify({ type: "queue-operation", content: "offer-a" }),
+        JSON.stringify({ type: "user", origin: { kind: "peer", msg_id: "offer-a" } }),
+        JSON.stringify({ type: "user", origin: { kind: "peer", msg_id: "unrelated" } }),
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(project, "notes.txt"),
+      JSON.stringify({ type: "user", origin: { kind: "peer", msg_id: "offer-b" } }),
+    );
+    expect(confirmedInTranscripts(project, new Set(["offer-a", "offer-b"]))).toEqual(["offer-a"]);
+    expect(confirmedInTranscripts(join(dir, "missing"), new Set(["offer-a"]))).toEqual([]);
+    expect(confirmedInTranscripts(project, new Set())).toEqual([]);
+  });
+});
