@@ -1,4 +1,5 @@
 // Integration helpers: a real broker (startBroker on a temp SQLite store) plus members made through this package's HTTP calls.
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { encodeInviteLink, type InvitePayload } from "@claudemesh/protocol";
 import { generateKeypair, randomId, signInvite } from "@claudemesh/crypto";
 import { startTestBroker, type TestBroker } from "../../../broker/test/helpers/broker.js";
@@ -121,4 +122,53 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * One broker for a test file (started before all, stopped after all) and a `connect` whose clients
+ * are closed after each test. Call at the top level of the file.
+ */
+export function liveBroker(): {
+  readonly url: string;
+  readonly broker: TestBroker;
+  connect(member: LiveMember, options?: Partial<BrokerClientOptions>): Promise<BrokerClient>;
+  /** Closes `client` after the test too (one made by hand). */
+  track(client: BrokerClient): void;
+  /** No longer closes `client` (the test closed it). */
+  forget(client: BrokerClient): void;
+} {
+  let broker: TestBroker | undefined;
+  const open: BrokerClient[] = [];
+  beforeAll(async () => {
+    broker = await startTestBroker();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+  const started = (): TestBroker => {
+    if (!broker) throw new Error("liveBroker: the broker is not started yet (use it inside a test)");
+    return broker;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get broker() {
+      return started();
+    },
+    track: (client) => void open.push(client),
+    forget: (client) => {
+      const i = open.indexOf(client);
+      if (i >= 0) open.splice(i, 1);
+    },
+    async connect(member, options = FAST) {
+      const client = clientFor(started().url, member, options);
+      open.push(client);
+      await client.connect({ timeoutMs: 5_000 });
+      return client;
+    },
+  };
 }

@@ -1,41 +1,18 @@
 // BrokerClient against a real broker: a send whose ack was lost is written again under the same id and stored once.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BrokerClient } from "../../src/broker-client.js";
 import { wsSocketFactory, type ClientSocket, type SocketFactory } from "../../src/transport.js";
-import {
-  FAST,
-  clientFor,
-  collect,
-  meshWith,
-  startTestBroker,
-  waitFor,
-  type LiveMember,
-  type TestBroker,
-} from "../helpers/live.js";
+import { FAST, liveBroker, collect, meshWith, waitFor, type LiveMember } from "../helpers/live.js";
 
-let broker: TestBroker;
-const open: BrokerClient[] = [];
+const live = liveBroker();
 
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await broker.stop();
-});
-
-async function connect(m: LiveMember, factory?: SocketFactory): Promise<BrokerClient> {
-  const client = clientFor(broker.url, m, factory ? { ...FAST, socketFactory: factory } : FAST);
-  open.push(client);
-  await client.connect({ timeoutMs: 5_000 });
-  return client;
+function connect(m: LiveMember, factory?: SocketFactory): Promise<BrokerClient> {
+  return live.connect(m, factory ? { ...FAST, socketFactory: factory } : FAST);
 }
 
 describe("BrokerClient live - idempotent sends", () => {
   it("a resend after a lost ack is acked with the first messageId and delivered once", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     const sendIds: string[] = [];
     let loseNextAck = true;

@@ -1,44 +1,29 @@
 // BrokerClient against a real broker (startBroker, SQLite in a temp dir): direct, broadcast, channel, mismatch retry, presence.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BrokerClient } from "../../src/broker-client.js";
 import { ClientError } from "../../src/errors.js";
 import { resolveTarget } from "../../src/resolve.js";
 import { wsSocketFactory, type SocketFactory } from "../../src/transport.js";
 import {
   FAST,
+  liveBroker,
   addMember,
   clientFor,
   collect,
   meshWith,
-  startTestBroker,
   waitFor,
   type LiveMember,
-  type TestBroker,
 } from "../helpers/live.js";
 
-let broker: TestBroker;
-const open: BrokerClient[] = [];
+const live = liveBroker();
 
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await broker.stop();
-});
-
-async function connect(m: LiveMember, factory?: SocketFactory): Promise<BrokerClient> {
-  const client = clientFor(broker.url, m, factory ? { ...FAST, socketFactory: factory } : FAST);
-  open.push(client);
-  await client.connect({ timeoutMs: 5_000 });
-  return client;
+function connect(m: LiveMember, factory?: SocketFactory): Promise<BrokerClient> {
+  return live.connect(m, factory ? { ...FAST, socketFactory: factory } : FAST);
 }
 
 describe("BrokerClient live - direct", () => {
   it("two clients exchange direct messages, decrypted, each exactly once", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     const a = await connect(alice);
     const b = await connect(bob);
@@ -70,14 +55,14 @@ describe("BrokerClient live - direct", () => {
   });
 
   it("messages to an offline peer are queued and delivered on its connect", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     const a = await connect(alice);
     const first = await a.send(bob.pubkey, "while you were out 1");
     await a.send(bob.pubkey, "while you were out 2");
     expect(first.queued).toBe(true);
-    const b = clientFor(broker.url, bob);
-    open.push(b);
+    const b = clientFor(live.url, bob);
+    live.track(b);
     const atB = collect(b);
     await b.connect({ timeoutMs: 5_000 });
     await waitFor(() => atB.length === 2, 5_000, "queued messages");
@@ -87,7 +72,7 @@ describe("BrokerClient live - direct", () => {
 
 describe("BrokerClient live - fan-out", () => {
   it("broadcast reaches every other member and channel sends reach exactly the channel", async () => {
-    const members = await meshWith(broker.url, ["alice", "bob", "carol", "dave"]);
+    const members = await meshWith(live.url, ["alice", "bob", "carol", "dave"]);
     const [alice, bob, carol, dave] = members;
     if (!alice || !bob || !carol || !dave) throw new Error("setup");
     const clients = await Promise.all(members.map((m) => connect(m)));
@@ -118,7 +103,7 @@ describe("BrokerClient live - fan-out", () => {
   });
 
   it("re-seals when a member joins between list_peers and send (recipients_mismatch)", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     let late: LiveMember | undefined;
     let armed = true;
@@ -129,7 +114,7 @@ describe("BrokerClient live - fan-out", () => {
         onMessage(text) {
           if (armed && text.includes('"type":"peers"')) {
             armed = false;
-            void addMember(broker.url, alice, "latecomer").then((m) => {
+            void addMember(live.url, alice, "latecomer").then((m) => {
               late = m;
               handlers.onMessage(text);
             });
@@ -146,8 +131,8 @@ describe("BrokerClient live - fan-out", () => {
     expect(result.queued).toBe(true); // the latecomer is offline: stored for it
     await waitFor(() => atB.length === 1, 5_000, "bob's copy");
     const latecomer = late as LiveMember;
-    const l = clientFor(broker.url, latecomer);
-    open.push(l);
+    const l = clientFor(live.url, latecomer);
+    live.track(l);
     const atLate = collect(l);
     await l.connect({ timeoutMs: 5_000 });
     await waitFor(() => atLate.length === 1, 5_000, "latecomer's copy");
@@ -157,7 +142,7 @@ describe("BrokerClient live - fan-out", () => {
 
 describe("BrokerClient live - presence and handshake", () => {
   it("summary and status set by one peer are visible to another", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     const a = await connect(alice);
     const b = await connect(bob);
@@ -168,7 +153,7 @@ describe("BrokerClient live - presence and handshake", () => {
   });
 
   it("an unknown member is rejected: connect() fails clearly and the client does not retry", async () => {
-    const [alice] = await meshWith(broker.url, ["alice"]);
+    const [alice] = await meshWith(live.url, ["alice"]);
     if (!alice) throw new Error("setup");
     let attempts = 0;
     const counting: SocketFactory = (url, handlers) => {
@@ -177,7 +162,7 @@ describe("BrokerClient live - presence and handshake", () => {
     };
     const stranger = await import("@claudemesh/crypto").then((c) => c.generateKeypair());
     const client = new BrokerClient({
-      brokerUrl: broker.wsUrl,
+      brokerUrl: live.broker.wsUrl,
       meshId: alice.meshId,
       meshSlug: alice.meshSlug,
       memberId: "not_a_member",
@@ -185,7 +170,7 @@ describe("BrokerClient live - presence and handshake", () => {
       secretKey: stranger.secretKey,
       options: { ...FAST, socketFactory: counting },
     });
-    open.push(client);
+    live.track(client);
     let caught: unknown;
     try {
       await client.connect({ timeoutMs: 5_000 });
@@ -203,7 +188,7 @@ describe("BrokerClient live - presence and handshake", () => {
   });
 
   it("a second session with the same identity replaces the first, which stops with `replaced`", async () => {
-    const [alice] = await meshWith(broker.url, ["alice"]);
+    const [alice] = await meshWith(live.url, ["alice"]);
     if (!alice) throw new Error("setup");
     const first = await connect(alice);
     const errors: ClientError[] = [];

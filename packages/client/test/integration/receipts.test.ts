@@ -1,40 +1,15 @@
 // BrokerClient against a real broker: durable hand-off through inboundSink, receipts to the sender, message_status.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BrokerClient } from "../../src/broker-client.js";
 import type { InboundMessage, Receipt } from "../../src/types.js";
-import {
-  FAST,
-  clientFor,
-  meshWith,
-  startTestBroker,
-  waitFor,
-  type LiveMember,
-  type TestBroker,
-} from "../helpers/live.js";
+import { FAST, liveBroker, meshWith, waitFor, type LiveMember } from "../helpers/live.js";
 
-let broker: TestBroker;
-const open: BrokerClient[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  await broker.stop();
-});
-
-async function connect(m: LiveMember, options = FAST): Promise<BrokerClient> {
-  const client = clientFor(broker.url, m, options);
-  open.push(client);
-  await client.connect({ timeoutMs: 5_000 });
-  return client;
-}
+const live = liveBroker();
+const connect = (m: LiveMember, options = FAST): Promise<BrokerClient> => live.connect(m, options);
 
 describe("BrokerClient live - receipts", () => {
   it("the sender sees delivered after the sink took it, then shown after sendReceipt; message_status agrees", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     const a = await connect(alice);
     const receipts: Receipt[] = [];
@@ -58,7 +33,7 @@ describe("BrokerClient live - receipts", () => {
   });
 
   it("a message the sink refuses is delivered again, and handed on once it is accepted", async () => {
-    const [alice, bob] = await meshWith(broker.url, ["alice", "bob"]);
+    const [alice, bob] = await meshWith(live.url, ["alice", "bob"]);
     if (!alice || !bob) throw new Error("setup");
     const a = await connect(alice);
     let refusals = 1;
@@ -79,7 +54,7 @@ describe("BrokerClient live - receipts", () => {
     await waitFor(() => errors.includes("handoff_failed"), 5_000, "the refusal");
     // Unacked: the broker hands it out again when the connection drops (or its lease ends).
     await b.close();
-    open.splice(open.indexOf(b), 1);
+    live.forget(b);
     const again = await connect(bob, {
       ...FAST,
       inboundSink: (m) => void accepted.push(m.messageId),
