@@ -1,35 +1,16 @@
 // Send idempotency over the socket (SPEC §3): a retried send id is acked with the stored messageId, never stored twice.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Ack, Push } from "@claudemesh/protocol";
-import { startTestBroker, type TestBroker } from "../helpers/broker.js";
-import { createMeshWithMembers, type Member } from "../helpers/identity.js";
-import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
+import { type TestPeer } from "../helpers/ws-client.js";
 import { STORE_KINDS } from "../helpers/stores.js";
+import { wsSuite } from "./suite.js";
 import { directSend, fanoutSend, isPush, metric, sleep } from "./support.js";
 
 describe.each(STORE_KINDS)("ws send idempotency (%s)", (kind) => {
-  let broker: TestBroker;
-  let peers: TestPeer[] = [];
-  const connect = async (member: Member) => {
-    const peer = await connectPeer(broker.wsUrl, member);
-    peers.push(peer);
-    return peer;
-  };
-  const mesh = async (...names: string[]) =>
-    (await createMeshWithMembers(broker.url, names)).members as Member[];
+  const suite = wsSuite(kind);
+  const { connect, mesh } = suite;
   const acks = (peer: TestPeer, id: string) =>
     peer.frames.filter((f): f is Ack => f.type === "ack" && f.id === id);
-
-  beforeAll(async () => {
-    broker = await startTestBroker({ kind });
-  });
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
 
   it("a retry after a reconnect is acked with the same messageId and delivered once", async () => {
     const [alice, bob] = await mesh("alice", "bob");
@@ -39,12 +20,12 @@ describe.each(STORE_KINDS)("ws send idempotency (%s)", (kind) => {
     const first = await a.next<Ack>("ack");
     await a.close();
     const again = await connect(alice!);
-    const deduplicated = metric(broker, "sends_deduplicated_total");
+    const deduplicated = metric(suite.broker, "sends_deduplicated_total");
     again.send(frame);
     const second = await again.next<Ack>("ack");
     expect(second).toMatchObject({ id: "send-1", messageId: first.messageId });
-    expect(metric(broker, "sends_deduplicated_total")).toBe(deduplicated + 1);
-    expect(await broker.ctx.store.countPending(bob!.memberId)).toBe(1);
+    expect(metric(suite.broker, "sends_deduplicated_total")).toBe(deduplicated + 1);
+    expect(await suite.broker.ctx.store.countPending(bob!.memberId)).toBe(1);
     const b = await connect(bob!);
     await b.next<Push>("push");
     await sleep(200);
@@ -77,6 +58,6 @@ describe.each(STORE_KINDS)("ws send idempotency (%s)", (kind) => {
     await a.collect((f) => f.type === "ack", 2);
     expect(fromAlice.messageId).not.toBe(fromCarol.messageId);
     expect(acks(a, "fresh-id")[0]?.messageId).not.toBe(fromAlice.messageId);
-    expect(await broker.ctx.store.countPending(bob!.memberId)).toBe(3);
+    expect(await suite.broker.ctx.store.countPending(bob!.memberId)).toBe(3);
   });
 });

@@ -1,5 +1,5 @@
 // Delivery receipts over the socket (SPEC §3): pushed to the sender, kept while it is away, message_status answers.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   MessageStatusReplySchema,
   ReceiptPushSchema,
@@ -14,6 +14,7 @@ import { startTestBroker, type TestBroker } from "../helpers/broker.js";
 import { createMeshWithMembers, type Member } from "../helpers/identity.js";
 import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
 import { PG_URL, STORE_KINDS, storeTarget, type StoreTarget } from "../helpers/stores.js";
+import { wsSuite } from "./suite.js";
 import { directSend, fanoutSend, metric, sleep, until } from "./support.js";
 
 let seq = 0;
@@ -45,26 +46,8 @@ async function sendAndAck(peer: TestPeer, frame: { id: string }): Promise<Ack> {
 }
 
 describe.each(STORE_KINDS)("ws receipts (%s)", (kind) => {
-  let broker: TestBroker;
-  let peers: TestPeer[] = [];
-  const connect = async (member: Member) => {
-    const peer = await connectPeer(broker.wsUrl, member);
-    peers.push(peer);
-    return peer;
-  };
-  const mesh = async (...names: string[]) =>
-    (await createMeshWithMembers(broker.url, names)).members as Member[];
-
-  beforeAll(async () => {
-    broker = await startTestBroker({ kind });
-  });
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const suite = wsSuite(kind);
+  const { connect, mesh } = suite;
 
   it("the sender sees queued, then delivered and shown pushed as they happen, and message_status agrees", async () => {
     const [alice, bob] = await mesh("alice", "bob");
@@ -78,7 +61,7 @@ describe.each(STORE_KINDS)("ws receipts (%s)", (kind) => {
         recipients: [{ pubkey: bob!.pubkey, state: "queued", at: expect.any(String) }],
       },
     ]);
-    const delivered0 = metric(broker, "receipts_total", { state: "delivered" });
+    const delivered0 = metric(suite.broker, "receipts_total", { state: "delivered" });
 
     const b = await connect(bob!);
     const push = await b.next<Push>("push");
@@ -95,7 +78,7 @@ describe.each(STORE_KINDS)("ws receipts (%s)", (kind) => {
     });
     expect(new Date(delivered.at).toISOString()).toBe(delivered.at);
     expect(await stateOf(a, ack.messageId)).toEqual(["delivered"]);
-    expect(metric(broker, "receipts_total", { state: "delivered" })).toBe(delivered0 + 1);
+    expect(metric(suite.broker, "receipts_total", { state: "delivered" })).toBe(delivered0 + 1);
 
     const from = a.frames.length;
     b.send({ type: "receipt", messageIds: [push.messageId], state: "shown" });
@@ -119,7 +102,7 @@ describe.each(STORE_KINDS)("ws receipts (%s)", (kind) => {
     b.send({ type: "receipt", messageIds: [ack.messageId], state: "shown" });
     const receipt = await a.next<ReceiptPush>(isReceipt);
     expect(receipt.state).toBe("shown");
-    expect(await broker.ctx.store.countPending(bob!.memberId)).toBe(0);
+    expect(await suite.broker.ctx.store.countPending(bob!.memberId)).toBe(0);
   });
 
   it("receipts that changed while the sender was away are pushed after its next hello, once", async () => {
@@ -134,7 +117,11 @@ describe.each(STORE_KINDS)("ws receipts (%s)", (kind) => {
     b.send({ type: "receipt", messageIds: [second.messageId], state: "shown" });
     await until(
       async () => {
-        const { statuses } = await broker.ctx.store.messageStatus(alice!.memberId, [second.messageId], 10);
+        const { statuses } = await suite.broker.ctx.store.messageStatus(
+          alice!.memberId,
+          [second.messageId],
+          10,
+        );
         return statuses.get(second.messageId)?.[0]?.state === "shown";
       },
       5_000,
@@ -168,7 +155,7 @@ describe.each(STORE_KINDS)("ws receipts (%s)", (kind) => {
     expect(await stateOf(a, ack.messageId)).toEqual(["queued"]);
     expect(a.frames.filter(isReceipt)).toEqual([]);
     expect(c.frames.filter((f) => f.type === "error")).toEqual([]);
-    expect(await broker.ctx.store.countPending(bob!.memberId)).toBe(1);
+    expect(await suite.broker.ctx.store.countPending(bob!.memberId)).toBe(1);
   });
 
   it("message_status reports only the asker's own messages; others' ids get no recipients", async () => {
