@@ -22,7 +22,22 @@ export interface MemberRow {
   revokedAt: number | null;
 }
 
-/** One recipient's copy of a stored message: the broker only ever holds ciphertext. */
+/**
+ * The shared part of a group message (SPEC §4 revision 2: `*` / `#name`): the body encrypted once
+ * under a random key, and the sender's signature over the group canonical string. Stored once per
+ * message (table message_bodies), never per recipient.
+ */
+export interface GroupBody {
+  nonce: string;
+  ciphertext: string;
+  sig: string;
+}
+
+/**
+ * One recipient's copy of a stored message: the broker only ever holds ciphertext. For a direct
+ * message `nonce`/`ciphertext` are the message box; for a group message (NewMessage.body set) they
+ * are this recipient's sealed key (`key.nonce`, `key.sealedKey`), a few dozen bytes.
+ */
 export interface NewDelivery {
   recipientMemberId: string;
   nonce: string;
@@ -43,6 +58,8 @@ export interface NewMessage {
   priority: Priority;
   createdAt: number;
   deliveries: NewDelivery[];
+  /** Group messages only: the body and signature, stored once; each delivery then holds a sealed key. */
+  body?: GroupBody;
   /**
    * The sender's send id (SPEC §3: the idempotency key). When the store already holds this
    * (mesh, sender, clientId) within retention, nothing is stored and the message is reported as a
@@ -64,8 +81,11 @@ export interface StoredEnvelope {
   messageId: string;
   targetSpec: string;
   priority: string;
+  /** Direct: the message box. Group: this recipient's sealed key (nonce, sealedKey). */
   nonce: string;
   ciphertext: string;
+  /** Group messages: the one stored body and signature; null for a direct (or pre-revision-2 fan-out) copy. */
+  body: GroupBody | null;
 }
 
 /** A delivery as handed to the routing layer for a push. */
@@ -80,8 +100,14 @@ export interface DeliveryRow {
   recipientMemberId: string;
   targetSpec: string;
   priority: Priority;
+  /** Direct: the message box. Group: this recipient's sealed key. */
   nonce: string;
   ciphertext: string;
+  /**
+   * Group messages: the shared body and signature (pushed in the group form). Null for direct
+   * messages and for fan-out copies queued before migration 8, which are pushed in the direct form.
+   */
+  body: GroupBody | null;
   createdAt: number;
 }
 
@@ -284,6 +310,11 @@ export interface Store {
    * Returns the changes made.
    */
   recordReceipts(input: RecordReceiptsInput): Promise<ReceiptChange[]>;
+  /**
+   * recordReceipts for many recipients in one transaction (acks of a broadcast arrive together from
+   * up to a mesh's connection cap of recipients). Returns every change made, in no particular order.
+   */
+  recordReceiptsMany(inputs: readonly RecordReceiptsInput[]): Promise<ReceiptChange[]>;
   /**
    * Revocation (SPEC §2): every undelivered copy to these recipients gets a `revoked` receipt (the
    * caller deletes the deliveries afterwards). Returns how many receipts were written; their

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import { StoreUnavailableError, type MemberRow, type Store } from "../../src/store/index.js";
 import { MAX_DISPLAY_NAME_CHARS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
+import { registerGroupContract } from "./group-contract.js";
 import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
 
 export interface StoreHarness {
@@ -358,6 +359,7 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
           priority: "now",
           nonce: d1?.nonce,
           ciphertext: d1?.ciphertext,
+          body: null,
           createdAt: T0 + 5,
         });
         expect(rows[1]?.senderName).toBe("carol");
@@ -1002,5 +1004,7 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         expect(await store.listAudit(f.mesh.id, 1)).toHaveLength(1);
       });
     });
+
+    registerGroupContract(() => store);
   });
 }

@@ -31,6 +31,7 @@ describe.each(STORE_KINDS)("storedEnvelopes (%s)", (kind) => {
           priority: "next",
           nonce: frame.nonce,
           ciphertext: frame.ciphertext,
+          body: null,
         },
       ]);
       a.send(fanoutSend(alice, "*", [bob, carol], "to both", "e2"));

@@ -9,6 +9,7 @@ import { postgresDialect } from "../sql/dialect.js";
 import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
 import {
   driveAsync,
+  exec,
   MAX_TRANSACTION_ATTEMPTS,
   RetryTransaction,
   rows,
@@ -22,6 +23,7 @@ import {
   pendingRecipients,
   recipientIds,
 } from "../sql/rules.js";
+import { bodyArrays, insertBodiesPg, isGroup, type GroupMessage } from "../sql/group-bodies.js";
 import { unnotifiedSenders } from "../sql/receipts.js";
 import {
   claimSendIdsPg,
@@ -192,6 +194,7 @@ export class PostgresStore extends SqlStore {
     let duplicates = new Map<string, string>();
     if (messages.length === 0) return { duplicates };
     const tracked = messages.filter(isTracked);
+    const groups = messages.filter(isGroup);
     const values: unknown[][] = [];
     for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
     if (values.length === 0 && tracked.length === 0) return { duplicates };
@@ -207,7 +210,7 @@ export class PostgresStore extends SqlStore {
         // free, NOTIFY — one round trip, atomic.
         const untracked = messages.filter((m) => !isTracked(m)).map((m) => m.messageId);
         const result = await this.pool.query(
-          trackedInsertStatement(chunks[0] ?? [], tracked, untracked, channel, payloads),
+          trackedInsertStatement(chunks[0] ?? [], tracked, untracked, channel, payloads, groups),
         );
         repeatedIds = new Set(result.rows.map((r: { message_id: unknown }) => r.message_id).filter(isString));
         return;
@@ -217,6 +220,8 @@ export class PostgresStore extends SqlStore {
           const claimed = yield* rows(claimSendIdsPg(1), sendIdArrays(tracked));
           const free = new Set(claimed.map((r) => String(r.message_id)));
           const stored = messages.filter((m) => !isTracked(m) || free.has(m.messageId));
+          const storedGroups = stored.filter(isGroup);
+          if (storedGroups.length > 0) yield* exec(insertBodiesPg(1), bodyArrays(storedGroups));
           const storedValues: unknown[][] = [];
           for (const m of stored) for (const d of m.deliveries) storedValues.push(deliveryValues(m, d));
           const parts = chunked(storedValues);
@@ -229,11 +234,12 @@ export class PostgresStore extends SqlStore {
         repeatedIds = new Set(tracked.filter((m) => !free.has(m.messageId)).map((m) => m.messageId));
         return;
       }
-      if (chunks.length === 1) {
+      if (chunks.length === 1 && groups.length === 0) {
         await this.pool.query(insertStatement(chunks[0] ?? [], channel, payloads));
         return;
       }
       await this.transaction(function* () {
+        if (groups.length > 0) yield* exec(insertBodiesPg(1), bodyArrays(groups));
         for (const [i, chunk] of chunks.entries()) {
           const statement = insertStatement(chunk, channel, i === chunks.length - 1 ? payloads : []);
           yield* rows(statement.text, statement.values);
@@ -329,8 +335,16 @@ function trackedInsertStatement(
   untracked: readonly string[],
   channel: string,
   payloads: readonly string[],
+  groups: readonly GroupMessage[],
 ): pg.QueryConfig {
   const params: unknown[] = [...sendIdArrays(tracked)];
+  let bodies = "";
+  if (groups.length > 0) {
+    // Group bodies once per message (SPEC §4), kept under the same send-id condition as the deliveries.
+    const first = params.length + 1;
+    params.push(...bodyArrays(groups), [...untracked]);
+    bodies = `, bodies AS (${insertBodiesPg(first, `b.message_id IN (SELECT message_id FROM kept) OR b.message_id = ANY($${params.length}::text[])`)})`;
+  }
   let inserted = "";
   if (chunk.length > 0) {
     const tuples: string[] = [];
@@ -357,7 +371,7 @@ function trackedInsertStatement(
   return {
     // $4 is the batch's message ids (sendIdArrays): those not kept were duplicates.
     text:
-      `WITH kept AS (${claimSendIdsPg(1)})${inserted} ` +
+      `WITH kept AS (${claimSendIdsPg(1)})${bodies}${inserted} ` +
       `SELECT t.message_id FROM unnest($4::text[]) AS t (message_id) ` +
       `WHERE t.message_id NOT IN (SELECT message_id FROM kept)${notify}`,
     values: params,

@@ -176,6 +176,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX send_ids_created_at ON send_ids (created_at)`,
     ],
   },
+  {
+    version: 8,
+    name: "group message bodies stored once",
+    // SPEC §4 revision 2: a `*` / `#name` message is encrypted once; its body and signature are one
+    // row here, and each recipient's deliveries row (routing, lease, FIFO as before) holds only its
+    // sealed key in nonce/ciphertext. Rows queued before this migration are untouched: direct ones
+    // stay direct, and an old fan-out copy (its own full box, no body row) is pushed in the direct
+    // form, which its recipient opens with the sender's key as before.
+    statements: (d) => [
+      `CREATE TABLE message_bodies (
+        message_id TEXT PRIMARY KEY,
+        mesh_id TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        ciphertext TEXT NOT NULL,
+        sig TEXT NOT NULL,
+        created_at ${d.types.bigint} NOT NULL
+      )`,
+      `CREATE INDEX message_bodies_created_at ON message_bodies (created_at)`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

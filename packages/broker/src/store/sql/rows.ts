@@ -4,11 +4,13 @@ import type { Priority, Role, Status, StatusSource } from "@claudemesh/protocol"
 import type {
   AuditEntry,
   DeliveryRow,
+  GroupBody,
   MemberRow,
   MeshRow,
   PendingHookStatus,
   PresenceRow,
 } from "../types.js";
+import { BODY_OF_DELIVERY_COLUMNS } from "./group-bodies.js";
 import type { RawRow } from "./op.js";
 
 export const MESH_COLUMNS = "id, slug, name, owner_member_id, created_at";
@@ -18,12 +20,13 @@ export const PRESENCE_COLUMNS =
   "member_id, presence_id, broker_id, session_id, pid, cwd, online, connected_at, last_seen_at, " +
   "disconnected_at, status, status_source, status_at, summary";
 export const PENDING_HOOK_COLUMNS = "mesh_id, pubkey, status, cwd, pid, session_id, received_at";
-/** Delivery columns plus the sender's current pubkey and name (for the push frame). */
+/** Delivery columns plus the sender's current pubkey and name, and a group message's body (for the push frame). */
 export const DELIVERY_COLUMNS =
   "seq, message_id, mesh_id, sender_member_id, recipient_member_id, target_spec, priority, nonce, ciphertext, " +
   "created_at, " +
   "(SELECT pubkey FROM members WHERE members.id = deliveries.sender_member_id) AS sender_pubkey, " +
-  "(SELECT display_name FROM members WHERE members.id = deliveries.sender_member_id) AS sender_name";
+  "(SELECT display_name FROM members WHERE members.id = deliveries.sender_member_id) AS sender_name, " +
+  BODY_OF_DELIVERY_COLUMNS;
 
 function str(row: RawRow, column: string): string {
   const value = row[column];
@@ -91,7 +94,18 @@ export function toDelivery(row: RawRow): DeliveryRow {
     priority: str(row, "priority") as Priority,
     nonce: str(row, "nonce"),
     ciphertext: str(row, "ciphertext"),
+    body: toGroupBody(row),
     createdAt: num(row, "created_at"),
+  };
+}
+
+/** The body columns of BODY_OF_DELIVERY_COLUMNS / storedEnvelopes, or null for a direct copy. */
+export function toGroupBody(row: RawRow): GroupBody | null {
+  if (row.body_nonce === null || row.body_nonce === undefined) return null;
+  return {
+    nonce: str(row, "body_nonce"),
+    ciphertext: str(row, "body_ciphertext"),
+    sig: str(row, "body_sig"),
   };
 }
 

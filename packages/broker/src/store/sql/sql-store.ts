@@ -22,6 +22,8 @@ import {
 import type { StoreLog } from "../options.js";
 import type { Dialect } from "./dialect.js";
 import type { Op } from "./op.js";
+import * as groupAcks from "./group-acks.js";
+import { sweepBodiesStep } from "./group-bodies.js";
 import * as inspect from "./inspect.js";
 import * as receipts from "./receipts.js";
 import * as rules from "./rules.js";
@@ -181,6 +183,9 @@ export abstract class SqlStore implements Store {
       // Let queued enqueues and claims run between steps (SQLite runs each step synchronously).
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // Group bodies go with the last delivery that names them (or past retention).
+    while ((await this.direct(sweepBodiesStep(olderThan, rules.SWEEP_CHUNK_ROWS))) >= rules.SWEEP_CHUNK_ROWS)
+      await new Promise((resolve) => setImmediate(resolve));
     // Send ids (idempotency keys) live as long as the messages they name could.
     while ((await this.direct(sweepSendIdsStep(olderThan, rules.SWEEP_CHUNK_ROWS))) >= rules.SWEEP_CHUNK_ROWS)
       await new Promise((resolve) => setImmediate(resolve));
@@ -198,6 +203,16 @@ export abstract class SqlStore implements Store {
   async recordReceipts(input: RecordReceiptsInput): Promise<ReceiptChange[]> {
     const op = () => receipts.recordReceipts(this.dialect, input);
     const recorded = receipts.recordsInOneStatement(this.dialect, input)
+      ? await this.guard(() => this.atomicStatement(op))
+      : await this.atomic(op);
+    await this.wakeReceipts(recorded.waiting);
+    return recorded.changes;
+  }
+
+  async recordReceiptsMany(inputs: readonly RecordReceiptsInput[]): Promise<ReceiptChange[]> {
+    if (inputs.length === 0) return [];
+    const op = () => groupAcks.recordReceiptsMany(this.dialect, inputs);
+    const recorded = groupAcks.acksInOneStatement(this.dialect, inputs)
       ? await this.guard(() => this.atomicStatement(op))
       : await this.atomic(op);
     await this.wakeReceipts(recorded.waiting);

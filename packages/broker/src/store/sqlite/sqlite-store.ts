@@ -32,6 +32,7 @@ import {
   deliveryValues,
   recipientIds,
 } from "../sql/rules.js";
+import { bodyValues, INSERT_BODY_SQL, isGroup } from "../sql/group-bodies.js";
 import { CLAIM_SEND_ID_SQL, isTracked, sendIdValues, STORED_SEND_ID_SQL } from "../sql/send-ids.js";
 import { SqlStore } from "../sql/sql-store.js";
 
@@ -153,6 +154,7 @@ export class SqliteStore extends SqlStore {
       const insert = this.prepare(INSERT_DELIVERY_SQL);
       const claimSendId = this.prepare(CLAIM_SEND_ID_SQL);
       const storedSendId = this.prepare(STORED_SEND_ID_SQL);
+      const insertBody = this.prepare(INSERT_BODY_SQL);
       this.inTransaction.immediate(() => {
         duplicates.clear();
         for (const m of messages) {
@@ -162,6 +164,8 @@ export class SqliteStore extends SqlStore {
             duplicates.set(m.messageId, String(row?.message_id));
             continue;
           }
+          // A group message's body and signature once, beside its per-recipient key rows (SPEC §4).
+          if (isGroup(m)) insertBody.run(...bodyValues(m));
           for (const d of m.deliveries) insert.run(...deliveryValues(m, d));
         }
       });
