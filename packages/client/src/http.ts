@@ -1,4 +1,4 @@
-// Signed HTTP calls to a broker (SPEC §2): create a mesh, redeem an invite, enroll an agent, hook status, health.
+// Signed HTTP calls to a broker (SPEC §2): create a mesh, redeem an invite, enroll an agent, hook status, revoke, health.
 import {
   AgentEnrollResponseSchema,
   HealthResponseSchema,
@@ -6,6 +6,7 @@ import {
   InviteError,
   JoinResponseSchema,
   MeshCreateResponseSchema,
+  RevokeResponseSchema,
   decodeInviteLink,
   parseInvitePayload,
   type AgentEnrollRequest,
@@ -14,10 +15,18 @@ import {
   type InvitePayload,
   type JoinRequest,
   type MeshCreateRequest,
+  type RevokeRequest,
   type Role,
   type Status,
 } from "@claudemesh/protocol";
-import { signEnrollRequest, signJoin, signMeshCreate, signStatus, verifyInvite } from "@claudemesh/crypto";
+import {
+  signEnrollRequest,
+  signJoin,
+  signMeshCreate,
+  signRevoke,
+  signStatus,
+  verifyInvite,
+} from "@claudemesh/crypto";
 import { ClientError } from "./errors.js";
 import { callBroker, type HttpCallOptions } from "./http-request.js";
 import { brokerUrls } from "./urls.js";
@@ -250,6 +259,42 @@ export async function postHookStatus(args: PostHookStatusArgs): Promise<HookStat
     args,
   );
   return res.result;
+}
+
+export interface RevokeMemberArgs extends HttpOptions {
+  brokerUrl: string;
+  meshId: string;
+  /** Pubkey of the member or agent to revoke. */
+  targetPubkey: string;
+  /** Who signs: an admin of the mesh, the target itself (leave), or the target's parent member. */
+  by: Keypair;
+}
+
+/**
+ * POST /members/revoke (SPEC §2): revokes the target and its agents; idempotent.
+ * Returns every pubkey the broker reports revoked (the target and its agents).
+ */
+export async function revokeMember(args: RevokeMemberArgs): Promise<string[]> {
+  const { httpBase } = brokerUrls(args.brokerUrl);
+  const body: RevokeRequest = signRevoke(
+    args.meshId,
+    args.targetPubkey,
+    pubkeyOf(args.by),
+    args.by.secretKey,
+    args.now?.(),
+  );
+  const res = await callBroker(
+    {
+      httpBase,
+      method: "POST",
+      path: "/members/revoke",
+      body,
+      schema: RevokeResponseSchema,
+      what: "revoke failed",
+    },
+    args,
+  );
+  return res.revoked;
 }
 
 /** GET /health: `{status:"ok"}` or, on 503, `{status:"degraded", db:"down"}` (returned, not thrown). */

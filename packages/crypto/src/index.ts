@@ -14,11 +14,14 @@ export {
   verifyEnrollRequest,
   signStatus,
   verifyStatus,
+  signRevoke,
+  verifyRevoke,
   type MeshCreateSignatureFields,
   type JoinSignatureFields,
   type EnrollFields,
   type EnrollRequestFields,
   type StatusSignatureFields,
+  type RevokeSignatureFields,
 } from "./requests.js";
 export { signInvite, verifyInvite, type UnsignedInvite } from "./invite.js";
 export {

@@ -1,8 +1,9 @@
-// Signatures of the signed HTTP requests of SPEC §2: mesh-create, join, enroll and hook status.
+// Signatures of the signed HTTP requests of SPEC §2: mesh-create, join, enroll, hook status and revoke.
 import {
   canonicalEnroll,
   canonicalJoin,
   canonicalMeshCreate,
+  canonicalRevoke,
   canonicalStatus,
   HELLO_SKEW_MS,
 } from "@claudemesh/protocol";
@@ -256,6 +257,64 @@ export function verifyStatus(
       signatures: [{ signature: f.signature, pubkey: f.pubkey }],
       canonical: (timestamp) =>
         canonicalStatus(f.mesh_id as string, f.pubkey as string, f.status as string, timestamp),
+    },
+    now,
+    skewMs,
+  );
+}
+
+// ---------------------------------------------------------------- POST /members/revoke
+
+/** The POST /members/revoke fields its signature covers (wire names). */
+export interface RevokeSignatureFields {
+  mesh_id: string;
+  target_pubkey: string;
+  by_pubkey: string;
+  timestamp: number;
+  signature: string;
+}
+
+/** Builds the whole POST /members/revoke body: `claudemesh-revoke|mesh_id|target|by|timestamp` signed by `byPubkey`. */
+export function signRevoke(
+  meshId: string,
+  targetPubkey: string,
+  byPubkey: string,
+  secretKey: string,
+  now: number = Date.now(),
+): RevokeSignatureFields {
+  requireCanonicalField(meshId, "meshId");
+  requirePubkeyHex(targetPubkey, "targetPubkey");
+  requirePubkeyHex(byPubkey, "byPubkey");
+  const signed = signTimestamped(
+    (timestamp) => canonicalRevoke(meshId, targetPubkey, byPubkey, timestamp),
+    { secretKey, signers: [byPubkey], mismatch: "is not the secret key of byPubkey" },
+    now,
+  );
+  return {
+    mesh_id: meshId,
+    target_pubkey: targetPubkey,
+    by_pubkey: byPubkey,
+    timestamp: signed.timestamp,
+    signature: signed.signature,
+  };
+}
+
+/** Verifies a POST /members/revoke signature by `by_pubkey`. */
+export function verifyRevoke(
+  fields: RevokeSignatureFields,
+  now: number = Date.now(),
+  skewMs: number = HELLO_SKEW_MS,
+): VerifyResult {
+  const f = asRecord(fields);
+  if (!f) return MALFORMED;
+  return verifyTimestamped(
+    {
+      timestamp: f.timestamp,
+      textFields: [f.mesh_id],
+      pubkeyFields: [f.target_pubkey, f.by_pubkey],
+      signatures: [{ signature: f.signature, pubkey: f.by_pubkey }],
+      canonical: (timestamp) =>
+        canonicalRevoke(f.mesh_id as string, f.target_pubkey as string, f.by_pubkey as string, timestamp),
     },
     now,
     skewMs,

@@ -1,10 +1,11 @@
-// Signed HTTP requests (SPEC §2): mesh-create, join, enroll and status share the hello's window, order and tamper rules.
+// Signed HTTP requests (SPEC §2): mesh-create, join, enroll, status and revoke share the hello's window, order and tamper rules.
 import fc from "fast-check";
 import {
   HELLO_SKEW_MS,
   canonicalEnroll,
   canonicalJoin,
   canonicalMeshCreate,
+  canonicalRevoke,
   canonicalStatus,
 } from "@claudemesh/protocol";
 import { describe, expect, it } from "vitest";
@@ -13,12 +14,14 @@ import {
   signHello,
   signJoin,
   signMeshCreate,
+  signRevoke,
   signStatus,
   verifyDetached,
   verifyEnrollRequest,
   verifyHelloSignature,
   verifyJoin,
   verifyMeshCreate,
+  verifyRevoke,
   verifyStatus,
   type VerifyResult,
 } from "../src/index.js";
@@ -91,6 +94,14 @@ const KINDS: Kind[] = [
     signatureFields: ["parent_signature", "agent_signature"],
     sign: (at) => ({ ...signEnrollRequest(ENROLL, ALICE.secretKey, BOB.secretKey, at) }),
     verify: (p, now) => verifyEnrollRequest(p as never, now),
+  },
+  {
+    name: "revoke",
+    textFields: ["mesh_id"],
+    pubkeyFields: ["target_pubkey", "by_pubkey"],
+    signatureFields: ["signature"],
+    sign: (at) => ({ ...signRevoke("mesh_1", BOB.publicKey, ALICE.publicKey, ALICE.secretKey, at) }),
+    verify: (p, now) => verifyRevoke(p as never, now),
   },
 ];
 
@@ -180,6 +191,15 @@ describe("signed strings are the protocol's canonical strings", () => {
     const enrollString = canonicalEnroll("mesh_1", ALICE.publicKey, BOB.publicKey, "backend", NOW);
     expect(verifyDetached(enrollString, e.parent_signature, ALICE.publicKey)).toBe(true);
     expect(verifyDetached(enrollString, e.agent_signature, BOB.publicKey)).toBe(true);
+    const r = signRevoke("mesh_1", BOB.publicKey, ALICE.publicKey, ALICE.secretKey, NOW);
+    expect(r).toMatchObject({ mesh_id: "mesh_1", target_pubkey: BOB.publicKey, by_pubkey: ALICE.publicKey });
+    expect(
+      verifyDetached(
+        canonicalRevoke("mesh_1", BOB.publicKey, ALICE.publicKey, NOW),
+        r.signature,
+        ALICE.publicKey,
+      ),
+    ).toBe(true);
   });
 
   it("keeps purposes apart: a join signature is no hello and a hello signature is no join", () => {
@@ -250,6 +270,10 @@ describe("argument checks of the request signers", () => {
       ["pubkey", () => signStatus("mesh_1", "", "idle", ALICE.secretKey, NOW)],
       ["status", () => signStatus("mesh_1", ALICE.publicKey, "", ALICE.secretKey, NOW)],
       ["now", () => signStatus("mesh_1", ALICE.publicKey, "idle", ALICE.secretKey, -5)],
+      ["meshId", () => signRevoke("a|b", BOB.publicKey, ALICE.publicKey, ALICE.secretKey, NOW)],
+      ["targetPubkey", () => signRevoke("mesh_1", "00", ALICE.publicKey, ALICE.secretKey, NOW)],
+      ["byPubkey", () => signRevoke("mesh_1", BOB.publicKey, "", ALICE.secretKey, NOW)],
+      ["secretKey", () => signRevoke("mesh_1", BOB.publicKey, ALICE.publicKey, BOB.secretKey, NOW)],
       ["fields", () => signEnrollRequest(null as never, ALICE.secretKey, BOB.secretKey, NOW)],
       [
         "fields.meshId",

@@ -48,3 +48,16 @@ export function canonicalInvite(f: InviteSignedFields): string {
 export function canonicalStatus(meshId: string, pubkey: string, status: string, timestamp: number): string {
   return `claudemesh-status|${meshId}|${pubkey}|${status}|${timestamp}`;
 }
+
+/**
+ * `claudemesh-revoke|${mesh_id}|${target_pubkey}|${by_pubkey}|${timestamp}` (SPEC §2 POST /members/revoke),
+ * signed by `by_pubkey` (an admin, the target itself for `leave`, or the target's parent member).
+ */
+export function canonicalRevoke(
+  meshId: string,
+  targetPubkey: string,
+  byPubkey: string,
+  timestamp: number,
+): string {
+  return `claudemesh-revoke|${meshId}|${targetPubkey}|${byPubkey}|${timestamp}`;
+}

@@ -444,6 +444,21 @@ export const HookStatusResponseSchema = z.object({
   result: z.enum(["applied", "pending", "ignored"]),
 });
 
+/** SPEC §2 POST /members/revoke: signed by `by_pubkey` (admin, the target itself, or the target's parent). */
+export const RevokeRequestSchema = z.object({
+  mesh_id: OpaqueIdSchema,
+  target_pubkey: PubkeySchema,
+  by_pubkey: PubkeySchema,
+  timestamp: z.number().int(),
+  signature: SignatureSchema,
+});
+
+export const RevokeResponseSchema = z.object({
+  ok: z.literal(true),
+  /** Every pubkey revoked by this call or already revoked: the target and its agents. */
+  revoked: z.array(PubkeySchema),
+});
+
 /** Discriminated on `status` so a bad body's error names the field (`db`, `version`) rather than "(root)". */
 export const HealthResponseSchema = z.discriminatedUnion("status", [
   z.object({ status: z.literal("ok"), db: z.literal("up"), version: z.string() }),
@@ -464,5 +479,7 @@ export type AgentEnrollRequest = z.infer<typeof AgentEnrollRequestSchema>;
 export type AgentEnrollResponse = z.infer<typeof AgentEnrollResponseSchema>;
 export type HookStatusRequest = z.infer<typeof HookStatusRequestSchema>;
 export type HookStatusResponse = z.infer<typeof HookStatusResponseSchema>;
+export type RevokeRequest = z.infer<typeof RevokeRequestSchema>;
+export type RevokeResponse = z.infer<typeof RevokeResponseSchema>;
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 export type HttpErrorBody = z.infer<typeof HttpErrorBodySchema>;

@@ -7,6 +7,7 @@ import {
   canonicalInvite,
   canonicalJoin,
   canonicalMeshCreate,
+  canonicalRevoke,
   canonicalStatus,
   HelloSchema,
 } from "@claudemesh/protocol";
@@ -55,6 +56,11 @@ const pinned: { name: string; actual: string; expected: string }[] = [
     actual: canonicalStatus("mesh_1", PK_B, "working", TS),
     expected: `claudemesh-status|mesh_1|${PK_B}|working|${TS}`,
   },
+  {
+    name: "revoke",
+    actual: canonicalRevoke("mesh_1", PK_B, PK_A, TS),
+    expected: `claudemesh-revoke|mesh_1|${PK_B}|${PK_A}|${TS}`,
+  },
 ];
 
 describe("canonical strings - exact formats", () => {
@@ -77,6 +83,7 @@ describe("canonical strings - exact formats", () => {
       "claudemesh-enroll",
       "claudemesh-invite",
       "claudemesh-status",
+      "claudemesh-revoke",
     ]);
   });
 
@@ -122,6 +129,7 @@ describe("canonical strings - every field counts", () => {
   it("join", () => injective(fc.tuple(id, id, pubkey, ts), canonicalJoin));
   it("enroll", () => injective(fc.tuple(id, pubkey, pubkey, name, ts), canonicalEnroll));
   it("status", () => injective(fc.tuple(id, pubkey, status, ts), canonicalStatus));
+  it("revoke", () => injective(fc.tuple(id, pubkey, pubkey, ts), canonicalRevoke));
   it("invite", () =>
     injective(
       fc.tuple(id, id, role, fc.integer({ min: 1, max: 1000 }), ts, pubkey),
@@ -156,6 +164,7 @@ describe("canonical strings - every field counts", () => {
       canonicalJoin("x", "inv_12345678", PK_A, TS),
       canonicalEnroll("x", PK_A, PK_B, "n", TS),
       canonicalStatus("x", PK_A, "idle", TS),
+      canonicalRevoke("x", PK_A, PK_B, TS),
       canonicalInvite({ ...INVITE, mesh_id: "x" }),
       canonicalHello("x", "y", PK_A, TS),
     ];
