@@ -17,6 +17,13 @@ export interface BrokerOptions {
   retentionMs: number;
   sweepIntervalMs: number;
   maxFrameBytes: number;
+  /**
+   * A group send's frame may exceed maxFrameBytes by this much per entry of its `keys` (SPEC §7:
+   * 64 KiB + 256 B × recipients, up to maxConnectionsPerMesh recipients).
+   */
+  groupFrameBytesPerRecipient: number;
+  /** Largest group body, in bytes of ciphertext (decoded base64); larger is refused `too_large`. */
+  maxGroupBodyBytes: number;
   maxHttpBodyBytes: number;
   maxConnectionsPerMesh: number;
   statusFreshMs: number;

@@ -5,6 +5,7 @@ import type { WebSocketServer } from "ws";
 import type { BrokerContext } from "../context.js";
 import { cryptoLoaded, loadCrypto } from "../crypto.js";
 import type { Hub } from "../hub-api.js";
+import { wsMaxPayload } from "../ws/frame-cap.js";
 import { createRequestHandler } from "./router.js";
 import type { HttpDeps } from "./types.js";
 
@@ -33,7 +34,8 @@ export interface BrokerServer {
 
 /**
  * Creates (but does not start) the HTTP server and a noServer WebSocketServer whose maxPayload is
- * options.maxFrameBytes, so `ws` closes over-size frames with 1009 (SPEC §3) before they are buffered.
+ * the largest group frame (wsMaxPayload), so `ws` closes larger frames with 1009 (SPEC §3, §7)
+ * before they are buffered; frames past maxFrameBytes but under that are judged by the hub.
  * `ws` and @claudemesh/crypto (libsodium) are loaded after `listening` rather than before it
  * (start-up time); a request or upgrade that arrives first waits for them.
  */
@@ -57,7 +59,7 @@ export function createBrokerServer(ctx: BrokerContext, hub: Hub, deps: HttpDeps)
   const wss = (): Promise<WebSocketServer> => {
     loading ??= Promise.all([import("ws"), loadCrypto()]).then(
       ([{ WebSocketServer }]) =>
-        new WebSocketServer({ noServer: true, maxPayload: ctx.options.maxFrameBytes, clientTracking: false }),
+        new WebSocketServer({ noServer: true, maxPayload: wsMaxPayload(ctx.options), clientTracking: false }),
     );
     return loading;
   };

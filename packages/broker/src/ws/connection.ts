@@ -6,12 +6,14 @@ import {
   parseClientFrame,
   type ClientFrame,
   type HandshakeRejection,
+  type ParseResult,
   type Hello,
 } from "@claudemesh/protocol";
 import { cryptoLib } from "../crypto.js";
 import { StoreUnavailableError, type PendingHookStatus } from "../store/types.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import { Drainer } from "./drain.js";
+import { oversizeAllowed } from "./frame-cap.js";
 import { checkHello } from "./handshake.js";
 import { handleFrame } from "./handlers.js";
 import { viewTimings } from "./presence.js";
@@ -65,16 +67,25 @@ function onMessage(state: HubState, session: Session, data: RawData, isBinary: b
     session.sendError("malformed", "frames must be JSON text frames, not binary");
     return;
   }
-  const raw = Array.isArray(data)
-    ? Buffer.concat(data).toString("utf8")
-    : Buffer.from(data as Buffer).toString("utf8");
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+  const raw = bytes.toString("utf8");
+  let parsed: ParseResult<ClientFrame> | undefined;
+  if (bytes.length > state.ctx.options.maxFrameBytes) {
+    // Only a group send of an authenticated connection may pass maxFrameBytes (SPEC §7 group frame cap).
+    parsed = session.phase === "ready" ? parseClientFrame(raw) : undefined;
+    if (!oversizeAllowed(state.ctx.options, parsed?.ok ? parsed.value : null, bytes.length)) {
+      state.ctx.metrics.inc("frames_rejected_total", { reason: "too_large" });
+      session.close(CLOSE_CODES.messageTooBig, "frame too large");
+      return;
+    }
+  }
   if (session.phase === "authenticating") {
     // Frames pipelined right behind the hello run once it succeeds (they are not "before hello").
     if (session.held.length < MAX_HELD_FRAMES) session.held.push(raw);
     else session.sendError("no_hello", "wait for hello_ack before sending more frames");
     return;
   }
-  processRaw(state, session, raw);
+  processRaw(state, session, raw, parsed);
 }
 
 function frameId(frame: ClientFrame): string | undefined {
@@ -82,9 +93,14 @@ function frameId(frame: ClientFrame): string | undefined {
 }
 
 /** Parse, rate-limit, dispatch. Every failure becomes an error frame; the connection stays usable. */
-function processRaw(state: HubState, session: Session, raw: string): void {
+function processRaw(
+  state: HubState,
+  session: Session,
+  raw: string,
+  preparsed?: ParseResult<ClientFrame>,
+): void {
   const { clock, metrics } = state.ctx;
-  const parsed = parseClientFrame(raw);
+  const parsed = preparsed ?? parseClientFrame(raw);
   if (!session.frames.take(clock.now())) {
     metrics.inc("frames_rejected_total", { reason: "rate_limited" });
     const id = parsed.ok ? frameId(parsed.value) : parsed.id;

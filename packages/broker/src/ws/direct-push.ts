@@ -1,10 +1,11 @@
 // Local fast path: a delivery to a peer connected here is stored already leased and pushed from memory.
-import type { Priority, Push } from "@claudemesh/protocol";
+import type { Priority } from "@claudemesh/protocol";
 import type { BrokerContext } from "../context.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import type { NewMessage } from "../store/types.js";
 import type { CommitHooks } from "./committer.js";
 import type { MembershipCache } from "./membership.js";
+import { directPushJson, groupPushJson, sharedBodyJson, type PushHead } from "./push-frame.js";
 import { viewTimings } from "./presence.js";
 import type { Session } from "./session.js";
 
@@ -64,6 +65,17 @@ export function directPushHooks(state: DirectPushState): CommitHooks {
         const sender = senders.get(message);
         // A duplicate send stored nothing: there is nothing to push (the original was pushed).
         if (!sender || message.duplicateOf !== undefined) continue;
+        const head: PushHead = {
+          messageId: message.messageId,
+          meshId: message.meshId,
+          senderPubkey: sender.pubkey,
+          senderName: sender.name,
+          targetSpec: message.targetSpec,
+          priority: message.priority,
+          createdAt: message.createdAt,
+        };
+        // A group body is serialised once for all of its recipients (SPEC §4: stored and sent as one body).
+        const shared = message.body ? sharedBodyJson(message.body) : null;
         for (const delivery of message.deliveries) {
           if (!delivery.lease) continue;
           const session = state.live.get(delivery.recipientMemberId);
@@ -73,20 +85,11 @@ export function directPushHooks(state: DirectPushState): CommitHooks {
             orphaned.add(delivery.lease.owner);
             continue;
           }
-          const push: Push = {
-            type: "push",
-            messageId: message.messageId,
-            meshId: message.meshId,
-            senderPubkey: sender.pubkey,
-            senderName: sender.name,
-            targetSpec: message.targetSpec,
-            priority: message.priority,
-            nonce: delivery.nonce,
-            ciphertext: delivery.ciphertext,
-            createdAt: new Date(message.createdAt).toISOString(),
-          };
+          const raw = shared
+            ? groupPushJson(head, shared, delivery.nonce, delivery.ciphertext)
+            : directPushJson(head, delivery.nonce, delivery.ciphertext);
           try {
-            session.drainer.pushedDirectly(message.messageId, delivery.lease.until, JSON.stringify(push));
+            session.drainer.pushedDirectly(message.messageId, delivery.lease.until, raw);
           } catch (error) {
             // The message is durable and leased: it comes back when the lease runs out. Never let
             // a push failure turn into an error for the sender, whose message is already stored.

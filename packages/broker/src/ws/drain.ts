@@ -1,7 +1,8 @@
 // Per-connection delivery loop (SPEC §3 Delivery guarantees): claim with a lease, push, redeliver when a lease runs out.
-import type { Priority, Push } from "@claudemesh/protocol";
+import type { Priority } from "@claudemesh/protocol";
 import type { DeliveryRow, Store } from "../store/types.js";
 import type { BrokerOptions, Clock, Logger, Metrics } from "../context.js";
+import { directPushJson, groupPushJson, sharedBodyJson } from "./push-frame.js";
 
 /**
  * Above this many bytes queued in the socket the loop stops claiming until the reader catches up,
@@ -65,20 +66,13 @@ export interface DrainDeps {
   ledger: PushLedger;
 }
 
-/** Renders a stored delivery as the `push` frame of SPEC §3. */
-export function pushFrame(row: DeliveryRow): Push {
-  return {
-    type: "push",
-    messageId: row.messageId,
-    meshId: row.meshId,
-    senderPubkey: row.senderPubkey,
-    senderName: row.senderName,
-    targetSpec: row.targetSpec,
-    priority: row.priority,
-    nonce: row.nonce,
-    ciphertext: row.ciphertext,
-    createdAt: new Date(row.createdAt).toISOString(),
-  };
+/**
+ * Renders a stored delivery as the `push` frame text of SPEC §3: the group form when the message
+ * has a stored body (this row then holds the recipient's sealed key), else the direct form.
+ */
+export function pushFrameJson(row: DeliveryRow): string {
+  if (row.body) return groupPushJson(row, sharedBodyJson(row.body), row.nonce, row.ciphertext);
+  return directPushJson(row, row.nonce, row.ciphertext);
 }
 
 /**
@@ -202,7 +196,7 @@ export class Drainer {
           if (this.stopped) return;
           for (const row of rows) {
             if (ledger.pushed(this.target.memberId, row.messageId)) metrics.inc("redeliveries_total");
-            this.target.send(JSON.stringify(pushFrame(row)));
+            this.target.send(pushFrameJson(row));
           }
           if (rows.length > 0) {
             metrics.inc("pushes_total", undefined, rows.length);

@@ -85,6 +85,15 @@ async function prepareSend(
     });
     return null;
   }
+  if (routed.body && base64Bytes(routed.body.ciphertext) > state.ctx.options.maxGroupBodyBytes) {
+    state.ctx.metrics.inc("sends_rejected_total", { reason: "too_large" });
+    session.sendError(
+      "too_large",
+      `a group body may hold at most ${state.ctx.options.maxGroupBodyBytes} bytes of ciphertext; send a shorter message`,
+      { id: frame.id },
+    );
+    return null;
+  }
   const me = session.me;
   const now = state.ctx.clock.now();
   const message: NewMessage = {
@@ -95,10 +104,18 @@ async function prepareSend(
     priority: frame.priority,
     createdAt: now,
     deliveries: routed.deliveries,
+    // A group send's body and signature, stored once (SPEC §4).
+    ...(routed.body ? { body: routed.body } : {}),
     // The send id is the idempotency key (SPEC §3): a retry is acked with the stored message id.
     clientId: frame.id,
   };
   return { message, durable: state.committer.submit(message) };
+}
+
+/** Bytes a standard-alphabet, padded base64 text decodes to (the schema checked the alphabet). */
+function base64Bytes(text: string): number {
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return Math.floor((text.length * 3) / 4) - padding;
 }
 
 /**

@@ -58,6 +58,33 @@ export class ReceiptRelay {
     return { pushTo, recipientPubkey: recipient.pubkey };
   }
 
+  /**
+   * `targets` for many recipients at once (a broadcast's acks): one pass over this broker's
+   * connections per mesh, and one shared pushTo set per mesh, instead of one pass per recipient.
+   */
+  targetsMany(
+    recipientMemberIds: Iterable<string>,
+  ): Map<string, { pushTo: ReadonlySet<string>; recipientPubkey?: string }> {
+    const byMesh = new Map<string, Set<string>>();
+    const out = new Map<string, { pushTo: ReadonlySet<string>; recipientPubkey?: string }>();
+    const none = new Set<string>();
+    for (const recipientMemberId of recipientMemberIds) {
+      const recipient = this.state.live.get(recipientMemberId)?.member;
+      if (!recipient) {
+        out.set(recipientMemberId, { pushTo: none });
+        continue;
+      }
+      let pushTo = byMesh.get(recipient.meshId);
+      if (!pushTo) {
+        byMesh.set(recipient.meshId, (pushTo = new Set()));
+        for (const [memberId, session] of this.state.live)
+          if (session.member?.meshId === recipient.meshId && this.liveSession(memberId)) pushTo.add(memberId);
+      }
+      out.set(recipientMemberId, { pushTo, recipientPubkey: recipient.pubkey });
+    }
+    return out;
+  }
+
   /** After commit: counts every change and pushes those stored as notified for this broker. */
   pushed(changes: readonly ReceiptChange[], pushTo: ReadonlySet<string>): void {
     const byState = new Map<string, number>();

@@ -65,7 +65,7 @@ export function createHubState(ctx: BrokerContext): HubState {
       },
     ),
     delivered: new DeliveredBatcher(store, clock, metrics, log, {
-      targets: (recipient) => state.receipts.targets(recipient),
+      targets: (recipients) => state.receipts.targetsMany(recipients),
       pushed: (changes, pushTo) => state.receipts.pushed(changes, pushTo),
     }),
     // Replaced below: the relay reads `state`, which is being built here.

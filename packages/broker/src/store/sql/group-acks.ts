@@ -67,15 +67,17 @@ export function* recordReceiptsMany(
   // Plain acks grouped by their pushTo set: one statement per distinct set. The broker passes the
   // same set for every recipient of one mesh, so a broadcast's acks are one statement.
   const groups = new Map<string, { pushTo: string[]; pairs: Array<[string, string]> }>();
+  const keys = new Map<ReadonlySet<string> | undefined, string>();
   for (const input of inputs) {
     if (input.shown.length > 0) {
       withShown.push(input);
       continue;
     }
-    const pushTo = [...new Set(input.pushTo ?? [])].sort();
-    const key = pushTo.join(",");
+    // The key of a set object is computed once: a broadcast's inputs share one set.
+    let key = keys.get(input.pushTo);
+    if (key === undefined) keys.set(input.pushTo, (key = [...new Set(input.pushTo ?? [])].sort().join(",")));
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { pushTo, pairs: [] }));
+    if (!group) groups.set(key, (group = { pushTo: key === "" ? [] : key.split(","), pairs: [] }));
     for (const id of new Set(input.delivered)) group.pairs.push([id, input.recipientMemberId]);
   }
   const now = inputs[0]?.now ?? 0;
