@@ -1,6 +1,6 @@
-// Recipient resolution for `send` (SPEC §3 Messages, §4): who a direct, broadcast or channel send must reach, checked against its envelopes.
+// Recipient resolution for `send` (SPEC §3 Messages, §4): who a direct, broadcast or channel send must reach, checked against its sealed keys.
 import { isFanoutTarget, type Send } from "@claudemesh/protocol";
-import type { MemberRow, NewDelivery } from "../store/types.js";
+import type { GroupBody, MemberRow, NewDelivery } from "../store/types.js";
 
 /** The active (non-revoked) members and agents of one mesh, indexed for routing. */
 export interface MeshMembership {
@@ -37,7 +37,8 @@ export function buildMembership(
 }
 
 export type RouteResult =
-  | { ok: true; deliveries: NewDelivery[] }
+  /** `body` is set for a group send: each delivery then carries its recipient's sealed key. */
+  | { ok: true; deliveries: NewDelivery[]; body?: GroupBody }
   | { ok: false; code: "unknown_target"; message: string }
   | { ok: false; code: "recipients_mismatch"; message: string; expected: string[] };
 
@@ -65,8 +66,9 @@ export function fanoutRecipients(
  * Resolves a validated `send` into one delivery per recipient, or the error the sender gets.
  * Direct sends must name an active member or agent of the sender's own mesh other than the sender:
  * a direct send to oneself is refused as `unknown_target` (it would only loop an agent's words
- * back to it, and fan-outs exclude the sender too). Fan-out envelopes must address exactly the
- * current recipients — no more, no fewer — else nothing is stored and `expected` lists them.
+ * back to it, and fan-outs exclude the sender too). A group send's `keys` must address exactly the
+ * current recipients — no more, no fewer — else nothing is stored and `expected` lists them; the
+ * body is stored once and each recipient's delivery holds only its sealed key (SPEC §4).
  */
 export function routeSend(membership: MeshMembership, frame: Send, senderId: string): RouteResult {
   if (!isFanoutTarget(frame.targetSpec)) {
@@ -84,10 +86,15 @@ export function routeSend(membership: MeshMembership, frame: Send, senderId: str
     };
   }
   const recipients = fanoutRecipients(membership, frame.targetSpec, senderId);
-  const envelopes = frame.envelopes ?? [];
+  const group = frame as GroupSendFields;
+  // TRANSITION (removed once the protocol's group send schema lands): the old per-recipient form.
+  const legacy = (frame as { envelopes?: Array<{ to: string; nonce: string; ciphertext: string }> })
+    .envelopes;
+  const keys =
+    group.keys ?? legacy?.map((e) => ({ to: e.to, nonce: e.nonce, sealedKey: e.ciphertext })) ?? [];
   const expectedKeys = new Set(recipients.map((member) => member.pubkey));
-  const exact =
-    envelopes.length === expectedKeys.size && envelopes.every((envelope) => expectedKeys.has(envelope.to));
+  // The schema refuses a repeated `to`, so equal sizes and every key expected means the same set.
+  const exact = keys.length === expectedKeys.size && keys.every((key) => expectedKeys.has(key.to));
   if (!exact || recipients.length === 0) {
     const expected = [...expectedKeys].sort();
     const what =
@@ -98,16 +105,34 @@ export function routeSend(membership: MeshMembership, frame: Send, senderId: str
       message:
         recipients.length === 0
           ? `${frame.targetSpec} has no other members to deliver to`
-          : `envelopes must address exactly ${what} (${expected.length}); reseal for the expected list and retry`,
+          : `keys must address exactly ${what} (${expected.length}); reseal for the expected list and retry`,
       expected,
     };
   }
+  // The schema guarantees body and sig on a group send.
+  if (legacy)
+    return {
+      ok: true,
+      deliveries: keys.map((key) => ({
+        recipientMemberId: membership.byPubkey.get(key.to)!.id,
+        nonce: key.nonce,
+        ciphertext: key.sealedKey,
+      })),
+    };
   return {
     ok: true,
-    deliveries: envelopes.map((envelope) => ({
-      recipientMemberId: membership.byPubkey.get(envelope.to)!.id,
-      nonce: envelope.nonce,
-      ciphertext: envelope.ciphertext,
+    body: { nonce: group.body!.nonce, ciphertext: group.body!.ciphertext, sig: group.sig! },
+    deliveries: keys.map((key) => ({
+      recipientMemberId: membership.byPubkey.get(key.to)!.id,
+      nonce: key.nonce,
+      ciphertext: key.sealedKey,
     })),
   };
+}
+
+/** The group fields of a `*` / `#name` send (SPEC §3, §4 revision 2). */
+interface GroupSendFields {
+  body?: { nonce: string; ciphertext: string };
+  sig?: string;
+  keys?: ReadonlyArray<{ to: string; nonce: string; sealedKey: string }>;
 }
