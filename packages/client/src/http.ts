@@ -110,6 +110,8 @@ export interface JoinMeshResult {
   memberId: string;
   role: Role;
   meshSlug: string;
+  /** The name the broker admitted the member under (differs from the asked-for one when that is taken). */
+  displayName: string;
   /** The broker the membership lives on (the invite's `broker_url` unless overridden). */
   brokerUrl: string;
 }
@@ -168,7 +170,14 @@ export async function joinMesh(args: JoinMeshArgs): Promise<JoinMeshResult> {
     { httpBase, method: "POST", path: "/join", body, schema: JoinResponseSchema, what: "join failed" },
     args,
   );
-  return { meshId: res.mesh_id, memberId: res.member_id, role: res.role, meshSlug: res.mesh_slug, brokerUrl };
+  return {
+    meshId: res.mesh_id,
+    memberId: res.member_id,
+    role: res.role,
+    meshSlug: res.mesh_slug,
+    displayName: res.display_name ?? args.displayName,
+    brokerUrl,
+  };
 }
 
 export interface EnrollAgentArgs extends HttpOptions {

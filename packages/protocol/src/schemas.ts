@@ -1,6 +1,7 @@
 // zod schemas for every WebSocket frame and HTTP body of SPEC §2–§3: the single source of truth for the wire.
 import { z } from "zod";
 import { ERROR_CODES } from "./errors.js";
+import { displayNameProblem } from "./display-name.js";
 import {
   MAX_CHANNEL_CHARS,
   MAX_NAME_CHARS,
@@ -59,11 +60,13 @@ export const SlugSchema = z
 export const DisplayNameSchema = z
   .string()
   .min(1)
-  .max(MAX_NAME_CHARS)
-  .regex(
-    /^[A-Za-z0-9_.@-](?:[A-Za-z0-9 _.@+-]*[A-Za-z0-9_.@+-])?$/,
-    "must use letters, digits, space and . _ @ + - (no leading or trailing space)",
-  );
+  // Code units, a cheap bound before the per-character check (which counts characters).
+  .max(MAX_NAME_CHARS * 2)
+  .superRefine((name, ctx) => {
+    // One rule for the CLI and the broker (display-name.ts): Unicode letters, NFC, no controls.
+    const problem = displayNameProblem(name);
+    if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
 /** Channel name without its `#`. */
 export const ChannelNameSchema = z
   .string()
@@ -292,6 +295,18 @@ export const PeerSchema = z.object({
   channels: z.array(ChannelNameSchema),
   /** Only shown to agents of the same member (SPEC §3). */
   cwd: z.string().optional(),
+  /**
+   * claudemesh extension (docs/PROTOCOL.md), on the viewer's own entry only: how many messages
+   * queued to it its current status holds back (`next`/`low` while `working` or `dnd`), and the
+   * status and the source that set it.
+   */
+  held: z
+    .object({
+      count: z.number().int().nonnegative(),
+      status: StatusSchema,
+      source: StatusSourceSchema,
+    })
+    .optional(),
 });
 
 export const PeersSchema = z.object({
@@ -409,6 +424,11 @@ export const JoinResponseSchema = z.object({
   member_id: OpaqueIdSchema,
   role: RoleSchema,
   mesh_slug: SlugSchema,
+  /**
+   * claudemesh extension: the name the broker admitted the member under — the asked-for name, or
+   * `name-2`, … when that name (or one that looks the same) is taken. Absent from older brokers.
+   */
+  display_name: z.string().optional(),
 });
 
 export const AgentEnrollRequestSchema = z.object({

@@ -290,6 +290,8 @@ export interface Store {
    * leases of a connection that died with its broker (kill -9) run out (SPEC §3 Delivery guarantees).
    */
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null>;
+  /** Count of undelivered deliveries for a recipient whose priority is not in `allowed` (held by its status). */
+  countHeld(recipientMemberId: string, allowed: readonly Priority[]): Promise<number>;
   /** Count of undelivered deliveries for a recipient (any priority). */
   countPending(recipientMemberId: string): Promise<number>;
   /** Read-only: every envelope stored for `messageId` (one per recipient), e.g. to show it is ciphertext only. */

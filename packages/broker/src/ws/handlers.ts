@@ -7,6 +7,7 @@ import { pushableNow } from "./direct-push.js";
 import { handleMessageStatus } from "./receipts.js";
 import { buildPeerList, isOnline } from "../core/peers.js";
 import { viewTimings } from "./presence.js";
+import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import type { Session } from "./session.js";
 import { wakeRecipients, type HubState } from "./state.js";
 
@@ -184,5 +185,11 @@ async function handleListPeers(state: HubState, session: Session, frame: ListPee
       presence.set(member.id, state.presence.toRow(local));
   }
   const peers = buildPeerList({ viewer: me, members, presence, channelsByMember, now, timings });
+  // claudemesh extension (docs/PROTOCOL.md): the viewer's own entry says what its status holds back.
+  const self = peers.find((p) => p.pubkey === me.pubkey);
+  if (self && session.peer) {
+    const { status, source } = effectiveStatus(session.peer.status, now, timings);
+    self.held = { count: await store.countHeld(me.id, allowedPriorities(status)), status, source };
+  }
   session.send({ type: "peers", id: frame.id, peers });
 }

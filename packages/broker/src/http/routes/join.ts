@@ -43,7 +43,15 @@ function assertInviterAuthority(inviter: MemberRow | null): void {
 function joinReply(mesh: MeshRow, member: MemberRow): RouteReply {
   return {
     status: 200,
-    json: { ok: true, mesh_id: mesh.id, member_id: member.id, role: member.role, mesh_slug: mesh.slug },
+    json: {
+      ok: true,
+      mesh_id: mesh.id,
+      member_id: member.id,
+      role: member.role,
+      mesh_slug: mesh.slug,
+      // The name actually admitted (it differs from the asked-for one when that is taken), so the CLI can say so.
+      display_name: member.displayName,
+    },
   };
 }
 

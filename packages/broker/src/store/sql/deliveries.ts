@@ -188,6 +188,21 @@ export function* earliestForeignLease(
   return row?.t === null || row?.t === undefined ? null : Number(row.t);
 }
 
+/**
+ * Undelivered deliveries to a recipient whose priority is not in `allowed` — the ones its status
+ * holds back (SPEC §3 priority gating); for the `held` count of list_peers.
+ */
+export function* countHeld(recipientMemberId: string, allowed: readonly string[]): Op<number> {
+  const held = ["now", "next", "low"].filter((p) => !allowed.includes(p));
+  if (held.length === 0) return 0;
+  const row = yield* first(
+    `SELECT COUNT(*) AS n FROM deliveries
+     WHERE recipient_member_id = ? AND delivered_at IS NULL AND priority IN (${held.map(() => "?").join(", ")})`,
+    [recipientMemberId, ...held],
+  );
+  return Number(row?.n ?? 0);
+}
+
 export function* countPending(recipientMemberId: string): Op<number> {
   // Two counts, each matching one partial index's predicate (unleased / leased), instead of a scan.
   const row = yield* first(

@@ -1,5 +1,6 @@
 // Store rules of the members aggregate (SPEC §1–§2), run by both adapters: meshes, members and agents,
 // display-name suffixing, invite-use claims, idempotent redeem/enroll, revocation.
+import { displayNameSkeleton } from "@claudemesh/protocol";
 import type { MemberRow, MeshRow, RedeemResult, Store } from "../types.js";
 import { exec, first, rows, RetryTransaction, type Op } from "./op.js";
 import { MEMBER_COLUMNS, MESH_COLUMNS, toMember, toMesh } from "./rows.js";
@@ -46,13 +47,19 @@ export function* listMembers(meshId: string): Op<MemberRow[]> {
  * The first free name among `wanted`, `wanted-2`, `wanted-3`, … (the base is shortened when the
  * suffix would push the name past MAX_DISPLAY_NAME_CHARS).
  */
-export function pickFreeName(wanted: string, taken: ReadonlySet<string>): string {
-  if (!taken.has(wanted)) return wanted;
+export function pickFreeName(
+  wanted: string,
+  taken: ReadonlySet<string>,
+  key: (name: string) => string = (name) => name,
+): string {
+  if (!taken.has(key(wanted))) return wanted;
   // taken is finite, so one of the first taken.size + 2 suffixes is free.
+  const chars = [...wanted];
   for (let n = 2; n <= taken.size + 2; n++) {
     const suffix = `-${n}`;
-    const candidate = `${wanted.slice(0, MAX_DISPLAY_NAME_CHARS - suffix.length)}${suffix}`;
-    if (!taken.has(candidate)) return candidate;
+    // Cut by characters, not UTF-16 units, so a non-BMP letter is never split.
+    const candidate = `${chars.slice(0, MAX_DISPLAY_NAME_CHARS - suffix.length).join("")}${suffix}`;
+    if (!taken.has(key(candidate))) return candidate;
   }
   throw new Error("pickFreeName: no free name found (unreachable)");
 }
@@ -60,7 +67,13 @@ export function pickFreeName(wanted: string, taken: ReadonlySet<string>): string
 function* uniqueDisplayName(meshId: string, wanted: string): Op<string> {
   // An index-only range scan of (mesh_id, display_name); meshes hold at most thousands of members.
   const taken = yield* rows("SELECT display_name FROM members WHERE mesh_id = ?", [meshId]);
-  return pickFreeName(wanted, new Set(taken.map((r) => String(r.display_name))));
+  // Compared by skeleton (SPEC §1 names; protocol display-name.ts): `José`, `jose` and `јose`
+  // (Cyrillic ј) are one name, so a look-alike is admitted only with a suffix, never as a twin.
+  return pickFreeName(
+    wanted,
+    new Set(taken.map((r) => displayNameSkeleton(String(r.display_name)))),
+    displayNameSkeleton,
+  );
 }
 
 interface NewMember {

@@ -19,6 +19,7 @@ import {
   type RedeemResult,
   type Store,
 } from "../types.js";
+import type { Priority } from "@claudemesh/protocol";
 import type { StoreLog } from "../options.js";
 import type { Dialect } from "./dialect.js";
 import type { Op } from "./op.js";
@@ -153,6 +154,10 @@ export abstract class SqlStore implements Store {
 
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null> {
     return this.direct(rules.earliestForeignLease(recipientMemberId, exceptOwner, now));
+  }
+
+  countHeld(recipientMemberId: string, allowed: readonly Priority[]): Promise<number> {
+    return this.direct(rules.countHeld(recipientMemberId, allowed));
   }
 
   countPending(recipientMemberId: string): Promise<number> {
