@@ -17,6 +17,8 @@ const broker = await startBroker({
   connFrameBurst: 1_000_000,
   httpRequestsPerSec: 100_000,
   httpRequestBurst: 100_000,
+  // The group benchmark connects a sender and 1,000 recipients to one mesh.
+  maxConnectionsPerMesh: 2_000,
 });
 const httpUrl = broker.url.replace(/\/$/, "");
 report({ type: "ready", httpUrl, wsUrl: `${httpUrl.replace(/^http/, "ws")}/ws` });

@@ -19,8 +19,22 @@ server.on("connection", (socket, request) => {
       targetSpec: string;
       nonce: string;
       ciphertext: string;
+      body?: { nonce: string; ciphertext: string };
+      sig?: string;
+      keys?: Array<{ to: string; nonce: string; sealedKey: string }>;
     };
     if (frame.type !== "send") return;
+    if (frame.keys) {
+      // Group send (SPEC §4): the body serialised once, each recipient's push adds its sealed key —
+      // the same splice the broker does, so the baseline is no slower than it has to be.
+      const shared = `{"type":"push","messageId":${JSON.stringify(frame.id)},"senderPubkey":${JSON.stringify(id)},"targetSpec":${JSON.stringify(frame.targetSpec)},"body":${JSON.stringify(frame.body)},"sig":${JSON.stringify(frame.sig)}`;
+      for (const key of frame.keys)
+        peers
+          .get(key.to)
+          ?.send(`${shared},"key":${JSON.stringify({ nonce: key.nonce, sealedKey: key.sealedKey })}}`);
+      socket.send(JSON.stringify({ type: "ack", id: frame.id, messageId: frame.id, queued: false }));
+      return;
+    }
     peers.get(frame.targetSpec)?.send(
       JSON.stringify({
         type: "push",

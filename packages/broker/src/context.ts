@@ -22,8 +22,6 @@ export interface BrokerOptions {
    * 64 KiB + 256 B × recipients, up to maxConnectionsPerMesh recipients).
    */
   groupFrameBytesPerRecipient: number;
-  /** Largest group body, in bytes of ciphertext (decoded base64); larger is refused `too_large`. */
-  maxGroupBodyBytes: number;
   maxHttpBodyBytes: number;
   maxConnectionsPerMesh: number;
   statusFreshMs: number;

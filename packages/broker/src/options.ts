@@ -8,6 +8,7 @@ import {
   DEAD_AFTER_MS,
   DEFAULT_HOST,
   DEFAULT_PORT,
+  GROUP_FRAME_BYTES_PER_RECIPIENT,
   HELLO_SKEW_MS,
   MAX_CONNECTIONS_PER_MESH,
   MAX_FRAME_BYTES,
@@ -72,18 +73,12 @@ export const NUMERIC_OPTIONS: Readonly<Record<NumericOption, NumericSpec>> = {
     min: 1_024,
     max: 16 * 1024 * 1024,
   },
-  // SPEC §7 revision 2: group frame cap 64 KiB + 256 B × recipients; group body ≤ 64 KiB of ciphertext.
+  // SPEC §7 revision 2: group frame cap 64 KiB + 256 B × recipients (the body's own cap is the schema's).
   groupFrameBytesPerRecipient: {
-    default: 256,
+    default: GROUP_FRAME_BYTES_PER_RECIPIENT,
     env: "CLAUDEMESH_GROUP_FRAME_BYTES_PER_RECIPIENT",
     min: 200,
     max: 64 * 1024,
-  },
-  maxGroupBodyBytes: {
-    default: 64 * 1024,
-    env: "CLAUDEMESH_MAX_GROUP_BODY_BYTES",
-    min: 1_024,
-    max: 16 * 1024 * 1024,
   },
   maxHttpBodyBytes: {
     default: MAX_HTTP_BODY_BYTES,

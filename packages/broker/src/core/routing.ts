@@ -86,12 +86,7 @@ export function routeSend(membership: MeshMembership, frame: Send, senderId: str
     };
   }
   const recipients = fanoutRecipients(membership, frame.targetSpec, senderId);
-  const group = frame as GroupSendFields;
-  // TRANSITION (removed once the protocol's group send schema lands): the old per-recipient form.
-  const legacy = (frame as { envelopes?: Array<{ to: string; nonce: string; ciphertext: string }> })
-    .envelopes;
-  const keys =
-    group.keys ?? legacy?.map((e) => ({ to: e.to, nonce: e.nonce, sealedKey: e.ciphertext })) ?? [];
+  const keys = frame.keys ?? [];
   const expectedKeys = new Set(recipients.map((member) => member.pubkey));
   // The schema refuses a repeated `to`, so equal sizes and every key expected means the same set.
   const exact = keys.length === expectedKeys.size && keys.every((key) => expectedKeys.has(key.to));
@@ -110,29 +105,13 @@ export function routeSend(membership: MeshMembership, frame: Send, senderId: str
     };
   }
   // The schema guarantees body and sig on a group send.
-  if (legacy)
-    return {
-      ok: true,
-      deliveries: keys.map((key) => ({
-        recipientMemberId: membership.byPubkey.get(key.to)!.id,
-        nonce: key.nonce,
-        ciphertext: key.sealedKey,
-      })),
-    };
   return {
     ok: true,
-    body: { nonce: group.body!.nonce, ciphertext: group.body!.ciphertext, sig: group.sig! },
+    body: { nonce: frame.body!.nonce, ciphertext: frame.body!.ciphertext, sig: frame.sig! },
     deliveries: keys.map((key) => ({
       recipientMemberId: membership.byPubkey.get(key.to)!.id,
       nonce: key.nonce,
       ciphertext: key.sealedKey,
     })),
   };
-}
-
-/** The group fields of a `*` / `#name` send (SPEC §3, §4 revision 2). */
-interface GroupSendFields {
-  body?: { nonce: string; ciphertext: string };
-  sig?: string;
-  keys?: ReadonlyArray<{ to: string; nonce: string; sealedKey: string }>;
 }

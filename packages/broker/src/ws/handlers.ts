@@ -7,7 +7,6 @@ import { pushableNow } from "./direct-push.js";
 import { handleMessageStatus } from "./receipts.js";
 import { buildPeerList, isOnline } from "../core/peers.js";
 import { viewTimings } from "./presence.js";
-import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import type { Session } from "./session.js";
 import { wakeRecipients, type HubState } from "./state.js";
 
@@ -86,15 +85,6 @@ async function prepareSend(
     });
     return null;
   }
-  if (routed.body && base64Bytes(routed.body.ciphertext) > state.ctx.options.maxGroupBodyBytes) {
-    state.ctx.metrics.inc("sends_rejected_total", { reason: "too_large" });
-    session.sendError(
-      "too_large",
-      `a group body may hold at most ${state.ctx.options.maxGroupBodyBytes} bytes of ciphertext; send a shorter message`,
-      { id: frame.id },
-    );
-    return null;
-  }
   const me = session.me;
   const now = state.ctx.clock.now();
   const message: NewMessage = {
@@ -111,12 +101,6 @@ async function prepareSend(
     clientId: frame.id,
   };
   return { message, durable: state.committer.submit(message) };
-}
-
-/** Bytes a standard-alphabet, padded base64 text decodes to (the schema checked the alphabet). */
-function base64Bytes(text: string): number {
-  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
-  return Math.floor((text.length * 3) / 4) - padding;
 }
 
 /**
@@ -185,11 +169,5 @@ async function handleListPeers(state: HubState, session: Session, frame: ListPee
       presence.set(member.id, state.presence.toRow(local));
   }
   const peers = buildPeerList({ viewer: me, members, presence, channelsByMember, now, timings });
-  // claudemesh extension (docs/PROTOCOL.md): the viewer's own entry says what its status holds back.
-  const self = peers.find((p) => p.pubkey === me.pubkey);
-  if (self && session.peer) {
-    const { status, source } = effectiveStatus(session.peer.status, now, timings);
-    self.held = { count: await store.countHeld(me.id, allowedPriorities(status)), status, source };
-  }
   session.send({ type: "peers", id: frame.id, peers });
 }

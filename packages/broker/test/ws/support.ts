@@ -2,11 +2,12 @@
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { Peer, Priority, Push, ServerFrame } from "@claudemesh/protocol";
-import { decryptDirect, encryptDirect, sealForRecipients, signStatus } from "@claudemesh/crypto";
+import { decryptDirect, encryptDirect, signStatus } from "@claudemesh/crypto";
 import type { TestBroker } from "../helpers/broker.js";
 import type { Member } from "../helpers/identity.js";
 import type { StoreTarget } from "../helpers/stores.js";
 import { postJson } from "../helpers/http.js";
+import { groupSend, openGroupForTest } from "./group-support.js";
 import type { TestPeer } from "../helpers/ws-client.js";
 
 let seq = 0;
@@ -23,7 +24,7 @@ export function directSend(
   return { type: "send" as const, id, targetSpec: to.pubkey, priority, nonce, ciphertext };
 }
 
-/** A fan-out `send` frame sealed for `recipients`. */
+/** A group (`*` / `#name`) `send` frame sealed for `recipients` (SPEC §4: one body, a key per recipient). */
 export function fanoutSend(
   from: Member,
   targetSpec: string,
@@ -31,16 +32,13 @@ export function fanoutSend(
   text: string,
   id = `f${++seq}`,
 ) {
-  const envelopes = sealForRecipients(
-    text,
-    recipients.map((r) => r.pubkey),
-    from.secretKey,
-  );
-  return { type: "send" as const, id, targetSpec, priority: "now" as const, envelopes };
+  return groupSend(from, targetSpec, recipients, text, { id });
 }
 
-/** Opens a push addressed to `me`; null when it does not decrypt. */
+/** Opens a push addressed to `me` (direct or group form); null when it does not decrypt. */
 export function open(push: Push, me: Member): string | null {
+  if (push.body) return openGroupForTest(push, me);
+  if (push.nonce === undefined || push.ciphertext === undefined) return null;
   return decryptDirect({ nonce: push.nonce, ciphertext: push.ciphertext }, push.senderPubkey, me.secretKey);
 }
 
@@ -58,6 +56,7 @@ export async function dumpStore(target: StoreTarget): Promise<string> {
     "members",
     "presence",
     "deliveries",
+    "message_bodies",
     "pending_hook_status",
     "channel_members",
     "audit_log",

@@ -181,10 +181,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "group message bodies stored once",
     // SPEC §4 revision 2: a `*` / `#name` message is encrypted once; its body and signature are one
     // row here, and each recipient's deliveries row (routing, lease, FIFO as before) holds only its
-    // sealed key in nonce/ciphertext. Rows queued before this migration are untouched: direct ones
-    // stay direct, and an old fan-out copy (its own full box, no body row) is pushed in the direct
-    // form, which its recipient opens with the sender's key as before.
+    // sealed key in nonce/ciphertext. Direct rows queued before this migration stay as they are. An
+    // old fan-out copy (`*` / `#name`, its own full crypto_box for one recipient, no body row) is
+    // converted into a direct copy addressed to that recipient: the revision-2 push of a `*`/`#name`
+    // target must carry a body, and the direct form opens with the sender's key exactly as before.
     statements: (d) => [
+      `UPDATE deliveries
+         SET target_spec = (SELECT pubkey FROM members WHERE members.id = deliveries.recipient_member_id)
+       WHERE target_spec = '*' OR target_spec LIKE '#%'`,
       `CREATE TABLE message_bodies (
         message_id TEXT PRIMARY KEY,
         mesh_id TEXT NOT NULL,
