@@ -42,6 +42,17 @@ export interface BrokerOptions {
   maxBatch: number;
   /** Deliveries claimed per drain round per recipient. */
   drainBatch: number;
+  /** Bytes buffered for one authenticated connection before it is closed with 1013 (SPEC §7). */
+  maxOutboundBytes: number;
+  /** The same budget for a socket that has not completed its hello. */
+  preHelloOutboundBytes: number;
+  /** Token bucket per connection of error replies; one more closes it with 1008 `rate_limited`. */
+  errorRepliesPerSec: number;
+  errorReplyBurst: number;
+  /** Error replies a socket may earn before its hello completes; one more closes it with 1008. */
+  preHelloErrorReplies: number;
+  /** Channels one member may be in (SPEC §7); one more join gets `limit_reached`. */
+  maxChannelsPerMember: number;
 }
 
 export interface Logger {

@@ -10,9 +10,11 @@ import {
   DEFAULT_PORT,
   GROUP_FRAME_BYTES_PER_RECIPIENT,
   HELLO_SKEW_MS,
+  MAX_CHANNELS_PER_MEMBER,
   MAX_CONNECTIONS_PER_MESH,
   MAX_FRAME_BYTES,
   MAX_HTTP_BODY_BYTES,
+  MAX_OUTBOUND_BYTES,
   PENDING_HOOK_MS,
   PING_INTERVAL_MS,
   PRESENCE_GRACE_MS,
@@ -104,6 +106,27 @@ export const NUMERIC_OPTIONS: Readonly<Record<NumericOption, NumericSpec>> = {
   httpRequestBurst: { default: 200, env: "CLAUDEMESH_HTTP_REQUEST_BURST", min: 1, max: 10_000_000 },
   maxBatch: { default: 512, env: "CLAUDEMESH_MAX_BATCH", min: 1, max: 100_000 },
   drainBatch: { default: 256, env: "CLAUDEMESH_DRAIN_BATCH", min: 1, max: 100_000 },
+  maxOutboundBytes: {
+    default: MAX_OUTBOUND_BYTES,
+    env: "CLAUDEMESH_MAX_OUTBOUND_BYTES",
+    min: 64 * 1024,
+    max: 1024 * 1024 * 1024,
+  },
+  preHelloOutboundBytes: {
+    default: 16 * 1024,
+    env: "CLAUDEMESH_PRE_HELLO_OUTBOUND_BYTES",
+    min: 1_024,
+    max: 1024 * 1024 * 1024,
+  },
+  errorRepliesPerSec: { default: 10, env: "CLAUDEMESH_ERROR_REPLIES_PER_SEC", min: 1, max: 10_000_000 },
+  errorReplyBurst: { default: 100, env: "CLAUDEMESH_ERROR_REPLY_BURST", min: 1, max: 10_000_000 },
+  preHelloErrorReplies: { default: 8, env: "CLAUDEMESH_PRE_HELLO_ERROR_REPLIES", min: 1, max: 10_000_000 },
+  maxChannelsPerMember: {
+    default: MAX_CHANNELS_PER_MEMBER,
+    env: "CLAUDEMESH_MAX_CHANNELS_PER_MEMBER",
+    min: 1,
+    max: 1_000_000,
+  },
   healthCacheMs: { default: 1_000, env: "CLAUDEMESH_HEALTH_CACHE_MS", min: 0, max: 60_000 },
   shutdownTimeoutMs: { default: 5_000, env: "CLAUDEMESH_SHUTDOWN_TIMEOUT_MS", min: 0, max: 600_000 },
 };
@@ -230,6 +253,11 @@ export function resolveOptions(
   if (options.deadAfterMs <= options.pingIntervalMs)
     throw new OptionsError(
       `deadAfterMs (${options.deadAfterMs}) must be greater than pingIntervalMs (${options.pingIntervalMs})`,
+    );
+  // Every frame the broker may send (a push is at most a frame plus its envelope) must fit the budget.
+  if (options.maxOutboundBytes < 2 * options.maxFrameBytes)
+    throw new OptionsError(
+      `maxOutboundBytes (${options.maxOutboundBytes}) must be at least twice maxFrameBytes (${options.maxFrameBytes})`,
     );
   return options;
 }

@@ -53,6 +53,10 @@ export const DEFAULT_PORT = 7900;
 export const DEFAULT_HOST = "127.0.0.1";
 /** Longest status summary (SPEC §3 set_summary). */
 export const MAX_SUMMARY_CHARS = 280;
+/** Bytes the broker buffers for one connection before closing it with 1013 (error replies included). */
+export const MAX_OUTBOUND_BYTES = 4 * 1024 * 1024;
+/** Channels one member (or agent) may be in; one more join gets `limit_reached`. */
+export const MAX_CHANNELS_PER_MEMBER = 64;
 /** Longest display / agent / mesh name. */
 export const MAX_NAME_CHARS = 64;
 /** Longest channel name (without the leading #). */

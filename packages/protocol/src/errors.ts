@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   "too_large",
   "internal",
   "storage_unavailable",
+  "limit_reached",
   // HTTP-only
   "not_found",
   "method_not_allowed",
@@ -73,6 +74,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
   storage_unavailable: 503,
   not_found: 404,
+  limit_reached: 409,
   method_not_allowed: 405,
   unsupported_media_type: 415,
   slug_taken: 409,
@@ -96,6 +98,8 @@ export const CLOSE_CODES = {
   internalError: 1011,
   /** An identical identity connected again; the older connection is closed (newest wins). */
   replaced: 4001,
+  /** Try again later: more than the outbound byte budget was waiting to be read (SPEC §7). */
+  tryAgainLater: 1013,
   /** No hello arrived in time after the upgrade. */
   helloTimeout: 4002,
   /** The member was revoked while connected. */

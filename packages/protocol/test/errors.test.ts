@@ -23,6 +23,8 @@ describe("error codes - closed list", () => {
         "invite_exhausted",
         "invite_expired",
         "invite_invalid",
+        "last_admin",
+        "limit_reached",
         "malformed",
         "method_not_allowed",
         "no_hello",
@@ -111,6 +113,7 @@ describe("error codes - HTTP status", () => {
       malformed: 400,
       not_found: 404,
       slug_taken: 409,
+      last_admin: 409,
       invite_expired: 410,
       invite_exhausted: 410,
       too_large: 413,
@@ -147,5 +150,9 @@ describe("close codes", () => {
     expect(CLOSE_CODES.policyViolation).toBe(1008);
     expect(CLOSE_CODES.messageTooBig).toBe(1009);
     expect(CLOSE_CODES.normal).toBe(1000);
+  });
+
+  it("close a connection over its outbound byte budget with 1013 (SPEC §7)", () => {
+    expect(CLOSE_CODES.tryAgainLater).toBe(1013);
   });
 });

@@ -349,7 +349,11 @@ export interface Store {
   stashPendingHook(entry: PendingHookStatus): Promise<void>;
   /** Removes and returns the pending hook status for (mesh, pubkey) if received at or after `notBefore`. */
   takePendingHook(meshId: string, pubkey: string, notBefore: number): Promise<PendingHookStatus | null>;
-  joinChannel(meshId: string, channel: string, memberId: string): Promise<void>;
+  /**
+   * Adds the member to the channel unless it is already in `maxChannels` (default
+   * MAX_CHANNELS_PER_MEMBER) channels; false when the cap refused it (already a member: true).
+   */
+  joinChannel(meshId: string, channel: string, memberId: string, maxChannels?: number): Promise<boolean>;
   leaveChannel(meshId: string, channel: string, memberId: string): Promise<void>;
   listChannelMembers(meshId: string, channel: string): Promise<string[]>;
   /** channel names by member id, for list_peers. */

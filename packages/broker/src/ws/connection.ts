@@ -27,7 +27,7 @@ export function acceptConnection(state: HubState, socket: WebSocket, request: In
     socket.close(CLOSE_CODES.goingAway, "broker shutting down");
     return;
   }
-  const session = new Session(
+  const session: Session = new Session(
     socket,
     cryptoLib().randomId(8),
     request.socket.remoteAddress ?? "unknown",
@@ -35,6 +35,38 @@ export function acceptConnection(state: HubState, socket: WebSocket, request: In
     {
       framesPerSec: options.connFramesPerSec,
       burst: options.connFrameBurst,
+      errors: {
+        perSec: options.errorRepliesPerSec,
+        burst: options.errorReplyBurst,
+        preHello: options.preHelloErrorReplies,
+      },
+      preHelloOutboundBytes: options.preHelloOutboundBytes,
+    },
+    {
+      now: () => clock.now(),
+      onOverflow: (overflow) => {
+        metrics.inc("connections_closed_total", { reason: "outbound_overflow" });
+        log.warn("ws.outbound_overflow", {
+          conn: session.connId,
+          remote: session.remote,
+          memberId: session.member?.id,
+          queued: overflow.queued,
+          frameBytes: overflow.frameBytes,
+          limit: overflow.limit,
+        });
+        // Its leases go back at once, so the messages reach its next connection.
+        void teardown(state, session);
+      },
+      onErrorFlood: () => {
+        metrics.inc("connections_closed_total", { reason: "error_flood" });
+        log.warn("ws.error_flood", { conn: session.connId, remote: session.remote, memberId: session.member?.id });
+        void teardown(state, session);
+      },
+      onPeak: (bytes) => {
+        if (bytes <= state.outboundPeak) return;
+        state.outboundPeak = bytes;
+        metrics.set("outbound_buffered_peak_bytes", bytes);
+      },
     },
   );
   state.sockets.add(session);
@@ -229,7 +261,8 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
         presenceId,
         priorities: () =>
           allowedPriorities(effectiveStatus(peer.status, clock.now(), viewTimings(options)).status),
-        bufferedAmount: () => session.socket.bufferedAmount,
+        bufferedAmount: () => session.outbound.queued,
+        highWater: () => session.outbound.highWater,
         send: (raw) => session.sendRaw(raw),
       },
       { store, options, clock, metrics, log, ledger: state.ledger },
@@ -241,6 +274,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     session.phase = "ready";
     if (session.helloTimer) clearTimeout(session.helloTimer);
     session.helloTimer = null;
+    session.authenticated(options.maxOutboundBytes);
     session.send({ type: "hello_ack", presenceId, memberDisplayName: member.displayName });
     metrics.inc("connections_accepted_total");
     log.info("ws.hello_ok", { conn: session.connId, meshId: member.meshId, memberId: member.id, presenceId });

@@ -2,15 +2,13 @@
 import type { Priority } from "@claudemesh/protocol";
 import type { DeliveryRow, Store } from "../store/types.js";
 import type { BrokerOptions, Clock, Logger, Metrics } from "../context.js";
+import { SOCKET_HIGH_WATER_BYTES } from "./outbound.js";
 import { directPushJson, groupPushJson, sharedBodyJson } from "./push-frame.js";
 
-/**
- * Above this many bytes queued in the socket the loop stops claiming until the reader catches up,
- * so a slow reader costs at most this plus one claim batch of memory.
- */
-export const SOCKET_HIGH_WATER_BYTES = 512 * 1024;
+export { SOCKET_HIGH_WATER_BYTES };
 /** How often a paused loop looks at the socket buffer again. */
 const BACKPRESSURE_POLL_MS = 5;
+const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, BACKPRESSURE_POLL_MS));
 /** After a failed claim (store down) the loop tries again this much later. */
 const RETRY_AFTER_ERROR_MS = 1_000;
 /** Lease expiry timers fire this long after the lease, so the store sees it as expired. */
@@ -54,7 +52,15 @@ export interface DrainTarget {
   /** Priorities the peer's current status lets through (SPEC §3 priority gating). */
   priorities(): readonly Priority[];
   bufferedAmount(): number;
-  send(raw: string): void;
+  /**
+   * Above this many queued bytes the loop neither claims nor writes until the reader catches up
+   * (default SOCKET_HIGH_WATER_BYTES), so a slow reader costs at most this plus one frame in the
+   * socket and one claim batch in memory, and a batch of large pushes never runs into the
+   * connection's outbound budget by itself.
+   */
+  highWater?(): number;
+  /** Writes one frame; returns false when it was not written (the connection is closing). */
+  send(raw: string): unknown;
 }
 
 export interface DrainDeps {
@@ -145,7 +151,9 @@ export class Drainer {
   pushedDirectly(messageId: string, leaseUntil: number, raw: string): void {
     if (this.stopped) return;
     this.deps.ledger.pushed(this.target.memberId, messageId);
-    this.target.send(raw);
+    // Past the outbound budget the write is refused and the connection closes (its leases are
+    // released by its teardown); nothing more to record.
+    if (this.target.send(raw) === false) return;
     this.deps.metrics.inc("pushes_total");
     this.deps.metrics.inc("direct_pushes_total");
     this.noteLease(leaseUntil);
@@ -179,8 +187,8 @@ export class Drainer {
         this.again = false;
         let full = true;
         while (full && !this.stopped) {
-          if (this.target.bufferedAmount() > SOCKET_HIGH_WATER_BYTES) {
-            await new Promise((resolve) => setTimeout(resolve, BACKPRESSURE_POLL_MS));
+          if (this.overHighWater()) {
+            await pause();
             continue;
           }
           const now = clock.now();
@@ -195,8 +203,12 @@ export class Drainer {
           // Stopped while claiming: the caller releases this presence's leases after stop() resolves.
           if (this.stopped) return;
           for (const row of rows) {
+            // Written in claim order; a reader that falls behind mid-batch pauses the rest.
+            while (this.overHighWater() && !this.stopped) await pause();
+            if (this.stopped) return;
             if (ledger.pushed(this.target.memberId, row.messageId)) metrics.inc("redeliveries_total");
-            this.target.send(pushFrameJson(row));
+            // Refused past the outbound budget: the connection is closing and releases its leases.
+            if (this.target.send(pushFrameJson(row)) === false) return;
           }
           if (rows.length > 0) {
             metrics.inc("pushes_total", undefined, rows.length);
@@ -214,6 +226,10 @@ export class Drainer {
         }, RETRY_AFTER_ERROR_MS);
       }
     }
+  }
+
+  private overHighWater(): boolean {
+    return this.target.bufferedAmount() > (this.target.highWater?.() ?? SOCKET_HIGH_WATER_BYTES);
   }
 
   /** Remembers a lease expiry and makes sure a timer will re-drain when it passes without an ack. */

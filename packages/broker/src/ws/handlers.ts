@@ -1,5 +1,5 @@
 // Frames of an authenticated connection (SPEC §3 Messages): send, client_ack, receipts, set_status, set_summary, list_peers, channels.
-import type { ClientFrame, ListPeers, Send } from "@claudemesh/protocol";
+import type { ClientFrame, JoinChannel, LeaveChannel, ListPeers, Send } from "@claudemesh/protocol";
 import { messageId } from "../core/ids.js";
 import type { NewMessage, PresenceRow } from "../store/types.js";
 import { routeSend, type RouteResult } from "../core/routing.js";
@@ -46,17 +46,32 @@ export async function handleFrame(state: HubState, session: Session, frame: Clie
     case "list_peers":
       return handleListPeers(state, session, frame);
     case "join_channel":
-      await state.ctx.store.joinChannel(session.me.meshId, frame.name, session.me.id);
-      state.membership.invalidate(session.me.meshId);
-      return;
     case "leave_channel":
-      await state.ctx.store.leaveChannel(session.me.meshId, frame.name, session.me.id);
-      state.membership.invalidate(session.me.meshId);
-      return;
+      return handleChannel(state, session, frame);
   }
 }
 
 /**
+/**
+ * `join_channel` / `leave_channel`, one at a time per connection (so a burst of joins cannot pass
+ * the channel cap together); a join past the cap gets `error limit_reached`.
+ */
+async function handleChannel(state: HubState, session: Session, frame: JoinChannel | LeaveChannel) {
+  const me = session.me;
+  const max = state.ctx.options.maxChannelsPerMember;
+  const run = session.channelChain.then(async () => {
+    if (frame.type === "leave_channel") return state.membership.leave(me.meshId, frame.name, me.id);
+    if (await state.membership.join(me.meshId, frame.name, me.id, max)) return;
+    state.ctx.metrics.inc("frames_rejected_total", { reason: "limit_reached" });
+    session.sendError(
+      "limit_reached",
+      `this member is already in ${max} channels, the most allowed; leave one before joining #${frame.name}`,
+    );
+  });
+  session.channelChain = run.catch(() => undefined);
+  await run;
+}
+
  * Routes against the cached membership; a send that does not match it is re-checked against a
  * fresh read before it is refused, so the cache can delay a revocation by at most its TTL but
  * never refuses a member who just joined.

@@ -54,6 +54,21 @@ export class MembershipCache {
     return promise;
   }
 
+  /**
+   * `join_channel` under the per-member channel cap (SPEC §7, default 64): false when the member is
+   * already in `maxChannels` other channels. The store counts and inserts in one statement.
+   */
+  async join(meshId: string, channel: string, memberId: string, maxChannels: number): Promise<boolean> {
+    const joined = await this.store.joinChannel(meshId, channel, memberId, maxChannels);
+    this.invalidate(meshId);
+    return joined;
+  }
+
+  async leave(meshId: string, channel: string, memberId: string): Promise<void> {
+    await this.store.leaveChannel(meshId, channel, memberId);
+    this.invalidate(meshId);
+  }
+
   /** Forgets a mesh (after a local join/leave, so the next send sees the change). */
   invalidate(meshId: string): void {
     this.entries.delete(meshId);

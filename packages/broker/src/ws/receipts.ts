@@ -1,7 +1,6 @@
 // Receipts to senders (SPEC §3): live pushes, pulls of what a sender missed, and message_status answers.
 import type { MessageStatusReply, MessageStatusRequest, ReceiptPush } from "@claudemesh/protocol";
 import type { ReceiptChange } from "../store/types.js";
-import { SOCKET_HIGH_WATER_BYTES } from "./drain.js";
 import type { Session } from "./session.js";
 import type { HubState } from "./state.js";
 
@@ -122,7 +121,7 @@ export class ReceiptRelay {
       for (let round = 0; round < MAX_RECEIPT_PULL_ROUNDS; round++) {
         const session = this.liveSession(memberId);
         if (!session || this.state.closing) return;
-        if (session.socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES) {
+        if (session.outbound.queued > session.outbound.highWater) {
           await new Promise((resolve) => setTimeout(resolve, BACKPRESSURE_POLL_MS));
           continue;
         }

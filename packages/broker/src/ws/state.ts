@@ -33,6 +33,8 @@ export interface HubState {
   /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
   storeWakeups: number;
   /** Set by shutdown(): new sockets are turned away and no new work starts. */
+  /** Most outbound bytes any connection of this hub had queued (gauge `outbound_buffered_peak_bytes`). */
+  outboundPeak: number;
   closing: boolean;
 }
 
@@ -79,6 +81,7 @@ export function createHubState(ctx: BrokerContext): HubState {
     }),
     storeWakeups: 0,
     closing: false,
+    outboundPeak: 0,
   };
   const hooks = directPushHooks(state);
   state.receipts = new ReceiptRelay(state);

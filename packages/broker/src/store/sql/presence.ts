@@ -1,4 +1,5 @@
 // Store rules of presence, pending hook statuses, channels and the audit log (SPEC §3), run by both adapters.
+import { MAX_CHANNELS_PER_MEMBER } from "@claudemesh/protocol";
 import type { AuditEntry, PendingHookStatus, PresenceRow } from "../types.js";
 import { exec, first, rows, type Op } from "./op.js";
 import {
@@ -76,11 +77,29 @@ export function* takePendingHook(
   return entry.receivedAt >= notBefore ? entry : null;
 }
 
-export function* joinChannel(meshId: string, channel: string, memberId: string): Op<void> {
-  yield* exec(
-    "INSERT INTO channel_members (mesh_id, channel, member_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+/**
+ * Joins unless the member is already in `maxChannels` channels (SPEC §7: 64); the count and the
+ * insert are one statement. True when the member is in the channel afterwards (joined now or
+ * before), false when the cap refused it.
+ */
+export function* joinChannel(
+  meshId: string,
+  channel: string,
+  memberId: string,
+  maxChannels: number = MAX_CHANNELS_PER_MEMBER,
+): Op<boolean> {
+  const inserted = yield* exec(
+    `INSERT INTO channel_members (mesh_id, channel, member_id)
+     SELECT ?, ?, ? WHERE (SELECT COUNT(*) FROM channel_members WHERE mesh_id = ? AND member_id = ?) < ?
+     ON CONFLICT DO NOTHING`,
+    [meshId, channel, memberId, meshId, memberId, maxChannels],
+  );
+  if (inserted > 0) return true;
+  const already = yield* first(
+    "SELECT 1 AS one FROM channel_members WHERE mesh_id = ? AND channel = ? AND member_id = ?",
     [meshId, channel, memberId],
   );
+  return already !== null;
 }
 
 export function* leaveChannel(meshId: string, channel: string, memberId: string): Op<void> {

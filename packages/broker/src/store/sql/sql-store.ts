@@ -302,8 +302,8 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.takePendingHook(meshId, pubkey, notBefore));
   }
 
-  joinChannel(meshId: string, channel: string, memberId: string): Promise<void> {
-    return this.direct(rules.joinChannel(meshId, channel, memberId));
+  joinChannel(meshId: string, channel: string, memberId: string, maxChannels?: number): Promise<boolean> {
+    return this.direct(rules.joinChannel(meshId, channel, memberId, maxChannels));
   }
 
   leaveChannel(meshId: string, channel: string, memberId: string): Promise<void> {
