@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
 import type { BrokerContext, Clock } from "./context.js";
 import type { Hub } from "./hub-api.js";
-import { MemoryReplayGuard } from "./core/replay.js";
+import { StoreReplayGuard } from "./core/replay.js";
 import { HealthProbe } from "./http/health.js";
 import { createLogger, type BrokerLogger } from "./log.js";
 import { createMetrics, type MetricsRegistry } from "./metrics.js";
@@ -88,7 +88,8 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
     ctx,
     options,
     hub,
-    replay: new MemoryReplayGuard(clock),
+    // Signed HTTP bodies are claimed in the store: refused again after a restart and on other brokers.
+    replay: new StoreReplayGuard(store, clock),
     health: new HealthProbe(store, clock, options.healthCacheMs),
     ipLimiter: new KeyedRateLimiter({
       ratePerSec: options.httpRequestsPerSec,

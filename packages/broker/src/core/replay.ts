@@ -1,11 +1,13 @@
-// Replay protection for every signed request (hello and signed HTTP): the ReplayGuard interface and its bounded in-memory form.
+// Replay protection for every signed request (hello and signed HTTP): the ReplayGuard interface, its bounded in-memory form and the store-backed guard.
+import { createHash } from "node:crypto";
 import type { Clock } from "../context.js";
+import type { Store } from "../store/types.js";
 
 /**
  * Remembers the keys (signatures) of accepted signed requests until they expire. A signed request is
  * only accepted inside its timestamp window, so remembering it until `timestamp + skew` is enough:
- * after that the window check rejects a replay on its own. A store-backed guard (replays refused
- * across restarts and brokers) implements the same interface.
+ * after that the window check rejects a replay on its own. StoreReplayGuard (replays refused across
+ * restarts and brokers, SPEC §2 and §3 check 5) is the broker's; MemoryReplayGuard is its fast path.
  */
 export interface ReplayGuard {
   /** Records `key` until `expiresAtMs`; true when it was already recorded and has not expired (a replay). */
@@ -64,5 +66,51 @@ export class MemoryReplayGuard implements ReplayGuard {
       if (oldest.done) break;
       this.entries.delete(oldest.value);
     }
+  }
+}
+
+/** What the store remembers for a replay key: its SHA-256 (hex), a fixed 64 characters whatever the key. */
+export function storedReplayKey(key: string): string {
+  return createHash("sha256").update(key, "utf8").digest("hex");
+}
+
+/**
+ * The broker's guard: the claim is recorded in the store (table replay_keys), so a signed request is
+ * accepted once on every broker sharing the store and across restarts. A request whose claim this
+ * process holds is refused from memory without a store round trip; every other one is claimed
+ * atomically in the store. A claim that fails (storage down) leaves nothing recorded, so the client
+ * can retry the same signed body.
+ */
+export class StoreReplayGuard implements ReplayGuard {
+  private readonly recent: MemoryReplayGuard;
+
+  constructor(
+    private readonly store: Pick<Store, "claimReplayKey" | "releaseReplayKey">,
+    private readonly clock: Clock,
+    maxEntries = DEFAULT_REPLAY_ENTRIES,
+  ) {
+    this.recent = new MemoryReplayGuard(clock, maxEntries);
+  }
+
+  async seen(key: string, expiresAtMs: number): Promise<boolean> {
+    if (this.recent.seen(key, expiresAtMs)) return true;
+    let claimed = false;
+    try {
+      claimed = await this.store.claimReplayKey(storedReplayKey(key), expiresAtMs, this.clock.now());
+      return !claimed;
+    } finally {
+      // Memory only remembers claims this process holds: another holder may still give its claim back.
+      if (!claimed) this.recent.forget(key);
+    }
+  }
+
+  async forget(key: string): Promise<void> {
+    this.recent.forget(key);
+    await this.store.releaseReplayKey(storedReplayKey(key));
+  }
+
+  /** Drops expired entries of the in-memory fast path (the store's rows go with the sweep). */
+  prune(now: number = this.clock.now()): void {
+    this.recent.prune(now);
   }
 }

@@ -298,7 +298,8 @@ export interface Store {
   storedEnvelopes(messageId: string): Promise<StoredEnvelope[]>;
   /**
    * Deletes undelivered deliveries created before `olderThan` (each leaving an `expired` receipt
-   * stamped `now`) and delivered ones; returns count removed.
+   * stamped `now`) and delivered ones; returns count removed. Also drops replay keys expired
+   * before `now` (sweepReplayKeys; not counted), so the broker's sweep timer bounds that table.
    */
   sweepMessages(olderThan: number, now?: number): Promise<number>;
   /** Subscribes to new-delivery wake-ups; returns an unsubscribe function. */
@@ -338,6 +339,18 @@ export interface Store {
   sweepReceipts(olderThan: number): Promise<number>;
   /** Subscribes to "these senders have receipts to pull" (cross-broker on PostgreSQL). */
   onReceipts(listener: DeliveryListener): () => void;
+
+  // replay claims of signed requests (SPEC §2, §3 check 5), shared by every broker of the store
+  /**
+   * Records `key` until `expiresAt` (epoch ms). True when the claim is new (or took over a row that
+   * expired before `now`); false when a live row holds it (a replay). Atomic: of concurrent claims
+   * of one key exactly one gets true.
+   */
+  claimReplayKey(key: string, expiresAt: number, now: number): Promise<boolean>;
+  /** Gives a claim back (its request failed for a reason that is not the client's). */
+  releaseReplayKey(key: string): Promise<void>;
+  /** Deletes replay keys that expired before `now`, in bounded steps; returns how many. */
+  sweepReplayKeys(now: number): Promise<number>;
 
   // presence, status, channels
   getPresence(memberId: string): Promise<PresenceRow | null>;

@@ -1,6 +1,6 @@
 // The shared state of one hub: registries of sockets and live peers plus the services every handler uses.
 import type { BrokerContext } from "../context.js";
-import { MemoryReplayGuard } from "../core/replay.js";
+import { StoreReplayGuard } from "../core/replay.js";
 import { KeyedRateLimiter } from "../rate-limit.js";
 import { GroupCommitter } from "./committer.js";
 import { DeliveredBatcher } from "./delivered.js";
@@ -28,7 +28,8 @@ export interface HubState {
   /** Receipts to senders connected here (SPEC §3). */
   receipts: ReceiptRelay;
   ledger: PushLedger;
-  replay: MemoryReplayGuard;
+  /** Hello replay claims, recorded in the store (SPEC §3 check 5). */
+  replay: StoreReplayGuard;
   memberSends: KeyedRateLimiter;
   /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
   storeWakeups: number;
@@ -73,7 +74,7 @@ export function createHubState(ctx: BrokerContext): HubState {
     // Replaced below: the relay reads `state`, which is being built here.
     receipts: null as unknown as ReceiptRelay,
     ledger: new PushLedger(),
-    replay: new MemoryReplayGuard(clock),
+    replay: new StoreReplayGuard(store, clock),
     memberSends: new KeyedRateLimiter({
       ratePerSec: options.memberSendsPerSec,
       burst: options.memberSendBurst,

@@ -177,6 +177,20 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 5,
+    name: "replay keys of signed requests",
+    // SPEC §2 / §3 check 5: a signed hello or HTTP body is accepted once, on every broker of the
+    // store and across restarts. One row per accepted signature hash until its window ends; the
+    // sweep drops expired rows, so the table holds at most one skew window of accepted requests.
+    statements: (d) => [
+      `CREATE TABLE replay_keys (
+        replay_key TEXT PRIMARY KEY,
+        expires_at ${d.types.bigint} NOT NULL
+      )`,
+      `CREATE INDEX replay_keys_expires_at ON replay_keys (expires_at)`,
+    ],
+  },
+  {
     version: 8,
     name: "group message bodies stored once",
     // SPEC §4 revision 2: a `*` / `#name` message is encrypted once; its body and signature are one

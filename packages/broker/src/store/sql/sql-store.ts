@@ -27,6 +27,7 @@ import * as groupAcks from "./group-acks.js";
 import { sweepBodiesStep } from "./group-bodies.js";
 import * as inspect from "./inspect.js";
 import * as receipts from "./receipts.js";
+import * as replayKeys from "./replay-keys.js";
 import * as rules from "./rules.js";
 import { sweepSendIdsStep } from "./send-ids.js";
 import { DeliveryWakeups } from "./wakeups.js";
@@ -194,6 +195,8 @@ export abstract class SqlStore implements Store {
     // Send ids (idempotency keys) live as long as the messages they name could.
     while ((await this.direct(sweepSendIdsStep(olderThan, rules.SWEEP_CHUNK_ROWS))) >= rules.SWEEP_CHUNK_ROWS)
       await new Promise((resolve) => setImmediate(resolve));
+    // Replay keys live only until their signed request's window ends (not counted in the total).
+    await this.sweepReplayKeys(now);
     return total;
   }
 
@@ -260,6 +263,26 @@ export abstract class SqlStore implements Store {
     const unsubscribe = this.receiptWakeups.subscribe(listener);
     this.listenerAdded();
     return unsubscribe;
+  }
+
+  // ------------------------------------------------------------ replay claims
+
+  claimReplayKey(key: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.guard(() => this.atomicStatement(() => replayKeys.claimReplayKey(key, expiresAt, now)));
+  }
+
+  releaseReplayKey(key: string): Promise<void> {
+    return this.direct(replayKeys.releaseReplayKey(key));
+  }
+
+  async sweepReplayKeys(now: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.direct(replayKeys.sweepReplayKeysStep(now));
+      total += deleted;
+      if (deleted < replayKeys.REPLAY_SWEEP_CHUNK_ROWS) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** After commit: wakes local receipt listeners and other brokers for these senders. */
