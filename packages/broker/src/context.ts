@@ -53,6 +53,10 @@ export interface BrokerOptions {
   preHelloErrorReplies: number;
   /** Channels one member may be in (SPEC §7); one more join gets `limit_reached`. */
   maxChannelsPerMember: number;
+  /** Active agents one member may enroll (SPEC §7: 32); one more gets `limit_reached`. */
+  maxAgentsPerMember: number;
+  /** An agent not connected for this long is retired (revoked) by the sweep (default 14 days). */
+  agentIdleRetireMs: number;
 }
 
 export interface Logger {

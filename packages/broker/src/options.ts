@@ -121,6 +121,13 @@ export const NUMERIC_OPTIONS: Readonly<Record<NumericOption, NumericSpec>> = {
   errorRepliesPerSec: { default: 10, env: "CLAUDEMESH_ERROR_REPLIES_PER_SEC", min: 1, max: 10_000_000 },
   errorReplyBurst: { default: 100, env: "CLAUDEMESH_ERROR_REPLY_BURST", min: 1, max: 10_000_000 },
   preHelloErrorReplies: { default: 8, env: "CLAUDEMESH_PRE_HELLO_ERROR_REPLIES", min: 1, max: 10_000_000 },
+  maxAgentsPerMember: { default: 32, env: "CLAUDEMESH_MAX_AGENTS_PER_MEMBER", min: 1, max: 1_000_000 },
+  agentIdleRetireMs: {
+    default: 14 * DAY,
+    env: "CLAUDEMESH_AGENT_IDLE_RETIRE_MS",
+    min: 60_000,
+    max: 3650 * DAY,
+  },
   maxChannelsPerMember: {
     default: MAX_CHANNELS_PER_MEMBER,
     env: "CLAUDEMESH_MAX_CHANNELS_PER_MEMBER",

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "invite_expired",
   "invite_exhausted",
   "forbidden",
+  "last_admin",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -82,6 +83,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   invite_expired: 410,
   invite_exhausted: 410,
   forbidden: 403,
+  last_admin: 409,
 };
 
 /** WebSocket close codes used by the broker (RFC 6455 §7.4.1 plus claudemesh's 4xxx). */

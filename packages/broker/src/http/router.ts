@@ -8,6 +8,7 @@ import { healthRoute, metricsRoute } from "./routes/health.js";
 import { hookStatusRoute } from "./routes/hook-status.js";
 import { joinRoute } from "./routes/join.js";
 import { meshesRoute } from "./routes/meshes.js";
+import { revokeRoute } from "./routes/revoke.js";
 import type { HttpDeps, Route, RouteReply } from "./types.js";
 
 /** Every HTTP route of SPEC §2 (the `/ws` upgrade is handled by the server, not here). */
@@ -18,6 +19,7 @@ export const ROUTES: readonly Route[] = [
   joinRoute,
   agentsRoute,
   hookStatusRoute,
+  revokeRoute,
 ];
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -161,6 +161,32 @@ export type RedeemResult =
    */
   | { kind: "revoked" };
 
+/** Outcome of a revocation request (SPEC §2 POST /members/revoke); see Store.revoke. */
+export type RevokeResult =
+  | {
+      kind: "revoked";
+      target: MemberRow;
+      /** The target and its agents, revoked now or before (the wire's `revoked` list). */
+      revoked: { memberId: string; pubkey: string }[];
+      /** Member ids this call revoked (empty when it was a repeat). */
+      newlyRevoked: string[];
+      /** Senders whose queued messages to a revoked key got a `revoked` receipt. */
+      receiptSenders: string[];
+      deletedDeliveries: number;
+    }
+  | { kind: "not_found"; what: "mesh" | "target" }
+  /** `by_pubkey` is not a member of the mesh. */
+  | { kind: "unauthorized" }
+  /** `by_pubkey` was itself revoked. */
+  | { kind: "by_revoked" }
+  /** `by_pubkey` is neither an admin, nor the target, nor the target's parent. */
+  | { kind: "forbidden" }
+  /** The target is the mesh's last admin and other members remain. */
+  | { kind: "last_admin"; otherMembers: number };
+
+/** Wake-up from the store: these member ids were revoked (cross-broker on PostgreSQL). */
+export type RevocationListener = (memberIds: readonly string[]) => void;
+
 export interface AuditEntry {
   meshId: string | null;
   /** e.g. "mesh.create", "member.join", "agent.enroll", "member.revoke", "hello.reject". Metadata only. */
@@ -265,9 +291,33 @@ export interface Store {
     agentPubkey: string;
     agentName: string;
     now: number;
+    /**
+     * Agents-per-member cap (SPEC §7): enrolling a new agent when the parent already has this many
+     * active ones throws AgentLimitError (checked in the enrolment's transaction).
+     */
+    maxAgents?: number;
   }): Promise<MemberRow>;
-  /** Revokes a member and every agent enrolled under it. */
+  /**
+   * Revokes a member and every agent enrolled under it, with revocation's effects (see revoke).
+   * No authorization or last-admin check: for the broker itself and tests.
+   */
   revokeMember(memberId: string, now: number): Promise<void>;
+  /**
+   * SPEC §2 POST /members/revoke in one transaction: authorizes `byPubkey` (admin, the target, or
+   * its parent), refuses the last admin, revokes the target and its agents, writes a `revoked`
+   * receipt for each undelivered copy to them and deletes those copies. After commit, revocation
+   * listeners (every broker sharing the store) and receipt listeners are woken.
+   */
+  revoke(input: { meshId: string; targetPubkey: string; byPubkey: string; now: number }): Promise<RevokeResult>;
+  /**
+   * Retires (revokes, with revocation's effects) active agents whose last presence heartbeat — or
+   * enrolment, when they never connected — is before `seenBefore`. Returns the member ids retired.
+   */
+  retireIdleAgents(seenBefore: number, now: number): Promise<string[]>;
+  /** Which of these member ids are revoked, directly or through their parent member. */
+  revokedAmong(memberIds: readonly string[]): Promise<string[]>;
+  /** Subscribes to revocations (this process and, on PostgreSQL, other brokers); returns an unsubscribe function. */
+  onRevocations(listener: RevocationListener): () => void;
 
   // messages
   /**
@@ -375,6 +425,17 @@ export interface Store {
   // audit
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(meshId: string, limit: number): Promise<AuditEntry[]>;
+}
+
+/** Thrown by enrollAgent when the parent already has `maxAgents` active agents (SPEC §7). */
+export class AgentLimitError extends Error {
+  override readonly name = "AgentLimitError";
+  constructor(
+    readonly maxAgents: number,
+    readonly active: number,
+  ) {
+    super(`the member already has ${active} active agents (limit ${maxAgents})`);
+  }
 }
 
 /** Thrown by adapters when the database cannot be reached; mapped to 503 / `storage_unavailable`. */

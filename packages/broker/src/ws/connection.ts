@@ -214,6 +214,9 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     if (!verdict.ok) return reject(state, session, verdict.code, verdict.message, hello);
     if (state.closing) return session.close(CLOSE_CODES.goingAway, "broker shutting down");
     const member = verdict.member;
+    // A revocation that committed after the membership read above, before this registration.
+    if (state.revocation.isRecentlyRevoked(member.id))
+      return reject(state, session, "revoked", "this member was revoked from the mesh", hello);
 
     // Capacity and registration happen in one synchronous step, so concurrent hellos cannot overshoot.
     const previous = state.live.get(member.id);

@@ -90,7 +90,17 @@ async function prepareSend(
   state: HubState,
   session: Session,
   frame: Send,
+  senderRevoked: Promise<boolean>,
 ): Promise<{ message: NewMessage; durable: Promise<boolean> } | null> {
+  // SPEC §2: no send of a revoked key is accepted once its revocation has committed (on any broker).
+  if (await senderRevoked) {
+    state.ctx.metrics.inc("sends_rejected_total", { reason: "revoked" });
+    session.sendError("revoked", "this member was revoked from the mesh; the message was not stored", {
+      id: frame.id,
+    });
+    state.revocation.cut(session);
+    return null;
+  }
   const routed = await route(state, session, frame);
   if (!routed.ok) {
     state.ctx.metrics.inc("sends_rejected_total", { reason: routed.code });
@@ -133,7 +143,10 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
     });
     return;
   }
-  const prepared = session.sendChain.then(() => prepareSend(state, session, frame));
+  // Read from the store now, at arrival (shared with other sends arriving meanwhile), awaited in order.
+  const senderRevoked = state.revocation.senderRevoked(me.id);
+  senderRevoked.catch(() => undefined);
+  const prepared = session.sendChain.then(() => prepareSend(state, session, frame, senderRevoked));
   session.sendChain = prepared.then(
     () => undefined,
     () => undefined,

@@ -15,6 +15,7 @@ export function createHub(ctx: BrokerContext): Hub {
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: (() => void) | null = null;
   let unsubscribeReceipts: (() => void) | null = null;
+  let unsubscribeRevocations: (() => void) | null = null;
   let shuttingDown: Promise<void> | null = null;
 
   return {
@@ -34,6 +35,8 @@ export function createHub(ctx: BrokerContext): Hub {
       });
       // Senders with receipts to pull (expiry, revocation, a change made on another broker).
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
+      // Revocations committed by this broker's revoke route (synchronously, before it answers) or another broker.
+      unsubscribeRevocations = store.onRevocations((memberIds) => state.revocation.revoked(memberIds));
       timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
@@ -45,6 +48,7 @@ export function createHub(ctx: BrokerContext): Hub {
         for (const timer of timers) clearInterval(timer);
         unsubscribe?.();
         unsubscribeReceipts?.();
+        unsubscribeRevocations?.();
         await shutdown(state);
       })();
       return shuttingDown;
@@ -77,29 +81,17 @@ async function livenessTick(state: HubState): Promise<void> {
   state.replay.prune(now);
   try {
     await state.presence.heartbeat();
-    await closeRevoked(state);
+    await state.revocation.checkLive();
   } catch (error) {
     log.error("ws.liveness_tick_failed", { error });
   }
 }
 
-/** A member revoked while connected is disconnected (close 4003) at the next liveness tick. */
-async function closeRevoked(state: HubState): Promise<void> {
-  const meshes = new Set([...state.live.values()].map((session) => session.me.meshId));
-  state.membership.retain(meshes);
-  for (const meshId of meshes) {
-    const membership = await state.membership.load(meshId);
-    for (const session of state.live.values()) {
-      if (session.me.meshId !== meshId || membership.byId.has(session.me.id)) continue;
-      state.ctx.log.info("ws.revoked_disconnect", { conn: session.connId, memberId: session.me.id });
-      session.sendError("revoked", "this member was revoked from the mesh");
-      session.close(CLOSE_CODES.revoked, "revoked");
-      void teardown(state, session);
-    }
-  }
-}
 
-/** Retention (SPEC §3 Offline queue: default 7 days): drops old undelivered and delivered rows. */
+/**
+ * Retention (SPEC §3 Offline queue: default 7 days): drops old undelivered and delivered rows; and
+ * agent retirement (SPEC §7): agents not connected for `agentIdleRetireMs` are revoked.
+ */
 async function sweep(state: HubState): Promise<void> {
   const { store, clock, options, metrics, log } = state.ctx;
   try {
@@ -110,6 +102,11 @@ async function sweep(state: HubState): Promise<void> {
     if (removed > 0) metrics.inc("messages_swept_total", undefined, removed);
     if (receipts > 0) metrics.inc("receipts_swept_total", undefined, receipts);
     if (removed > 0 || receipts > 0) log.info("ws.swept", { removed, receipts });
+    const retired = await store.retireIdleAgents(now - options.agentIdleRetireMs, now);
+    if (retired.length > 0) {
+      metrics.inc("agents_retired_total", undefined, retired.length);
+      log.info("ws.agents_retired", { count: retired.length });
+    }
   } catch (error) {
     log.error("ws.sweep_failed", { error });
   }

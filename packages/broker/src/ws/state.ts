@@ -9,6 +9,7 @@ import { PushLedger } from "./drain.js";
 import { MembershipCache } from "./membership.js";
 import { PresenceBook } from "./presence.js";
 import { ReceiptRelay } from "./receipts.js";
+import { RevocationWatch } from "./revocation.js";
 import type { Session } from "./session.js";
 
 export interface HubState {
@@ -27,6 +28,8 @@ export interface HubState {
   delivered: DeliveredBatcher;
   /** Receipts to senders connected here (SPEC §3). */
   receipts: ReceiptRelay;
+  /** Revoked connections cut, revoked senders refused (SPEC §2 POST /members/revoke). */
+  revocation: RevocationWatch;
   ledger: PushLedger;
   /** Hello replay claims, recorded in the store (SPEC §3 check 5). */
   replay: StoreReplayGuard;
@@ -73,6 +76,7 @@ export function createHubState(ctx: BrokerContext): HubState {
     }),
     // Replaced below: the relay reads `state`, which is being built here.
     receipts: null as unknown as ReceiptRelay,
+    revocation: null as unknown as RevocationWatch,
     ledger: new PushLedger(),
     replay: new StoreReplayGuard(store, clock),
     memberSends: new KeyedRateLimiter({
@@ -86,6 +90,7 @@ export function createHubState(ctx: BrokerContext): HubState {
   };
   const hooks = directPushHooks(state);
   state.receipts = new ReceiptRelay(state);
+  state.revocation = new RevocationWatch(state);
   return state;
 }
 

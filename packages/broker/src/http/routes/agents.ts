@@ -1,6 +1,7 @@
 // POST /agents (SPEC §1, §2): enroll an agent peer under an active member; both keys sign, idempotent.
 import { AgentEnrollRequestSchema } from "@claudemesh/protocol";
 import { cryptoLib } from "../../crypto.js";
+import { AgentLimitError } from "../../store/types.js";
 import { HttpError } from "../errors.js";
 import { handleSigned } from "../signed.js";
 import { readValidBody } from "../validate.js";
@@ -48,14 +49,23 @@ export const agentsRoute: Route = {
         if (existing.parentMemberId !== parent.id)
           throw new HttpError("forbidden", "this agent key already belongs to another identity in the mesh");
       }
-      const agent = await ctx.store.enrollAgent({
-        meshId: body.mesh_id,
-        parentMemberId: parent.id,
-        memberId: cryptoLib().randomId(),
-        agentPubkey: body.agent_pubkey,
-        agentName: body.agent_name,
-        now,
-      });
+      const agent = await ctx.store
+        .enrollAgent({
+          meshId: body.mesh_id,
+          parentMemberId: parent.id,
+          memberId: cryptoLib().randomId(),
+          agentPubkey: body.agent_pubkey,
+          agentName: body.agent_name,
+          now,
+          maxAgents: deps.options.maxAgentsPerMember,
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof AgentLimitError)) throw error;
+          throw new HttpError(
+            "limit_reached",
+            `this member already has ${error.active} active agents (limit ${error.maxAgents}); retire one with \`claudemesh agents\` first`,
+          );
+        });
       if (!existing) {
         await ctx.store.appendAudit({
           meshId: body.mesh_id,

@@ -116,6 +116,7 @@ export class PostgresStore extends SqlStore {
           const wakeup = decodeWakeup(payload);
           if (!wakeup || wakeup.origin === this.instanceId) return;
           if (wakeup.kind === "receipts") this.receiptWakeups.emit(wakeup.recipients);
+          else if (wakeup.kind === "revoked") this.revocationWakeups.emit(wakeup.recipients);
           else this.wakeups.emit(wakeup.recipients);
         },
         established: () => this.resync(),
@@ -257,6 +258,14 @@ export class PostgresStore extends SqlStore {
   /** One NOTIFY per payload on the wake-up channel, kind `receipts` (after the receipts' commit). */
   protected override async publishReceipts(senderMemberIds: readonly string[]): Promise<void> {
     const payloads = encodeWakeups(this.instanceId, senderMemberIds, "receipts");
+    await this.guard(() =>
+      this.pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.channel, payloads]),
+    );
+  }
+
+  /** One NOTIFY per payload on the wake-up channel, kind `revoked` (after the revocation's commit). */
+  protected override async publishRevocations(memberIds: readonly string[]): Promise<void> {
+    const payloads = encodeWakeups(this.instanceId, memberIds, "revoked");
     await this.guard(() =>
       this.pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.channel, payloads]),
     );

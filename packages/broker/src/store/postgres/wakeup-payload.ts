@@ -1,11 +1,11 @@
 // NOTIFY payloads for delivery wake-ups: JSON {o: origin store instance, r: recipient ids}, split so
 // each stays under PostgreSQL's 8,000-byte payload limit. Receipt wake-ups add `k: "receipts"`
-// (the ids are then senders with receipts to pull).
+// (the ids are then senders with receipts to pull); revocation notices `k: "revoked"` (revoked member ids).
 
 /** PostgreSQL rejects NOTIFY payloads of 8,000 bytes or more; keep a margin. */
 export const MAX_PAYLOAD_BYTES = 7_900;
 
-export type WakeupKind = "deliveries" | "receipts";
+export type WakeupKind = "deliveries" | "receipts" | "revoked";
 
 export interface Wakeup {
   origin: string;
@@ -15,7 +15,7 @@ export interface Wakeup {
 
 function encode(origin: string, recipients: readonly string[], kind: WakeupKind): string {
   return JSON.stringify(
-    kind === "receipts" ? { o: origin, r: recipients, k: kind } : { o: origin, r: recipients },
+    kind === "deliveries" ? { o: origin, r: recipients } : { o: origin, r: recipients, k: kind },
   );
 }
 
@@ -58,6 +58,6 @@ export function decodeWakeup(payload: string): Wakeup | null {
   if (value === null || typeof value !== "object") return null;
   const { o, r, k } = value as { o?: unknown; r?: unknown; k?: unknown };
   if (typeof o !== "string" || !Array.isArray(r) || !r.every((id) => typeof id === "string")) return null;
-  if (k !== undefined && k !== "receipts") return null;
-  return { origin: o, recipients: r as string[], kind: k === "receipts" ? "receipts" : "deliveries" };
+  if (k !== undefined && k !== "receipts" && k !== "revoked") return null;
+  return { origin: o, recipients: r as string[], kind: k ?? "deliveries" };
 }

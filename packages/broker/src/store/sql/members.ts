@@ -1,9 +1,18 @@
 // Store rules of the members aggregate (SPEC §1–§2), run by both adapters: meshes, members and agents,
-// display-name suffixing, invite-use claims, idempotent redeem/enroll, revocation.
+// display-name suffixing, invite-use claims, idempotent redeem/enroll, the agents-per-member cap.
 import { displayNameSkeleton } from "@claudemesh/protocol";
-import type { MemberRow, MeshRow, RedeemResult, Store } from "../types.js";
-import { exec, first, rows, RetryTransaction, type Op } from "./op.js";
+import { AgentLimitError, type MemberRow, type MeshRow, type RedeemResult, type Store } from "../types.js";
+import { first, rows, RetryTransaction, type Op } from "./op.js";
 import { MEMBER_COLUMNS, MESH_COLUMNS, toMember, toMesh } from "./rows.js";
+
+/**
+ * Member rows with their effective revocation: an agent counts as revoked when its parent member
+ * is (SPEC §1: revoking a member revokes its agents), even if its own row was never updated.
+ */
+export const MEMBER_SELECT =
+  "SELECT m.id, m.mesh_id, m.pubkey, m.display_name, m.role, m.parent_member_id, m.created_at, " +
+  "COALESCE(m.revoked_at, p.revoked_at) AS revoked_at " +
+  "FROM members m LEFT JOIN members p ON p.id = m.parent_member_id";
 
 /**
  * Longest display name; equals MAX_NAME_CHARS of @claudemesh/protocol (asserted by the store tests),
@@ -23,21 +32,18 @@ export function* getMesh(meshId: string): Op<MeshRow | null> {
 }
 
 export function* getMember(meshId: string, pubkey: string): Op<MemberRow | null> {
-  const row = yield* first(`SELECT ${MEMBER_COLUMNS} FROM members WHERE mesh_id = ? AND pubkey = ?`, [
-    meshId,
-    pubkey,
-  ]);
+  const row = yield* first(`${MEMBER_SELECT} WHERE m.mesh_id = ? AND m.pubkey = ?`, [meshId, pubkey]);
   return row ? toMember(row) : null;
 }
 
 export function* getMemberById(memberId: string): Op<MemberRow | null> {
-  const row = yield* first(`SELECT ${MEMBER_COLUMNS} FROM members WHERE id = ?`, [memberId]);
+  const row = yield* first(`${MEMBER_SELECT} WHERE m.id = ?`, [memberId]);
   return row ? toMember(row) : null;
 }
 
 export function* listMembers(meshId: string): Op<MemberRow[]> {
   const result = yield* rows(
-    `SELECT ${MEMBER_COLUMNS} FROM members WHERE mesh_id = ? ORDER BY created_at, id`,
+    `${MEMBER_SELECT} WHERE m.mesh_id = ? ORDER BY m.created_at, m.id`,
     [meshId],
   );
   return result.map(toMember);
@@ -157,7 +163,9 @@ export function* redeemInvite(input: Input<"redeemInvite">): Op<RedeemResult> {
 /**
  * Agent enrolment (SPEC §1): idempotent per (mesh, agent pubkey): an existing row is returned
  * unchanged (callers compare its parentMemberId). The parent must be a top-level member of the
- * mesh; an agent enrolled under a revoked parent is stored revoked.
+ * mesh; an agent enrolled under a revoked parent is stored revoked. With `maxAgents`, a new agent
+ * beyond that many active agents of the parent throws AgentLimitError (SPEC §7), inside the
+ * transaction, so concurrent enrolments cannot overshoot.
  */
 export function* enrollAgent(input: Input<"enrollAgent">): Op<MemberRow> {
   const existing = yield* getMember(input.meshId, input.agentPubkey);
@@ -170,6 +178,10 @@ export function* enrollAgent(input: Input<"enrollAgent">): Op<MemberRow> {
     throw new Error(
       `enrollAgent: parent ${input.parentMemberId} is itself an agent peer; enroll under its member`,
     );
+  }
+  if (input.maxAgents !== undefined) {
+    const active = yield* countActiveAgents(parent.id);
+    if (active >= input.maxAgents) throw new AgentLimitError(input.maxAgents, active);
   }
   return yield* insertMember({
     id: input.memberId,
@@ -184,10 +196,20 @@ export function* enrollAgent(input: Input<"enrollAgent">): Op<MemberRow> {
   });
 }
 
-/** Revokes a member and its agent peers; earlier revocation times are kept. */
-export function* revokeMember(memberId: string, now: number): Op<void> {
-  yield* exec(
-    "UPDATE members SET revoked_at = ? WHERE (id = ? OR parent_member_id = ?) AND revoked_at IS NULL",
-    [now, memberId, memberId],
+/** Active (not revoked) agents enrolled under a member. */
+export function* countActiveAgents(parentMemberId: string): Op<number> {
+  const row = yield* first(
+    "SELECT COUNT(*) AS n FROM members WHERE parent_member_id = ? AND revoked_at IS NULL",
+    [parentMemberId],
   );
+  return Number(row?.n ?? 0);
+}
+
+/** A member's id and the ids of the agents enrolled under it (an agent: just its own id). */
+export function* familyIds(memberId: string): Op<string[]> {
+  const result = yield* rows("SELECT id FROM members WHERE id = ? OR parent_member_id = ?", [
+    memberId,
+    memberId,
+  ]);
+  return result.map((r) => String(r.id));
 }

@@ -17,6 +17,8 @@ import {
   type RecipientStatusRow,
   type RecordReceiptsInput,
   type RedeemResult,
+  type RevocationListener,
+  type RevokeResult,
   type Store,
 } from "../types.js";
 import type { Priority } from "@claudemesh/protocol";
@@ -29,14 +31,20 @@ import * as inspect from "./inspect.js";
 import * as receipts from "./receipts.js";
 import * as replayKeys from "./replay-keys.js";
 import * as rules from "./rules.js";
+import * as revocation from "./revocation.js";
 import { sweepSendIdsStep } from "./send-ids.js";
 import { DeliveryWakeups } from "./wakeups.js";
+
+/** Agents retired per transaction by retireIdleAgents. */
+const RETIRE_STEP = 500;
 
 export abstract class SqlStore implements Store {
   abstract readonly kind: "sqlite" | "postgres";
   protected readonly wakeups: DeliveryWakeups;
   /** "These senders have receipts to pull" (same fan-out as delivery wake-ups). */
   protected readonly receiptWakeups: DeliveryWakeups;
+  /** "These member ids were revoked" (same fan-out as delivery wake-ups). */
+  protected readonly revocationWakeups: DeliveryWakeups;
   protected closed = false;
 
   protected constructor(
@@ -45,6 +53,7 @@ export abstract class SqlStore implements Store {
   ) {
     this.wakeups = new DeliveryWakeups(log);
     this.receiptWakeups = new DeliveryWakeups(log);
+    this.revocationWakeups = new DeliveryWakeups(log);
   }
 
   // ------------------------------------------------------------ adapter hooks
@@ -68,6 +77,8 @@ export abstract class SqlStore implements Store {
   protected listenerAdded(): void {}
   /** Tells other brokers sharing the store that these senders have receipts to pull (PostgreSQL NOTIFY). */
   protected async publishReceipts(_senderMemberIds: readonly string[]): Promise<void> {}
+  /** Tells other brokers sharing the store that these member ids were revoked (PostgreSQL NOTIFY). */
+  protected async publishRevocations(_memberIds: readonly string[]): Promise<void> {}
 
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<boolean>;
@@ -129,8 +140,67 @@ export abstract class SqlStore implements Store {
     return this.atomic(() => rules.enrollAgent(input));
   }
 
-  revokeMember(memberId: string, now: number): Promise<void> {
-    return this.direct(rules.revokeMember(memberId, now));
+  async revokeMember(memberId: string, now: number): Promise<void> {
+    const effect = await this.atomic(() => this.revokeFamilyOp(memberId, now));
+    await this.afterRevocation(effect.ids, effect.senders);
+  }
+
+  private *revokeFamilyOp(memberId: string, now: number) {
+    const family = yield* rules.familyIds(memberId);
+    const effect = yield* revocation.revokeIds(this.dialect, family, now);
+    return { ids: family, senders: effect.senders };
+  }
+
+  async revoke(input: Parameters<Store["revoke"]>[0]): Promise<RevokeResult> {
+    const result = await this.atomic(() => revocation.revokeMember(this.dialect, input));
+    if (result.kind === "revoked")
+      await this.afterRevocation(
+        result.revoked.map((m) => m.memberId),
+        result.receiptSenders,
+      );
+    return result;
+  }
+
+  async retireIdleAgents(seenBefore: number, now: number): Promise<string[]> {
+    const retired: string[] = [];
+    // Bounded: each full step revokes RETIRE_STEP agents, and there are finitely many active ones.
+    for (;;) {
+      const step = await this.atomic(() =>
+        revocation.retireIdleAgents(this.dialect, seenBefore, now, RETIRE_STEP),
+      );
+      retired.push(...step.retired);
+      await this.afterRevocation(step.retired, step.senders);
+      if (step.retired.length < RETIRE_STEP) return retired;
+    }
+  }
+
+  revokedAmong(memberIds: readonly string[]): Promise<string[]> {
+    return this.direct(revocation.revokedAmong(this.dialect, memberIds));
+  }
+
+  onRevocations(listener: RevocationListener): () => void {
+    const unsubscribe = this.revocationWakeups.subscribe(listener);
+    this.listenerAdded();
+    return unsubscribe;
+  }
+
+  /**
+   * After a revocation's commit: this process's listeners are called synchronously (so a revoke
+   * route's own broker has closed the sockets before it answers), then other brokers are told.
+   */
+  private async afterRevocation(memberIds: readonly string[], senders: readonly string[]): Promise<void> {
+    if (memberIds.length > 0) {
+      this.revocationWakeups.emit(memberIds);
+      try {
+        await this.publishRevocations(memberIds);
+      } catch (err) {
+        // Committed: other brokers still find it at their next periodic check (revokedAmong).
+        this.log.warn("store.revocation_notify_failed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    await this.wakeReceipts(senders);
   }
 
   // ------------------------------------------------------------ messages

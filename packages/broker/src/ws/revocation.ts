@@ -1,0 +1,122 @@
+// Revocation on the WebSocket side (SPEC §2 POST /members/revoke): cut revoked connections (close 4003),
+// refuse sends of a revoked sender, catch a hello that raced the revocation, and a periodic store check.
+import { CLOSE_CODES } from "@claudemesh/protocol";
+import { teardown } from "./connection.js";
+import type { Session } from "./session.js";
+import type { HubState } from "./state.js";
+
+/** A revocation notice is remembered this long, for a hello whose member read preceded the revocation. */
+export const RECENT_REVOCATION_MS = 60_000;
+/** At most this many recent revocations are remembered (oldest dropped first). */
+export const MAX_RECENT_REVOCATIONS = 10_000;
+
+interface SenderBatch {
+  ids: Set<string>;
+  result: Promise<ReadonlySet<string>>;
+  resolve(revoked: ReadonlySet<string>): void;
+  reject(error: unknown): void;
+}
+
+export class RevocationWatch {
+  /** Member id → when the notice arrived (insertion order is arrival order). */
+  private readonly recent = new Map<string, number>();
+  /** Sender checks waiting for the next store read; one read is in flight at a time. */
+  private next: SenderBatch | null = null;
+  private inFlight = false;
+
+  constructor(private readonly state: HubState) {}
+
+  /**
+   * A revocation notice (this broker's revoke route, another broker through the store, or the
+   * periodic check): every connection of those members is closed with 4003 at once, and the
+   * routing snapshots are dropped so nothing new is routed to them.
+   */
+  revoked(memberIds: readonly string[]): void {
+    const now = this.state.ctx.clock.now();
+    for (const id of memberIds) {
+      this.recent.delete(id);
+      this.recent.set(id, now);
+    }
+    this.prune(now);
+    this.state.membership.retain(new Set());
+    const ids = new Set(memberIds);
+    for (const session of [...this.state.sockets]) {
+      const member = session.member;
+      if (member && ids.has(member.id) && !session.closed) this.cut(session);
+    }
+  }
+
+  /** True when a notice for this member arrived recently (a hello verified just before it must not register). */
+  isRecentlyRevoked(memberId: string): boolean {
+    const at = this.recent.get(memberId);
+    return at !== undefined && this.state.ctx.clock.now() - at <= RECENT_REVOCATION_MS;
+  }
+
+  /** Closes a revoked member's connection: error frame, close 4003, teardown. */
+  cut(session: Session): void {
+    if (session.closed) return;
+    this.state.ctx.metrics.inc("revoked_disconnects_total");
+    this.state.ctx.log.info("ws.revoked_disconnect", { conn: session.connId, memberId: session.member?.id });
+    session.sendError("revoked", "this member was revoked from the mesh; its connection is closed");
+    session.close(CLOSE_CODES.revoked, "revoked");
+    void teardown(this.state, session);
+  }
+
+  /**
+   * Whether a sender is revoked, read from the store after the send arrived, so a send that
+   * arrives after a revocation committed (on any broker) is refused. Checks that arrive while a read
+   * is in flight share the next read: one store round trip per batch, not per send.
+   */
+  senderRevoked(memberId: string): Promise<boolean> {
+    if (this.isRecentlyRevoked(memberId)) return Promise.resolve(true);
+    let batch = this.next;
+    if (!batch) {
+      let resolve!: (revoked: ReadonlySet<string>) => void;
+      let reject!: (error: unknown) => void;
+      const result = new Promise<ReadonlySet<string>>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      batch = this.next = { ids: new Set(), result, resolve, reject };
+      if (!this.inFlight) queueMicrotask(() => void this.runBatch());
+    }
+    batch.ids.add(memberId);
+    return batch.result.then((revoked) => revoked.has(memberId));
+  }
+
+  private async runBatch(): Promise<void> {
+    const batch = this.next;
+    if (!batch || this.inFlight) return;
+    this.next = null;
+    this.inFlight = true;
+    try {
+      const revoked = new Set(await this.state.ctx.store.revokedAmong([...batch.ids]));
+      batch.resolve(revoked);
+    } catch (error) {
+      batch.reject(error);
+    } finally {
+      this.inFlight = false;
+      if (this.next) void this.runBatch();
+    }
+  }
+
+  /**
+   * The periodic check (liveness tick): one store read over the ids connected here — a notice lost
+   * while a broker's LISTEN connection was down, or a row revoked by hand, is caught within a tick.
+   */
+  async checkLive(): Promise<void> {
+    // Routing snapshots of meshes nobody here uses any more are dropped on the way.
+    this.state.membership.retain(new Set([...this.state.live.values()].map((session) => session.me.meshId)));
+    const ids = [...this.state.live.keys()];
+    if (ids.length === 0) return;
+    const revoked = await this.state.ctx.store.revokedAmong(ids);
+    if (revoked.length > 0) this.revoked(revoked);
+  }
+
+  private prune(now: number): void {
+    for (const [id, at] of this.recent) {
+      if (this.recent.size <= MAX_RECENT_REVOCATIONS && now - at <= RECENT_REVOCATION_MS) break;
+      this.recent.delete(id);
+    }
+  }
+}
