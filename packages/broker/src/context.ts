@@ -57,6 +57,10 @@ export interface BrokerOptions {
   maxAgentsPerMember: number;
   /** An agent not connected for this long is retired (revoked) by the sweep (default 14 days). */
   agentIdleRetireMs: number;
+  /** Each broker beats its row in the store this often (SPEC §7: 5 s). */
+  brokerHeartbeatMs: number;
+  /** A broker whose beat is older than this is gone: its leases are released (SPEC §7: 15 s). */
+  brokerGoneAfterMs: number;
 }
 
 export interface Logger {

@@ -106,6 +106,9 @@ export const NUMERIC_OPTIONS: Readonly<Record<NumericOption, NumericSpec>> = {
   httpRequestBurst: { default: 200, env: "CLAUDEMESH_HTTP_REQUEST_BURST", min: 1, max: 10_000_000 },
   maxBatch: { default: 512, env: "CLAUDEMESH_MAX_BATCH", min: 1, max: 100_000 },
   drainBatch: { default: 256, env: "CLAUDEMESH_DRAIN_BATCH", min: 1, max: 100_000 },
+  // SPEC §7 revision 2: broker heartbeat 5 s, a broker silent 15 s is gone (its leases are released).
+  brokerHeartbeatMs: { default: 5_000, env: "CLAUDEMESH_BROKER_HEARTBEAT_MS", min: 10, max: HOUR },
+  brokerGoneAfterMs: { default: 15_000, env: "CLAUDEMESH_BROKER_GONE_AFTER_MS", min: 30, max: DAY },
   maxOutboundBytes: {
     default: MAX_OUTBOUND_BYTES,
     env: "CLAUDEMESH_MAX_OUTBOUND_BYTES",
@@ -265,6 +268,11 @@ export function resolveOptions(
   if (options.maxOutboundBytes < 2 * options.maxFrameBytes)
     throw new OptionsError(
       `maxOutboundBytes (${options.maxOutboundBytes}) must be at least twice maxFrameBytes (${options.maxFrameBytes})`,
+    );
+  // A broker must beat at least twice within the window, or a live one could be declared gone.
+  if (options.brokerGoneAfterMs < 2 * options.brokerHeartbeatMs)
+    throw new OptionsError(
+      `brokerGoneAfterMs (${options.brokerGoneAfterMs}) must be at least twice brokerHeartbeatMs (${options.brokerHeartbeatMs})`,
     );
   return options;
 }

@@ -120,6 +120,20 @@ export interface ClaimOptions {
   now: number;
   leaseMs: number;
   limit: number;
+  /**
+   * Per-sender order behind other owners' live leases (SPEC §3): skip a sender's deliveries that
+   * come after one of its deliveries still leased to someone else (a connection of a broker that
+   * died, not yet released). Costs one read of the recipient's live leases, so the drain asks for it
+   * only while earliestForeignLease reports such a lease.
+   */
+  behindForeignLeases?: boolean;
+}
+
+export interface ReleaseGoneBrokersInput {
+  selfBrokerId: string;
+  staleBefore: number;
+  now: number;
+  everyOther?: boolean;
 }
 
 export interface PresenceRow {
@@ -401,6 +415,19 @@ export interface Store {
   releaseReplayKey(key: string): Promise<void>;
   /** Deletes replay keys that expired before `now`, in bounded steps; returns how many. */
   sweepReplayKeys(now: number): Promise<number>;
+
+  // broker liveness (SPEC §3 "Leases die with their holder", §7 broker heartbeat)
+  /** Records that `brokerId` is alive at `now` (its first beat inserts its row). */
+  beatBroker(brokerId: string, now: number): Promise<void>;
+  /** A broker stopping cleanly removes its row (after releasing its own leases). */
+  removeBroker(brokerId: string): Promise<void>;
+  /**
+   * Releases every lease held by a gone broker (lease owners start with the broker id, see
+   * sql/brokers.ts), marks its presences offline, deletes its row and wakes the recipients whose
+   * deliveries became claimable, on every broker of the store. Gone: a beat older than
+   * `staleBefore`; with `everyOther`, every broker but `selfBrokerId` (SQLite start-up, one broker per file).
+   */
+  releaseGoneBrokers(input: ReleaseGoneBrokersInput): Promise<{ brokers: string[]; recipients: string[] }>;
 
   // presence, status, channels
   getPresence(memberId: string): Promise<PresenceRow | null>;

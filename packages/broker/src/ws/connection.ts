@@ -19,6 +19,7 @@ import { handleFrame } from "./handlers.js";
 import { viewTimings } from "./presence.js";
 import { MAX_HELD_FRAMES, Session } from "./session.js";
 import type { HubState } from "./state.js";
+import { connectionOwnerId } from "./broker-heartbeat.js";
 
 /** Takes over an upgraded socket: hello timeout, frame intake, close handling. */
 export function acceptConnection(state: HubState, socket: WebSocket, request: IncomingMessage): void {
@@ -230,7 +231,8 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
         hello,
       );
     }
-    const presenceId = cryptoLib().randomId();
+    // The lease owner of this connection: starts with the broker id (leases die with their holder).
+    const presenceId = connectionOwnerId(state.ctx.brokerId, cryptoLib().randomId());
     session.member = member;
     session.presenceId = presenceId;
     state.live.set(member.id, session);

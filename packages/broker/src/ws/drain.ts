@@ -97,6 +97,10 @@ export class Drainer {
   private foreignTimer: NodeJS.Timeout | null = null;
   /** Ascending lease expiry times of claims whose messages may still be unacked. */
   private expiries: number[] = [];
+  /** Whether the first round has asked the store about other owners' leases on this mailbox. */
+  private foreignChecked = false;
+  /** Another owner holds a live lease here: claims keep each sender behind it (SPEC §3 per-sender order). */
+  private foreignLeases = false;
 
   constructor(
     private readonly target: DrainTarget,
@@ -108,35 +112,39 @@ export class Drainer {
     if (this.stopped) return;
     this.enabled = true;
     this.wake();
-    void this.watchForeignLeases();
   }
 
   /**
-   * Messages leased to a connection that died with its broker (kill -9) are released by nobody:
-   * re-drain when the earliest such lease runs out, then look again. Asked once per hello and once
-   * per such expiry, so it costs nothing on the per-message path.
+   * Messages leased to another owner — a connection that died with its broker (kill -9) and whose
+   * leases the broker heartbeat has not released yet, or an older connection of this identity —
+   * must not be overtaken by their senders' later messages. Asked before the first round, and while
+   * such leases exist before every round (a release wakes this loop) and when the earliest runs out;
+   * once none is left, claims go back to the plain form, so the per-message path pays nothing.
    */
-  private async watchForeignLeases(): Promise<void> {
-    if (this.stopped) return;
+  private async checkForeignLeases(): Promise<void> {
+    if (this.foreignTimer) clearTimeout(this.foreignTimer);
+    this.foreignTimer = null;
+    const now = this.deps.clock.now();
+    let until: number | null;
     try {
-      const now = this.deps.clock.now();
-      const until = await this.deps.store.earliestForeignLease(
-        this.target.memberId,
-        this.target.presenceId,
-        now,
-      );
-      if (until === null || this.stopped) return;
-      this.foreignTimer = setTimeout(
-        () => {
-          this.foreignTimer = null;
-          this.wake();
-          void this.watchForeignLeases();
-        },
-        Math.max(0, until - now) + LEASE_SLACK_MS,
-      );
+      until = await this.deps.store.earliestForeignLease(this.target.memberId, this.target.presenceId, now);
     } catch (error) {
+      // Unknown: keep senders behind any foreign lease (the claim checks it itself) and ask again.
       this.deps.log.warn("ws.foreign_lease_check_failed", { memberId: this.target.memberId, error });
+      this.foreignChecked = true;
+      this.foreignLeases = true;
+      return;
     }
+    this.foreignChecked = true;
+    this.foreignLeases = until !== null;
+    if (until === null || this.stopped) return;
+    this.foreignTimer = setTimeout(
+      () => {
+        this.foreignTimer = null;
+        this.wake();
+      },
+      Math.max(0, until - now) + LEASE_SLACK_MS,
+    );
   }
 
   /**
@@ -144,7 +152,15 @@ export class Drainer {
    * pushed, so a message stored now may be pushed directly without overtaking an older one.
    */
   get idle(): boolean {
-    return this.enabled && !this.stopped && this.running === null && !this.again;
+    return (
+      this.enabled &&
+      !this.stopped &&
+      this.running === null &&
+      !this.again &&
+      // A direct push could overtake a sender's message still leased to another owner.
+      this.foreignChecked &&
+      !this.foreignLeases
+    );
   }
 
   /** Records a push made outside the loop (the direct path): same ledger and lease timer as a claim. */
@@ -185,6 +201,8 @@ export class Drainer {
     try {
       while (this.again && !this.stopped) {
         this.again = false;
+        if (!this.foreignChecked || this.foreignLeases) await this.checkForeignLeases();
+        if (this.stopped) return;
         let full = true;
         while (full && !this.stopped) {
           if (this.overHighWater()) {
@@ -199,6 +217,7 @@ export class Drainer {
             now,
             leaseMs: options.claimLeaseMs,
             limit: options.drainBatch,
+            behindForeignLeases: this.foreignLeases,
           });
           // Stopped while claiming: the caller releases this presence's leases after stop() resolves.
           if (this.stopped) return;

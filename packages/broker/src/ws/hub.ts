@@ -6,6 +6,7 @@ import type { BrokerContext } from "../context.js";
 import type { HookResult, Hub } from "../hub-api.js";
 import { acceptConnection, teardown } from "./connection.js";
 import { createHubState, wakeRecipients, type HubState } from "./state.js";
+import { BrokerHeartbeat } from "./broker-heartbeat.js";
 
 /** A dead socket that does not answer our close frame is cut this much later. */
 const TERMINATE_AFTER_CLOSE_MS = 2_000;
@@ -17,6 +18,8 @@ export function createHub(ctx: BrokerContext): Hub {
   let unsubscribeReceipts: (() => void) | null = null;
   let unsubscribeRevocations: (() => void) | null = null;
   let shuttingDown: Promise<void> | null = null;
+  // SPEC §3 "Leases die with their holder": this broker's beat, and the release of gone brokers' leases.
+  const heartbeat = new BrokerHeartbeat(ctx);
 
   return {
     handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -28,6 +31,8 @@ export function createHub(ctx: BrokerContext): Hub {
       const { store, clock, options, brokerId } = ctx;
       // Rows this broker id left online (a previous run that crashed) are not live any more.
       await store.markBrokerPresencesOffline(brokerId, clock.now());
+      // Before the first hello: on SQLite the crashed predecessor's leases come back at once.
+      await heartbeat.start();
       // Cross-broker wake-ups (PostgreSQL LISTEN/NOTIFY) and same-process ones both land here.
       unsubscribe = store.onDeliveries((memberIds) => {
         state.storeWakeups++;
@@ -50,6 +55,7 @@ export function createHub(ctx: BrokerContext): Hub {
         unsubscribeReceipts?.();
         unsubscribeRevocations?.();
         await shutdown(state);
+        await heartbeat.stop();
       })();
       return shuttingDown;
     },

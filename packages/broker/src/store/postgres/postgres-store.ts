@@ -255,6 +255,14 @@ export class PostgresStore extends SqlStore {
     return { duplicates };
   }
 
+  /** One NOTIFY per payload on the wake-up channel, kind `deliveries` (leases released by releaseGoneBrokers). */
+  protected override async publishDeliveries(recipientMemberIds: readonly string[]): Promise<void> {
+    const payloads = encodeWakeups(this.instanceId, recipientMemberIds, "deliveries");
+    await this.guard(() =>
+      this.pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.channel, payloads]),
+    );
+  }
+
   /** One NOTIFY per payload on the wake-up channel, kind `receipts` (after the receipts' commit). */
   protected override async publishReceipts(senderMemberIds: readonly string[]): Promise<void> {
     const payloads = encodeWakeups(this.instanceId, senderMemberIds, "receipts");

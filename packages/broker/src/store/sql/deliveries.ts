@@ -59,19 +59,36 @@ const UNLEASED_WHERE =
 const EXPIRED_WHERE =
   "recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL AND lease_until <= ? AND priority IN (?, ?, ?)";
 
+/**
+ * The first delivery of each sender still leased to another owner (a live lease): the sender's
+ * later deliveries wait behind it, so a redelivery never arrives after its successors (SPEC §3).
+ */
+const BLOCKED_CTE = `blocked AS MATERIALIZED (
+       SELECT sender_member_id, MIN(seq) AS seq FROM deliveries
+       WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until > ? AND lease_owner <> ?
+       GROUP BY sender_member_id
+     )`;
+const NOT_BLOCKED =
+  " AND NOT EXISTS (SELECT 1 FROM blocked WHERE blocked.sender_member_id = deliveries.sender_member_id AND blocked.seq < deliveries.seq)";
+
 function prioritySlots(o: ClaimOptions): unknown[] {
   // Three priority slots keep one SQL text per query; unused slots repeat an allowed value.
   const allowed = [...new Set(o.priorities)];
   return [0, 1, 2].map((i) => allowed[i] ?? allowed[0]);
 }
 
+function blockedParams(o: ClaimOptions): unknown[] {
+  return o.behindForeignLeases ? [o.recipientMemberId, o.now, o.leaseOwner] : [];
+}
+
 /** Claimable deliveries of one recipient: never leased, or leased and expired — two index lookups merged by seq. */
-function claimableSeqs(d: Dialect): string {
-  return `WITH unleased AS MATERIALIZED (
-       SELECT seq FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
+function claimableSeqs(d: Dialect, behind: boolean): string {
+  const filter = behind ? NOT_BLOCKED : "";
+  return `WITH ${behind ? `${BLOCKED_CTE},` : ""} unleased AS MATERIALIZED (
+       SELECT seq FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE}${filter} ORDER BY seq LIMIT ? ${d.skipLocked}
      ),
      expired AS MATERIALIZED (
-       SELECT seq FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE} ORDER BY seq LIMIT ? ${d.skipLocked}
+       SELECT seq FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE}${filter} ORDER BY seq LIMIT ? ${d.skipLocked}
      ),
      picked AS (
        SELECT seq FROM (SELECT seq FROM unleased UNION ALL SELECT seq FROM expired) AS candidates
@@ -81,45 +98,57 @@ function claimableSeqs(d: Dialect): string {
 
 function claimableParams(o: ClaimOptions): unknown[] {
   const read = claimReadParams(o);
-  return [...read.unleased, ...read.expired, Math.floor(o.limit)];
+  // claimReadParams puts the blocked parameters before each read; the one statement needs them once.
+  const skip = blockedParams(o).length;
+  return [
+    ...blockedParams(o),
+    ...read.unleased.slice(skip),
+    ...read.expired.slice(skip),
+    Math.floor(o.limit),
+  ];
 }
 
 /**
  * The two halves of a claim as plain row reads (never-leased rows; expired leases), for an adapter
  * that merges them itself: on SQLite the UNION and its ordering cost ~80 µs per claim in temp
- * b-trees, against ~5 µs for each indexed read.
+ * b-trees, against ~5 µs for each indexed read. `behind`: the ClaimOptions.behindForeignLeases form.
  */
 export function claimReadSql(
   d: Dialect,
   columns: string = DELIVERY_COLUMNS,
+  behind = false,
 ): { unleased: string; expired: string } {
+  const withBlocked = behind ? `WITH ${BLOCKED_CTE} ` : "";
+  const filter = behind ? NOT_BLOCKED : "";
   return {
-    unleased: `SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE} ORDER BY seq LIMIT ?`,
-    expired: `SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE} ORDER BY seq LIMIT ?`,
+    unleased: `${withBlocked}SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_unleased")} WHERE ${UNLEASED_WHERE}${filter} ORDER BY seq LIMIT ?`,
+    expired: `${withBlocked}SELECT ${columns} FROM deliveries ${d.indexedBy("deliveries_leased")} WHERE ${EXPIRED_WHERE}${filter} ORDER BY seq LIMIT ?`,
   };
 }
 
-/** Parameters of claimReadSql's two reads. */
+/** Parameters of claimReadSql's two reads (in the form `o.behindForeignLeases` selects). */
 export function claimReadParams(o: ClaimOptions): { unleased: unknown[]; expired: unknown[] } {
   const limit = Math.floor(o.limit);
   const slots = prioritySlots(o);
+  const blocked = blockedParams(o);
   return {
-    unleased: [o.recipientMemberId, ...slots, limit],
-    expired: [o.recipientMemberId, o.now, ...slots, limit],
+    unleased: [...blocked, o.recipientMemberId, ...slots, limit],
+    expired: [...blocked, o.recipientMemberId, o.now, ...slots, limit],
   };
 }
 
 /**
  * Claims in storage order the recipient's claimable deliveries and leases them to `leaseOwner`
  * until now + leaseMs in the same statement. Rows leased to a live connection (pushes awaiting
- * client_ack) are never stepped over. On PostgreSQL each lookup skips rows another claimer holds
+ * client_ack) are never stepped over; with `behindForeignLeases` neither are a sender's rows leased
+ * to another owner (a later row of that sender waits). On PostgreSQL each lookup skips rows another claimer holds
  * locked; on SQLite the statement runs in an IMMEDIATE transaction. Either way a delivery with a
  * live lease is never handed out twice.
  */
 export function* claimDeliveries(d: Dialect, o: ClaimOptions): Op<DeliveryRow[]> {
   if (o.limit <= 0 || o.priorities.length === 0) return [];
   const claimed = yield* rows(
-    `${claimableSeqs(d)}
+    `${claimableSeqs(d, o.behindForeignLeases === true)}
      UPDATE deliveries SET lease_until = ?, lease_owner = ?
      WHERE seq IN (SELECT seq FROM picked)
      RETURNING ${DELIVERY_COLUMNS}`,

@@ -191,6 +191,20 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 6,
+    name: "broker heartbeats",
+    // SPEC §3 "Leases die with their holder", §7: every broker beats its row; a broker whose beat is
+    // older than the gone-after window is gone, and whoever notices first releases its leases (a
+    // lease owner starts with the broker id) and marks its presences offline, then deletes the row.
+    statements: (d) => [
+      `CREATE TABLE brokers (
+        broker_id TEXT PRIMARY KEY,
+        started_at ${d.types.bigint} NOT NULL,
+        heartbeat_at ${d.types.bigint} NOT NULL
+      )`,
+    ],
+  },
+  {
     version: 8,
     name: "group message bodies stored once",
     // SPEC §4 revision 2: a `*` / `#name` message is encrypted once; its body and signature are one

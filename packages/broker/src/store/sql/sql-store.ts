@@ -19,12 +19,14 @@ import {
   type RedeemResult,
   type RevocationListener,
   type RevokeResult,
+  type ReleaseGoneBrokersInput,
   type Store,
 } from "../types.js";
 import type { Priority } from "@claudemesh/protocol";
 import type { StoreLog } from "../options.js";
 import type { Dialect } from "./dialect.js";
 import type { Op } from "./op.js";
+import * as brokers from "./brokers.js";
 import * as groupAcks from "./group-acks.js";
 import { sweepBodiesStep } from "./group-bodies.js";
 import * as inspect from "./inspect.js";
@@ -79,6 +81,8 @@ export abstract class SqlStore implements Store {
   protected async publishReceipts(_senderMemberIds: readonly string[]): Promise<void> {}
   /** Tells other brokers sharing the store that these member ids were revoked (PostgreSQL NOTIFY). */
   protected async publishRevocations(_memberIds: readonly string[]): Promise<void> {}
+  /** Tells other brokers sharing the store that these recipients have deliveries to claim (PostgreSQL NOTIFY). */
+  protected async publishDeliveries(_recipientMemberIds: readonly string[]): Promise<void> {}
 
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<boolean>;
@@ -367,6 +371,48 @@ export abstract class SqlStore implements Store {
         error: err instanceof Error ? err.message : String(err),
       });
     }
+  }
+
+  // ------------------------------------------------------------ broker liveness
+
+  beatBroker(brokerId: string, now: number): Promise<void> {
+    return this.direct(brokers.beatBroker(brokerId, now));
+  }
+
+  removeBroker(brokerId: string): Promise<void> {
+    return this.direct(brokers.removeBroker(brokerId));
+  }
+
+  async releaseGoneBrokers(
+    input: ReleaseGoneBrokersInput,
+  ): Promise<{ brokers: string[]; recipients: string[] }> {
+    const released: string[] = [];
+    const recipients = new Set<string>();
+    if (input.everyOther) {
+      for (const id of await this.atomic(() => brokers.releaseAllOtherBrokers(input.selfBrokerId, input.now)))
+        recipients.add(id);
+    } else {
+      // One transaction per gone broker: of brokers noticing it at once, one releases it.
+      for (const brokerId of await this.direct(brokers.staleBrokers(input.selfBrokerId, input.staleBefore))) {
+        const woken = await this.atomic(() => brokers.releaseBroker(brokerId, input.staleBefore, input.now));
+        if (woken === null) continue;
+        released.push(brokerId);
+        for (const id of woken) recipients.add(id);
+      }
+    }
+    const ids = [...recipients];
+    if (ids.length > 0) {
+      this.wakeups.emit(ids);
+      try {
+        await this.publishDeliveries(ids);
+      } catch (err) {
+        // Released rows are claimable: other brokers' peers get them at their next wake-up or hello.
+        this.log.warn("store.delivery_notify_failed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    return { brokers: released, recipients: ids };
   }
 
   // ------------------------------------------------------------ presence, status, channels
