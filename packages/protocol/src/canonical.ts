@@ -61,3 +61,17 @@ export function canonicalRevoke(
 ): string {
   return `claudemesh-revoke|${meshId}|${targetPubkey}|${byPubkey}|${timestamp}`;
 }
+
+/**
+ * `claudemesh-group|v1|${meshId}|${targetSpec}|${body.nonce}|${hex(crypto_generichash(32, ciphertextBytes))}`
+ * (SPEC §4), signed once by the sender of a broadcast or channel message. The caller hashes the
+ * decoded ciphertext bytes (this package does no crypto) and passes the 64 lowercase hex chars.
+ */
+export function canonicalGroup(
+  meshId: string,
+  targetSpec: string,
+  bodyNonce: string,
+  ciphertextHashHex: string,
+): string {
+  return `claudemesh-group|v1|${meshId}|${targetSpec}|${bodyNonce}|${ciphertextHashHex}`;
+}

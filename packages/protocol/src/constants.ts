@@ -27,8 +27,36 @@ export const CLAIM_LEASE_MS = 30_000;
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Largest WebSocket text frame accepted (larger closes with 1009). */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * Largest group body ciphertext (SPEC §4, §7 revision 2), counted as its wire form: the base64
+ * `body.ciphertext` string may be at most this many chars (49,152 bytes of secretbox output, so a
+ * 48 KB message fits).
+ */
+export const MAX_GROUP_BODY_CIPHERTEXT_CHARS = 64 * 1024;
+/** Most recipients of one group send: the mesh connection cap (SPEC §7). */
+export const MAX_GROUP_RECIPIENTS = 1_000;
+/** What a group frame may grow per recipient, on top of MAX_FRAME_BYTES (SPEC §7). */
+export const GROUP_FRAME_BYTES_PER_RECIPIENT = 256;
+/**
+ * Group frame cap for `recipients` keys (SPEC §7): 64 KiB + 256 B × recipients, with recipients
+ * counted up to MAX_GROUP_RECIPIENTS. A group send or push larger than this is refused.
+ */
+export function groupFrameCap(
+  recipients: number,
+  maxFrameBytes: number = MAX_FRAME_BYTES,
+  maxRecipients: number = MAX_GROUP_RECIPIENTS,
+): number {
+  const counted = Math.max(0, Math.min(Math.floor(recipients), maxRecipients));
+  return maxFrameBytes + GROUP_FRAME_BYTES_PER_RECIPIENT * counted;
+}
+/** The largest frame any group send can be: the cap at MAX_GROUP_RECIPIENTS (the socket-level limit). */
+export const MAX_GROUP_FRAME_BYTES = groupFrameCap(MAX_GROUP_RECIPIENTS);
 /** Largest HTTP body accepted (larger gets 413 before parsing). */
 export const MAX_HTTP_BODY_BYTES = 16 * 1024;
+/** Bytes the broker buffers for one connection before closing it with 1013 (error replies included). */
+export const MAX_OUTBOUND_BYTES = 4 * 1024 * 1024;
+/** Channels one member (or agent) may be in; one more join gets `limit_reached`. */
+export const MAX_CHANNELS_PER_MEMBER = 64;
 /** Live connections allowed per mesh before `capacity`. */
 export const MAX_CONNECTIONS_PER_MESH = 1_000;
 /** A lower-ranked status source may overwrite only a record older than this. */
@@ -53,10 +81,6 @@ export const DEFAULT_PORT = 7900;
 export const DEFAULT_HOST = "127.0.0.1";
 /** Longest status summary (SPEC §3 set_summary). */
 export const MAX_SUMMARY_CHARS = 280;
-/** Bytes the broker buffers for one connection before closing it with 1013 (error replies included). */
-export const MAX_OUTBOUND_BYTES = 4 * 1024 * 1024;
-/** Channels one member (or agent) may be in; one more join gets `limit_reached`. */
-export const MAX_CHANNELS_PER_MEMBER = 64;
 /** Longest display / agent / mesh name. */
 export const MAX_NAME_CHARS = 64;
 /** Longest channel name (without the leading #). */

@@ -74,8 +74,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   too_large: 413,
   internal: 500,
   storage_unavailable: 503,
-  not_found: 404,
   limit_reached: 409,
+  not_found: 404,
   method_not_allowed: 405,
   unsupported_media_type: 415,
   slug_taken: 409,
@@ -98,10 +98,10 @@ export const CLOSE_CODES = {
   messageTooBig: 1009,
   /** Unexpected broker failure. */
   internalError: 1011,
-  /** An identical identity connected again; the older connection is closed (newest wins). */
-  replaced: 4001,
   /** Try again later: more than the outbound byte budget was waiting to be read (SPEC §7). */
   tryAgainLater: 1013,
+  /** An identical identity connected again; the older connection is closed (newest wins). */
+  replaced: 4001,
   /** No hello arrived in time after the upgrade. */
   helloTimeout: 4002,
   /** The member was revoked while connected. */

@@ -4,6 +4,8 @@ import { ERROR_CODES } from "./errors.js";
 import { displayNameProblem } from "./display-name.js";
 import {
   MAX_CHANNEL_CHARS,
+  MAX_GROUP_BODY_CIPHERTEXT_CHARS,
+  MAX_GROUP_RECIPIENTS,
   MAX_NAME_CHARS,
   MAX_SUMMARY_CHARS,
   PUBKEY_HEX_RE,
@@ -39,6 +41,19 @@ export const CiphertextSchema = z
   .string()
   .min(24)
   .refine(isBase64, "must be base64 (standard alphabet, padded to a multiple of 4)");
+/** secretbox ciphertext of a group body in base64 (SPEC §4): the 16-byte MAC at least, at most the §7 cap. */
+export const GroupCiphertextSchema = z
+  .string()
+  .min(24)
+  .max(MAX_GROUP_BODY_CIPHERTEXT_CHARS, `must be at most ${MAX_GROUP_BODY_CIPHERTEXT_CHARS} base64 chars`)
+  .refine(isBase64, "must be base64 (standard alphabet, padded to a multiple of 4)");
+/**
+ * A group message key sealed for one recipient: crypto_box_easy of the 32-byte key, so exactly
+ * 48 bytes = 64 base64 chars, never padded.
+ */
+export const SealedKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{64}$/, "must be base64 of exactly 48 bytes (64 chars, no padding)");
 /** Broker-assigned opaque id (mesh, member, message, presence). */
 export const OpaqueIdSchema = z
   .string()
@@ -116,17 +131,55 @@ export const HelloSchema = z.object({
   signature: z.string().max(512),
 });
 
-/** One sealed envelope of a broadcast/channel fan-out (SPEC §4). */
-export const EnvelopeSchema = z.object({
-  to: PubkeySchema,
+/** The body of a group message, encrypted once for all recipients (SPEC §4): secretbox under a fresh key. */
+export const GroupBodyFieldsSchema = z.object({
   nonce: NonceSchema,
-  ciphertext: CiphertextSchema,
+  ciphertext: GroupCiphertextSchema,
 });
 
+/** One recipient's copy of a group message key (SPEC §3 group send `keys`). */
+export const GroupKeySchema = z.object({
+  to: PubkeySchema,
+  nonce: NonceSchema,
+  sealedKey: SealedKeySchema,
+});
+
+/** This peer's sealed copy of a group message key, in a group push (the recipient is the reader). */
+export const PushKeySchema = z.object({
+  nonce: NonceSchema,
+  sealedKey: SealedKeySchema,
+});
+
+/** Fields only a direct frame carries, and fields only a group frame carries (SPEC §3). */
+const DIRECT_FIELDS = ["nonce", "ciphertext"] as const;
+const GROUP_FIELDS = ["body", "sig", "keys"] as const;
+const GROUP_PUSH_FIELDS = ["body", "sig", "key"] as const;
+
 /**
- * A send: direct (`targetSpec` = pubkey, with `nonce`+`ciphertext`) or fan-out
- * (`*`/`#name`, with one envelope per recipient). One object with a refinement because
- * both share `type:"send"`.
+ * Adds an issue for each `required` field missing and each `forbidden` field present, each at its
+ * own path so the error a sender gets names the field actually at fault.
+ */
+function requireShape(
+  frame: Record<string, unknown>,
+  ctx: z.RefinementCtx,
+  required: readonly string[],
+  forbidden: readonly string[],
+  kind: string,
+): void {
+  for (const key of required)
+    if (frame[key] === undefined)
+      ctx.addIssue({ code: "custom", path: [key], message: `required for ${kind}` });
+  for (const key of forbidden)
+    if (frame[key] !== undefined)
+      ctx.addIssue({ code: "custom", path: [key], message: `not allowed in ${kind}` });
+}
+
+const TARGET_MESSAGE = "must be a 64-hex pubkey, * or #channel (lowercase letters, digits, . _ -)";
+
+/**
+ * A send (SPEC §3): direct (`targetSpec` = pubkey, with `nonce`+`ciphertext`) or group
+ * (`*`/`#name`, with one `body`, its `sig`, and one sealed key per recipient in `keys`). One
+ * object with a refinement because both share `type:"send"`.
  */
 export const SendSchema = z
   .object({
@@ -136,34 +189,23 @@ export const SendSchema = z
     priority: PrioritySchema,
     nonce: NonceSchema.optional(),
     ciphertext: CiphertextSchema.optional(),
-    envelopes: z.array(EnvelopeSchema).min(1).max(1_000).optional(),
+    body: GroupBodyFieldsSchema.optional(),
+    sig: SignatureSchema.optional(),
+    keys: z.array(GroupKeySchema).min(1).max(MAX_GROUP_RECIPIENTS).optional(),
   })
   .superRefine((frame, ctx) => {
-    // Each issue's path names the field actually at fault, so the error a sender gets is actionable.
     if (isFanoutTarget(frame.targetSpec)) {
-      if (!frame.envelopes)
-        ctx.addIssue({ code: "custom", path: ["envelopes"], message: "required for * and #channel" });
-      for (const key of ["nonce", "ciphertext"] as const)
-        if (frame[key] !== undefined)
-          ctx.addIssue({ code: "custom", path: [key], message: "fan-out sends carry envelopes only" });
-      if (frame.envelopes) {
-        const seen = new Set(frame.envelopes.map((e) => e.to));
-        if (seen.size !== frame.envelopes.length)
-          ctx.addIssue({ code: "custom", path: ["envelopes"], message: "duplicate recipient" });
+      requireShape(frame, ctx, GROUP_FIELDS, DIRECT_FIELDS, "* and #channel sends");
+      if (frame.keys) {
+        const seen = new Set(frame.keys.map((k) => k.to));
+        if (seen.size !== frame.keys.length)
+          ctx.addIssue({ code: "custom", path: ["keys"], message: "duplicate recipient" });
       }
     } else if (!PubkeySchema.safeParse(frame.targetSpec).success) {
-      // Neither a pubkey nor a fan-out spec: the direct-send checks below would only add noise.
-      ctx.addIssue({
-        code: "custom",
-        path: ["targetSpec"],
-        message: "must be a 64-hex pubkey, * or #channel (lowercase letters, digits, . _ -)",
-      });
+      // Neither a pubkey nor a group spec: the shape checks would only add noise.
+      ctx.addIssue({ code: "custom", path: ["targetSpec"], message: TARGET_MESSAGE });
     } else {
-      for (const key of ["nonce", "ciphertext"] as const)
-        if (frame[key] === undefined)
-          ctx.addIssue({ code: "custom", path: [key], message: "direct sends need nonce and ciphertext" });
-      if (frame.envelopes !== undefined)
-        ctx.addIssue({ code: "custom", path: ["envelopes"], message: "direct sends carry no envelopes" });
+      requireShape(frame, ctx, DIRECT_FIELDS, GROUP_FIELDS, "direct sends");
     }
   });
 
@@ -237,8 +279,16 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;
-export type Envelope = z.infer<typeof EnvelopeSchema>;
+export type GroupBody = z.infer<typeof GroupBodyFieldsSchema>;
+export type GroupKey = z.infer<typeof GroupKeySchema>;
+export type PushKey = z.infer<typeof PushKeySchema>;
 export type Send = z.infer<typeof SendSchema>;
+/** A group send as SendSchema accepts it for `*` / `#name`: body, sig and keys present, no nonce/ciphertext. */
+export type GroupSend = Omit<Send, "nonce" | "ciphertext" | "body" | "sig" | "keys"> & {
+  body: GroupBody;
+  sig: string;
+  keys: GroupKey[];
+};
 export type ClientAck = z.infer<typeof ClientAckSchema>;
 export type SetStatus = z.infer<typeof SetStatusSchema>;
 export type SetSummary = z.infer<typeof SetSummarySchema>;
@@ -266,19 +316,35 @@ export const AckSchema = z.object({
   queued: z.boolean(),
 });
 
-export const PushSchema = z.object({
-  type: z.literal("push"),
-  messageId: OpaqueIdSchema,
-  meshId: OpaqueIdSchema,
-  senderPubkey: PubkeySchema,
-  senderName: z.string(),
-  targetSpec: z.string(),
-  priority: PrioritySchema,
-  nonce: NonceSchema,
-  ciphertext: CiphertextSchema,
-  /** ISO 8601 time the broker stored the message. */
-  createdAt: z.string(),
-});
+/**
+ * One inbound message (SPEC §3): direct (`targetSpec` = this peer's pubkey, with
+ * `nonce`+`ciphertext`) or group (`*`/`#name`, with the shared `body`, its `sig`, and this peer's
+ * sealed `key`). One object with a refinement because both share `type:"push"`.
+ */
+export const PushSchema = z
+  .object({
+    type: z.literal("push"),
+    messageId: OpaqueIdSchema,
+    meshId: OpaqueIdSchema,
+    senderPubkey: PubkeySchema,
+    senderName: z.string(),
+    targetSpec: z.string().min(1).max(80),
+    priority: PrioritySchema,
+    nonce: NonceSchema.optional(),
+    ciphertext: CiphertextSchema.optional(),
+    body: GroupBodyFieldsSchema.optional(),
+    sig: SignatureSchema.optional(),
+    key: PushKeySchema.optional(),
+    /** ISO 8601 time the broker stored the message. */
+    createdAt: z.string(),
+  })
+  .superRefine((frame, ctx) => {
+    if (isFanoutTarget(frame.targetSpec))
+      requireShape(frame, ctx, GROUP_PUSH_FIELDS, DIRECT_FIELDS, "* and #channel pushes");
+    else if (!PubkeySchema.safeParse(frame.targetSpec).success)
+      ctx.addIssue({ code: "custom", path: ["targetSpec"], message: TARGET_MESSAGE });
+    else requireShape(frame, ctx, DIRECT_FIELDS, GROUP_PUSH_FIELDS, "direct pushes");
+  });
 
 export const PeerSchema = z.object({
   memberId: OpaqueIdSchema,
@@ -351,7 +417,7 @@ export const ErrorFrameSchema = z.object({
   code: ErrorCodeSchema,
   message: z.string(),
   id: RequestIdSchema.optional(),
-  /** With `recipients_mismatch`: the pubkeys the envelopes must address. */
+  /** With `recipients_mismatch`: the pubkeys the group send's `keys` must address. */
   expected: z.array(PubkeySchema).optional(),
 });
 
@@ -369,6 +435,22 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 export type HelloAck = z.infer<typeof HelloAckSchema>;
 export type Ack = z.infer<typeof AckSchema>;
 export type Push = z.infer<typeof PushSchema>;
+/** A direct push as PushSchema accepts it: nonce and ciphertext present, no group fields. */
+export type DirectPush = Omit<Push, "nonce" | "ciphertext" | "body" | "sig" | "key"> & {
+  nonce: string;
+  ciphertext: string;
+};
+/** A group push as PushSchema accepts it for `*` / `#name`: body, sig and this peer's key. */
+export type GroupPush = Omit<Push, "nonce" | "ciphertext" | "body" | "sig" | "key"> & {
+  body: GroupBody;
+  sig: string;
+  key: PushKey;
+};
+
+/** True for a parsed push that carries a group message (its targetSpec is `*` or `#name`). */
+export function isGroupPush(push: Push): push is Push & GroupPush {
+  return isFanoutTarget(push.targetSpec);
+}
 export type Peer = z.infer<typeof PeerSchema>;
 export type Peers = z.infer<typeof PeersSchema>;
 export type ReceiptPush = z.infer<typeof ReceiptPushSchema>;

@@ -7,6 +7,7 @@ import { pushableNow } from "./direct-push.js";
 import { handleMessageStatus } from "./receipts.js";
 import { buildPeerList, isOnline } from "../core/peers.js";
 import { viewTimings } from "./presence.js";
+import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import type { Session } from "./session.js";
 import { wakeRecipients, type HubState } from "./state.js";
 
@@ -52,7 +53,6 @@ export async function handleFrame(state: HubState, session: Session, frame: Clie
 }
 
 /**
-/**
  * `join_channel` / `leave_channel`, one at a time per connection (so a burst of joins cannot pass
  * the channel cap together); a join past the cap gets `error limit_reached`.
  */
@@ -72,6 +72,7 @@ async function handleChannel(state: HubState, session: Session, frame: JoinChann
   await run;
 }
 
+/**
  * Routes against the cached membership; a send that does not match it is re-checked against a
  * fresh read before it is refused, so the cache can delay a revocation by at most its TTL but
  * never refuses a member who just joined.
@@ -197,5 +198,11 @@ async function handleListPeers(state: HubState, session: Session, frame: ListPee
       presence.set(member.id, state.presence.toRow(local));
   }
   const peers = buildPeerList({ viewer: me, members, presence, channelsByMember, now, timings });
+  // claudemesh extension (docs/PROTOCOL.md): the viewer's own entry says what its status holds back.
+  const self = peers.find((p) => p.pubkey === me.pubkey);
+  if (self && session.peer) {
+    const { status, source } = effectiveStatus(session.peer.status, now, timings);
+    self.held = { count: await store.countHeld(me.id, allowedPriorities(status)), status, source };
+  }
   session.send({ type: "peers", id: frame.id, peers });
 }

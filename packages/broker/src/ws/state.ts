@@ -36,9 +36,9 @@ export interface HubState {
   memberSends: KeyedRateLimiter;
   /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
   storeWakeups: number;
-  /** Set by shutdown(): new sockets are turned away and no new work starts. */
   /** Most outbound bytes any connection of this hub had queued (gauge `outbound_buffered_peak_bytes`). */
   outboundPeak: number;
+  /** Set by shutdown(): new sockets are turned away and no new work starts. */
   closing: boolean;
 }
 
@@ -85,8 +85,8 @@ export function createHubState(ctx: BrokerContext): HubState {
       clock,
     }),
     storeWakeups: 0,
-    closing: false,
     outboundPeak: 0,
+    closing: false,
   };
   const hooks = directPushHooks(state);
   state.receipts = new ReceiptRelay(state);
