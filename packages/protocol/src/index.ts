@@ -3,6 +3,7 @@ export * from "./constants.js";
 export * from "./errors.js";
 export * from "./canonical.js";
 export * from "./schemas.js";
+export * from "./http-schemas.js";
 export * from "./display-name.js";
 export * from "./parse.js";
 export * from "./invite.js";

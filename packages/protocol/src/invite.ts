@@ -2,7 +2,7 @@
 import { INVITE_PREFIX } from "./constants.js";
 import { base64urlDecodeText, base64urlEncodeText } from "./base64url.js";
 import { describeIssues } from "./parse.js";
-import { InvitePayloadSchema, type InvitePayload } from "./schemas.js";
+import { InvitePayloadSchema, type InvitePayload } from "./http-schemas.js";
 
 export type InviteErrorReason = "bad_prefix" | "bad_base64" | "bad_json" | "bad_shape" | "expired";
 
