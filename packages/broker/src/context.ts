@@ -90,7 +90,7 @@ export interface BrokerContext {
   metrics: Metrics;
   log: Logger;
   clock: Clock;
-  /** Random id of this broker process; owns presence rows it creates. */
+  /** Random hex id of this broker process; owns presence rows and leases it creates (store/sql/brokers.ts). */
   brokerId: string;
   version: string;
 }

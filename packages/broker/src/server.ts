@@ -80,7 +80,7 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
     metrics,
     log,
     clock,
-    brokerId: randomBytes(16).toString("base64url"),
+    brokerId: randomBytes(12).toString("hex"), // hex: never contains LEASE_OWNER_SEPARATOR
     version: BROKER_VERSION,
   };
   const hub = createHub(ctx);

@@ -176,6 +176,7 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
       link,
       pubkey: this.pubkey,
       secretKey,
+      meshId: this.meshId,
       recipients: async (targetSpec) =>
         fanoutRecipients(targetSpec, await this.listPeers(), this.pubkey, this.meshSlug),
       options: this.opts,

@@ -1,6 +1,6 @@
 // The inbound part of BrokerClient: dedup → decrypt → hand-off → client_ack, in that order, for every push (SPEC §3 delivery).
-import { decryptDirect } from "@claudemesh/crypto";
-import type { Push } from "@claudemesh/protocol";
+import { decryptDirect, openGroup } from "@claudemesh/crypto";
+import { isGroupPush, type Push } from "@claudemesh/protocol";
 import { AckBatcher } from "./ack-batcher.js";
 import { ClientError } from "./errors.js";
 import { Inbox } from "./inbox.js";
@@ -79,7 +79,7 @@ export class InboundPipeline {
   }
 
   onPush(push: Push): void {
-    const nonceKey = `${push.senderPubkey}:${push.nonce}`;
+    const nonceKey = `${push.senderPubkey}:${isGroupPush(push) ? push.body.nonce : push.nonce}`;
     const inSink = this.handing.get(`id:${push.messageId}`) ?? this.handing.get(`nonce:${nonceKey}`);
     if (inSink) {
       // A copy of a message the sink is still writing: acked together with it, or not at all.
@@ -105,11 +105,7 @@ export class InboundPipeline {
       priority: push.priority,
       sentAt: isoTime(push.createdAt),
     };
-    const text = decryptDirect(
-      { nonce: push.nonce, ciphertext: push.ciphertext },
-      push.senderPubkey,
-      this.deps.secretKey,
-    );
+    const text = openPush(push, this.deps.secretKey);
     if (text === null) {
       this.deps.events.undecryptable(meta);
       this.acks.add(push.messageId); // known undecryptable: acked so it does not loop
@@ -181,6 +177,13 @@ export class InboundPipeline {
       }
     });
   }
+}
+
+/** The text of a direct or group push for this peer, or null when it does not open (never throws). */
+function openPush(push: Push, secretKey: string): string | null {
+  if (isGroupPush(push)) return openGroup(push, secretKey);
+  if (push.nonce === undefined || push.ciphertext === undefined) return null;
+  return decryptDirect({ nonce: push.nonce, ciphertext: push.ciphertext }, push.senderPubkey, secretKey);
 }
 
 function isoTime(value: string): string {

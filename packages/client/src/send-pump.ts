@@ -1,5 +1,5 @@
-// The send part of BrokerClient: the outbox, sealing, the recipients_mismatch retry and stable send ids (SPEC §3, §4).
-import { encryptDirect, randomId, sealForRecipients, type SealedEnvelope } from "@claudemesh/crypto";
+// The send part of BrokerClient: the outbox, sealing (direct box or group seal), the recipients_mismatch retry and stable send ids (SPEC §3, §4).
+import { encryptDirect, randomId, sealGroup, type SealedGroup } from "@claudemesh/crypto";
 import type { Ack, ErrorFrame, Priority } from "@claudemesh/protocol";
 import { ClientError } from "./errors.js";
 import type { FrameLink } from "./link.js";
@@ -23,6 +23,8 @@ export interface SendPumpDeps {
   /** This peer's keys: the pubkey is never addressed, the secret key encrypts and seals. */
   pubkey: string;
   secretKey: string;
+  /** The mesh every group message is signed for (part of the canonical group string, SPEC §4). */
+  meshId: string;
   /** The pubkeys a fan-out (`*` / `#name`) must be sealed for right now. */
   recipients(targetSpec: string): Promise<string[]>;
   options: SendPumpOptions;
@@ -188,13 +190,15 @@ export class SendPump {
         item.stage = "preparing";
         let text: string;
         try {
-          let envelopes: SealedEnvelope[] | undefined;
+          let group: SealedGroup | undefined;
           if (item.direct === undefined) {
             const recipients = item.expected ?? (await this.deps.recipients(item.targetSpec));
-            envelopes = cryptoCall(() => sealForRecipients(item.text, recipients, this.deps.secretKey));
+            group = cryptoCall(() =>
+              sealGroup(item.text, recipients, this.deps.secretKey, this.deps.meshId, item.targetSpec),
+            );
           }
-          text = sendFrameText(item, envelopes);
-          assertFrameSize(text, this.deps.options.maxFrameBytes, envelopes?.length);
+          text = sendFrameText(item, group);
+          assertFrameSize(text, this.deps.options.maxFrameBytes, group?.keys.length);
         } catch (err) {
           if (item.settled) continue;
           if (err instanceof ClientError && err.code === "not_connected") {

@@ -22,6 +22,7 @@ function pump(
     link,
     pubkey: self.pubkey,
     secretKey: self.secretKey,
+    meshId: "mesh-1",
     recipients,
     options: {
       sendAckTimeoutMs: 10_000,
@@ -79,9 +80,7 @@ describe("SendPump stable send ids", () => {
     await tick();
     const second = sends(link)[1];
     expect(second?.id).toBe(first?.id);
-    expect((second?.envelopes as Array<{ to: string }>).map((e) => e.to).sort()).toEqual(
-      [carol, dave].sort(),
-    );
+    expect((second?.keys as Array<{ to: string }>).map((e) => e.to).sort()).toEqual([carol, dave].sort());
     p.onAck({ type: "ack", id: second?.id as string, messageId: "m", queued: false });
     await expect(sent).resolves.toEqual({ messageId: "m", queued: false });
   });

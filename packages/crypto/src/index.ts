@@ -1,4 +1,4 @@
-// @claudemesh/crypto: identities, signatures, and end-to-end boxes for claudemesh (SPEC §1–§4), over libsodium.
+// @claudemesh/crypto: identities, signatures, direct boxes and group messages for claudemesh (SPEC §1–§4), over libsodium.
 export { CryptoArgumentError } from "./errors.js";
 export { toHex, fromHex, toBase64, fromBase64, randomId, isPubkeyHex, isSignatureHex } from "./encoding.js";
 export { generateKeypair, keypairFromSeed, publicKeyFromSecretKey, type Keypair } from "./keys.js";
@@ -24,15 +24,19 @@ export {
   type RevokeSignatureFields,
 } from "./requests.js";
 export { signInvite, verifyInvite, type UnsignedInvite } from "./invite.js";
+export { encryptDirect, decryptDirect, type DirectEnvelope } from "./box.js";
 export {
-  encryptDirect,
-  decryptDirect,
-  sealForRecipients,
+  sealGroup,
+  openGroup,
+  type GroupBody,
+  type GroupKeyEnvelope,
+  type GroupPushFields,
+  type SealedGroup,
+} from "./group.js";
+export {
   clearKeyCache,
   keyCacheStats,
   setKeyCacheCapacity,
   DEFAULT_KEY_CACHE_CAPACITY,
-  type DirectEnvelope,
-  type SealedEnvelope,
-} from "./box.js";
+} from "./shared-key.js";
 export type { KeyCacheStats } from "./key-cache.js";

@@ -7,6 +7,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { blake2b } from "@noble/hashes/blake2.js";
 import fc from "fast-check";
 import nacl from "tweetnacl";
 import { describe, expect, it } from "vitest";
@@ -16,7 +17,8 @@ import {
   fromBase64,
   fromHex,
   keypairFromSeed,
-  sealForRecipients,
+  openGroup,
+  sealGroup,
   signDetached,
   toBase64,
   toHex,
@@ -172,20 +174,74 @@ describe("crypto_box against tweetnacl with @noble-converted X25519 keys", () =>
     );
   });
 
-  it("fan-out envelopes open with tweetnacl for their own recipient", () => {
-    const envelopes = sealForRecipients("to all", [BOB.publicKey, CAROL.publicKey], ALICE.secretKey);
-    for (const [env, kp] of [
-      [envelopes[0]!, BOB],
-      [envelopes[1]!, CAROL],
-    ] as const) {
-      const opened = nacl.box.open(
-        fromBase64(env.ciphertext),
-        fromBase64(env.nonce),
-        nobleX25519Public(ALICE.publicKey),
-        nobleX25519Secret(kp.secretKey),
-      );
-      expect(Buffer.from(opened!).toString("utf8")).toBe("to all");
-    }
+  it("a group message opens with tweetnacl and @noble's BLAKE2b: sealed key, signature and body", () => {
+    fc.assert(
+      fc.property(
+        anyText.filter((t) => t.length > 0),
+        (text) => {
+          const { body, sig, keys } = sealGroup(
+            text,
+            [BOB.publicKey, CAROL.publicKey],
+            ALICE.secretKey,
+            "m1",
+            "*",
+          );
+          const ciphertext = fromBase64(body.ciphertext);
+          const hash = toHex(blake2b(ciphertext, { dkLen: 32 }));
+          const canonical = `claudemesh-group|v1|m1|*|${body.nonce}|${hash}`;
+          expect(
+            nacl.sign.detached.verify(utf8.encode(canonical), fromHex(sig), fromHex(ALICE.publicKey)),
+          ).toBe(true);
+          for (const [entry, kp] of [
+            [keys[0]!, BOB],
+            [keys[1]!, CAROL],
+          ] as const) {
+            const key = nacl.box.open(
+              fromBase64(entry.sealedKey),
+              fromBase64(entry.nonce),
+              nobleX25519Public(ALICE.publicKey),
+              nobleX25519Secret(kp.secretKey),
+            );
+            expect(key).not.toBeNull();
+            const opened = nacl.secretbox.open(ciphertext, fromBase64(body.nonce), key!);
+            expect(Buffer.from(opened!).toString("utf8")).toBe(text);
+          }
+        },
+      ),
+      FC,
+    );
+  });
+
+  it("a group message built by tweetnacl and @noble opens with openGroup", () => {
+    fc.assert(
+      fc.property(anyText, (text) => {
+        const key = nacl.randomBytes(32);
+        const nonce = nacl.randomBytes(24);
+        const ciphertext = nacl.secretbox(utf8.encode(text), nonce, key);
+        const bodyNonce = toBase64(nonce);
+        const hash = toHex(blake2b(ciphertext, { dkLen: 32 }));
+        const canonical = `claudemesh-group|v1|m1|#ops|${bodyNonce}|${hash}`;
+        const sig = toHex(nacl.sign.detached(utf8.encode(canonical), fromHex(ALICE.secretKey)));
+        const keyNonce = nacl.randomBytes(24);
+        const sealedKey = nacl.box(
+          key,
+          keyNonce,
+          nobleX25519Public(BOB.publicKey),
+          nobleX25519Secret(ALICE.secretKey),
+        );
+        const push = {
+          meshId: "m1",
+          targetSpec: "#ops",
+          senderPubkey: ALICE.publicKey,
+          body: { nonce: bodyNonce, ciphertext: toBase64(ciphertext) },
+          sig,
+          key: { nonce: toBase64(keyNonce), sealedKey: toBase64(sealedKey) },
+        };
+        expect(openGroup(push, BOB.secretKey)).toBe(text);
+        expect(openGroup(push, CAROL.secretKey)).toBeNull();
+      }),
+      FC,
+    );
   });
 
   it("is discriminating: skipping the ed25519→X25519 conversion does not open our box", () => {

@@ -322,7 +322,12 @@ export interface Store {
    * receipt for each undelivered copy to them and deletes those copies. After commit, revocation
    * listeners (every broker sharing the store) and receipt listeners are woken.
    */
-  revoke(input: { meshId: string; targetPubkey: string; byPubkey: string; now: number }): Promise<RevokeResult>;
+  revoke(input: {
+    meshId: string;
+    targetPubkey: string;
+    byPubkey: string;
+    now: number;
+  }): Promise<RevokeResult>;
   /**
    * Retires (revokes, with revocation's effects) active agents whose last presence heartbeat — or
    * enrolment, when they never connected — is before `seenBefore`. Returns the member ids retired.

@@ -60,7 +60,11 @@ export function acceptConnection(state: HubState, socket: WebSocket, request: In
       },
       onErrorFlood: () => {
         metrics.inc("connections_closed_total", { reason: "error_flood" });
-        log.warn("ws.error_flood", { conn: session.connId, remote: session.remote, memberId: session.member?.id });
+        log.warn("ws.error_flood", {
+          conn: session.connId,
+          remote: session.remote,
+          memberId: session.member?.id,
+        });
         void teardown(state, session);
       },
       onPeak: (bytes) => {

@@ -93,7 +93,6 @@ async function livenessTick(state: HubState): Promise<void> {
   }
 }
 
-
 /**
  * Retention (SPEC §3 Offline queue: default 7 days): drops old undelivered and delivered rows; and
  * agent retirement (SPEC §7): agents not connected for `agentIdleRetireMs` are revoked.

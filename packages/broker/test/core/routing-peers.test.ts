@@ -30,7 +30,15 @@ const channels = new Map([
 const membership = buildMembership("m1", members, channels);
 const NONCE = "A".repeat(32);
 const CT = "B".repeat(24);
-const env = (c: string) => ({ to: key(c), nonce: NONCE, ciphertext: CT });
+const SEALED = "C".repeat(64);
+const SIG = "e".repeat(128);
+const env = (c: string) => ({ to: key(c), nonce: NONCE, sealedKey: SEALED });
+const group = (targetSpec: string, keys: ReturnType<typeof env>[]): Partial<Send> => ({
+  targetSpec,
+  body: { nonce: NONCE, ciphertext: CT },
+  sig: SIG,
+  keys,
+});
 const send = (over: Partial<Send>): Send => ({
   type: "send",
   id: "r1",
@@ -71,10 +79,13 @@ describe("routing - direct", () => {
 
 describe("routing - fan-out", () => {
   it("accepts * only with exactly every other active member", () => {
-    const ok = routeSend(membership, send({ targetSpec: "*", envelopes: [env("b"), env("c")] }), "alice");
+    const ok = routeSend(membership, send(group("*", [env("b"), env("c")])), "alice");
     expect(ok.ok && ok.deliveries.map((d) => d.recipientMemberId).sort()).toEqual(["bob", "bob-agent"]);
-    for (const envelopes of [[env("b")], [env("b"), env("c"), env("d")], [env("b"), env("a")]]) {
-      expect(routeSend(membership, send({ targetSpec: "*", envelopes }), "alice")).toEqual({
+    // One body for the message, one sealed key per recipient.
+    expect(ok).toMatchObject({ body: { nonce: NONCE, ciphertext: CT, sig: SIG } });
+    expect(ok.ok && ok.deliveries.every((d) => d.ciphertext === SEALED)).toBe(true);
+    for (const keys of [[env("b")], [env("b"), env("c"), env("d")], [env("b"), env("a")]]) {
+      expect(routeSend(membership, send(group("*", keys)), "alice")).toEqual({
         ok: false,
         code: "recipients_mismatch",
         message: expect.any(String),
@@ -84,21 +95,20 @@ describe("routing - fan-out", () => {
   });
 
   it("routes #name to the channel's other active members", () => {
-    expect(routeSend(membership, send({ targetSpec: "#ops", envelopes: [env("b")] }), "alice").ok).toBe(true);
-    expect(
-      routeSend(membership, send({ targetSpec: "#ops", envelopes: [env("a"), env("b")] }), "bob-agent").ok,
-    ).toBe(true);
-    expect(
-      routeSend(membership, send({ targetSpec: "#ops", envelopes: [env("b"), env("d")] }), "alice"),
-    ).toMatchObject({ code: "recipients_mismatch", expected: [key("b")] });
+    expect(routeSend(membership, send(group("#ops", [env("b")])), "alice").ok).toBe(true);
+    expect(routeSend(membership, send(group("#ops", [env("a"), env("b")])), "bob-agent").ok).toBe(true);
+    expect(routeSend(membership, send(group("#ops", [env("b"), env("d")])), "alice")).toMatchObject({
+      code: "recipients_mismatch",
+      expected: [key("b")],
+    });
   });
 
   it("refuses a channel with nobody else in it, listing an empty expected set", () => {
-    expect(routeSend(membership, send({ targetSpec: "#dev", envelopes: [env("a")] }), "bob")).toMatchObject({
+    expect(routeSend(membership, send(group("#dev", [env("a")])), "bob")).toMatchObject({
       code: "recipients_mismatch",
       expected: [],
     });
-    expect(routeSend(membership, send({ targetSpec: "#none", envelopes: [env("a")] }), "bob")).toMatchObject({
+    expect(routeSend(membership, send(group("#none", [env("a")])), "bob")).toMatchObject({
       code: "recipients_mismatch",
       expected: [],
     });

@@ -1,6 +1,6 @@
 // Encrypted direct sends and push collection for delivery tests (SPEC §3 send/ack/push/client_ack, §4 direct box).
-import type { Ack, Push } from "@claudemesh/protocol";
-import { decryptDirect, encryptDirect } from "@claudemesh/crypto";
+import { isGroupPush, type Ack, type Push } from "@claudemesh/protocol";
+import { decryptDirect, encryptDirect, openGroup } from "@claudemesh/crypto";
 import type { Identity, Member } from "./identity.js";
 import type { TestPeer } from "./ws-client.js";
 
@@ -55,11 +55,7 @@ export function autoAckInbox(peer: TestPeer, me: Member): { inbox(): Inbox; stop
       state.pushes.push(frame);
       ids.push(frame.messageId);
       if (state.unique.has(frame.messageId)) continue;
-      const text = decryptDirect(
-        { nonce: frame.nonce, ciphertext: frame.ciphertext },
-        frame.senderPubkey,
-        me.secretKey,
-      );
+      const text = openPushText(frame, me);
       if (text === null) state.undecryptable++;
       else state.unique.set(frame.messageId, text);
     }
@@ -69,4 +65,14 @@ export function autoAckInbox(peer: TestPeer, me: Member): { inbox(): Inbox; stop
   peer.ws.on("message", drain);
   drain();
   return { inbox: () => state, stop: () => peer.ws.off("message", drain) };
+}
+
+/** The text of a direct or group push for `me`, or null when it does not open. */
+export function openPushText(push: Push, me: Pick<Member, "secretKey">): string | null {
+  if (isGroupPush(push)) return openGroup(push, me.secretKey);
+  return decryptDirect(
+    { nonce: push.nonce ?? "", ciphertext: push.ciphertext ?? "" },
+    push.senderPubkey,
+    me.secretKey,
+  );
 }

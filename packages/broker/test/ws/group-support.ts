@@ -34,7 +34,7 @@ export function sealGroupForTest(
   const key = sodium.randombytes_buf(32);
   const nonce = sodium.randombytes_buf(24);
   const ciphertext = sodium.crypto_secretbox_easy(sodium.from_string(text), nonce, key);
-  const hash = sodium.to_hex(sodium.crypto_generichash(32, ciphertext));
+  const hash = sodium.to_hex(sodium.crypto_generichash(32, ciphertext, null));
   const canonical = canonicalGroup(sender.meshId, targetSpec, b64(nonce), hash);
   const sig = sodium.to_hex(
     sodium.crypto_sign_detached(sodium.from_string(canonical), sodium.from_hex(sender.secretKey)),
@@ -92,7 +92,7 @@ export function openGroupForTest(push: Push, me: Pick<Member, "secretKey">): str
       push.meshId,
       push.targetSpec,
       push.body.nonce,
-      sodium.to_hex(sodium.crypto_generichash(32, ciphertext)),
+      sodium.to_hex(sodium.crypto_generichash(32, ciphertext, null)),
     );
     if (
       !sodium.crypto_sign_verify_detached(

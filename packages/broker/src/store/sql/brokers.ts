@@ -4,10 +4,10 @@ import { exec, rows, type Op } from "./op.js";
 
 /**
  * A lease owner is a presence id, and a broker's presence ids start with its broker id and this
- * separator (neither base64url broker ids nor presence ids contain it), so one statement finds
- * every lease a broker held.
+ * separator. Broker ids are hex, so the first separator ends the broker id and one statement finds
+ * every lease a broker held; the whole id stays an opaque id of the wire (`[A-Za-z0-9_-]`).
  */
-export const LEASE_OWNER_SEPARATOR = ".";
+export const LEASE_OWNER_SEPARATOR = "-";
 
 /** The lease-owner prefix of every lease `brokerId` writes. */
 export function leaseOwnerPrefix(brokerId: string): string {

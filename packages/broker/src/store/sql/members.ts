@@ -42,10 +42,7 @@ export function* getMemberById(memberId: string): Op<MemberRow | null> {
 }
 
 export function* listMembers(meshId: string): Op<MemberRow[]> {
-  const result = yield* rows(
-    `${MEMBER_SELECT} WHERE m.mesh_id = ? ORDER BY m.created_at, m.id`,
-    [meshId],
-  );
+  const result = yield* rows(`${MEMBER_SELECT} WHERE m.mesh_id = ? ORDER BY m.created_at, m.id`, [meshId]);
   return result.map(toMember);
 }
 
