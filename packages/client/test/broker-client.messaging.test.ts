@@ -13,6 +13,7 @@ import {
   identity,
   makePush,
   newClient,
+  openSentGroup,
   peer,
   tick,
 } from "./helpers/fixtures.js";
@@ -250,10 +251,11 @@ describe("BrokerClient sends - fan-out", () => {
     peersReply(socket, [peer(self, "alice"), peer(bob, "bob"), peer(carol, "carol")]);
     await tick();
     const frame = socket.framesOfType("send")[0];
-    const envelopes = frame?.envelopes as Array<{ to: string; nonce: string; ciphertext: string }>;
-    expect(envelopes.map((e) => e.to).sort()).toEqual([bob.pubkey, carol.pubkey].sort());
-    const bobEnv = envelopes.find((e) => e.to === bob.pubkey);
-    expect(bobEnv && decryptDirect(bobEnv, self.pubkey, bob.secretKey)).toBe("all hands");
+    const keys = frame?.keys as Array<{ to: string }>;
+    expect(keys.map((e) => e.to).sort()).toEqual([bob.pubkey, carol.pubkey].sort());
+    expect(frame).not.toHaveProperty("ciphertext");
+    expect(openSentGroup(frame, self, bob)).toBe("all hands");
+    expect(openSentGroup(frame, self, carol)).toBe("all hands");
     ack(socket, frame, "mb");
     await expect(sent).resolves.toEqual({ messageId: "mb", queued: false });
     await client.close();
@@ -272,8 +274,8 @@ describe("BrokerClient sends - fan-out", () => {
       peer(carol, "carol", ["ops"]),
     ]);
     await tick();
-    const envelopes = socket.framesOfType("send")[0]?.envelopes as Array<{ to: string }>;
-    expect(envelopes.map((e) => e.to)).toEqual([bob.pubkey]);
+    const keys = socket.framesOfType("send")[0]?.keys as Array<{ to: string }>;
+    expect(keys.map((e) => e.to)).toEqual([bob.pubkey]);
     await client.close();
     expect(await sent).toMatchObject({ code: "closed" });
   });
@@ -309,10 +311,9 @@ describe("BrokerClient sends - fan-out", () => {
     });
     await tick();
     const second = socket.framesOfType("send")[1];
-    const envelopes = second?.envelopes as Array<{ to: string; nonce: string; ciphertext: string }>;
-    expect(envelopes.map((e) => e.to).sort()).toEqual([bob.pubkey, dave.pubkey].sort());
-    const daveEnv = envelopes.find((e) => e.to === dave.pubkey);
-    expect(daveEnv && decryptDirect(daveEnv, self.pubkey, dave.secretKey)).toBe("hi all");
+    const keys = second?.keys as Array<{ to: string }>;
+    expect(keys.map((e) => e.to).sort()).toEqual([bob.pubkey, dave.pubkey].sort());
+    expect(openSentGroup(second, self, dave)).toBe("hi all");
     expect(socket.framesOfType("list_peers")).toHaveLength(1); // resealed without another round trip
     ack(socket, second, "m2");
     await expect(sent).resolves.toEqual({ messageId: "m2", queued: false });
@@ -347,7 +348,7 @@ describe("BrokerClient sends - fan-out", () => {
     peersReply(net.last, [peer(dave, "dave")]);
     await tick();
     const resent = net.last.framesOfType("send")[0];
-    expect((resent?.envelopes as Array<{ to: string }>).map((e) => e.to)).toEqual([dave.pubkey]);
+    expect((resent?.keys as Array<{ to: string }>).map((e) => e.to)).toEqual([dave.pubkey]);
     ack(net.last, resent, "m9");
     await expect(sent).resolves.toMatchObject({ messageId: "m9" });
     await client.close();

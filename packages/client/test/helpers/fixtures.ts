@@ -1,6 +1,6 @@
 // Shared unit-test fixtures: identities, peers, pushes and a BrokerClient wired to a FakeNetwork.
-import { encryptDirect, generateKeypair } from "@claudemesh/crypto";
-import type { Peer, Push } from "@claudemesh/protocol";
+import { encryptDirect, generateKeypair, openGroup, sealGroup } from "@claudemesh/crypto";
+import { isFanoutTarget, type GroupSend, type Peer, type Push } from "@claudemesh/protocol";
 import { BrokerClient, type BrokerClientOptions } from "../../src/broker-client.js";
 import { FakeNetwork, type FakeSocket } from "./fake-socket.js";
 
@@ -42,18 +42,50 @@ export function makePush(
   overrides: Partial<Push> = {},
 ): Push {
   pushCounter += 1;
+  const targetSpec = overrides.targetSpec ?? recipientPubkey;
   return {
     type: "push",
     messageId: `msg_${pushCounter}`,
     meshId: MESH_ID,
     senderPubkey: sender.pubkey,
     senderName: "bob",
-    targetSpec: recipientPubkey,
+    targetSpec,
     priority: "next",
-    ...encryptDirect(text, recipientPubkey, sender.secretKey),
+    ...sealedFields(sender, recipientPubkey, text, targetSpec),
     createdAt: "2025-01-02T03:04:05.000Z",
     ...overrides,
   };
+}
+
+/** Direct box fields, or for `*` / `#name` the group body, sig and this recipient's sealed key (SPEC §4). */
+function sealedFields(sender: Identity, recipientPubkey: string, text: string, targetSpec: string) {
+  if (!isFanoutTarget(targetSpec)) return encryptDirect(text, recipientPubkey, sender.secretKey);
+  const { body, sig, keys } = sealGroup(text, [recipientPubkey], sender.secretKey, MESH_ID, targetSpec);
+  const { to: _to, ...key } = keys[0]!;
+  return { body, sig, key };
+}
+
+/** Opens the group `send` frame `frame` written by `sender` as `recipient` would receive it; null when it does not open. */
+export function openSentGroup(
+  frame: Record<string, unknown> | undefined,
+  sender: Identity,
+  recipient: Identity,
+): string | null {
+  const send = frame as unknown as GroupSend | undefined;
+  const entry = send?.keys.find((k) => k.to === recipient.pubkey);
+  if (!send || !entry) return null;
+  const { to: _to, ...key } = entry;
+  return openGroup(
+    {
+      meshId: MESH_ID,
+      targetSpec: send.targetSpec,
+      senderPubkey: sender.pubkey,
+      body: send.body,
+      sig: send.sig,
+      key,
+    },
+    recipient.secretKey,
+  );
 }
 
 export function newClient(

@@ -76,6 +76,7 @@ describe("http against a real broker", () => {
         role: "member",
         meshSlug: owner.meshSlug,
         brokerUrl: brokerNoToken.url,
+        displayName: "bob",
       });
       const again = await joinMesh({ payload, keypair, displayName: "bob" });
       expect(again.memberId).toBe(joined.memberId);
