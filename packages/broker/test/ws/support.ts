@@ -1,4 +1,4 @@
-// Shared helpers for the ws suites: encrypted send frames, metric reads, raw store dumps, polling with a bound.
+// Shared helpers for the ws suites: encrypted send frames, metric reads, raw store reads and writes, polling with a bound.
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { Peer, Priority, Push, ServerFrame } from "@claudemesh/protocol";
@@ -49,6 +49,43 @@ export function metric(broker: TestBroker, name: string, labels?: Record<string,
   return broker.ctx.metrics.value(name, labels);
 }
 
+/** Runs `queries` (SQL with `?` placeholders) on a separate raw connection to the store; returns each result's rows. */
+export async function rawStore(
+  target: StoreTarget,
+  queries: ReadonlyArray<{ sql: string; params?: unknown[] }>,
+): Promise<unknown[][]> {
+  if (target.kind === "sqlite") {
+    const db = new Database(target.target, { fileMustExist: true });
+    try {
+      return queries.map(({ sql, params = [] }) => {
+        const stmt = db.prepare(sql);
+        return stmt.reader ? stmt.all(...params) : (stmt.run(...params), []);
+      });
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: target.target });
+  await client.connect();
+  try {
+    const out: unknown[][] = [];
+    for (const { sql, params = [] } of queries) {
+      let n = 0;
+      out.push(
+        (
+          await client.query(
+            sql.replace(/\?/g, () => `$${++n}`),
+            params,
+          )
+        ).rows,
+      );
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Every row of every claudemesh table, as JSON text (to prove what is and is not stored). */
 export async function dumpStore(target: StoreTarget): Promise<string> {
   const tables = [
@@ -61,23 +98,12 @@ export async function dumpStore(target: StoreTarget): Promise<string> {
     "channel_members",
     "audit_log",
   ];
-  if (target.kind === "sqlite") {
-    const db = new Database(target.target, { readonly: true, fileMustExist: true });
-    try {
-      return JSON.stringify(tables.map((t) => db.prepare(`SELECT * FROM ${t}`).all()));
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: target.target });
-  await client.connect();
-  try {
-    const out: unknown[] = [];
-    for (const t of tables) out.push((await client.query(`SELECT * FROM ${t}`)).rows);
-    return JSON.stringify(out);
-  } finally {
-    await client.end();
-  }
+  return JSON.stringify(
+    await rawStore(
+      target,
+      tables.map((t) => ({ sql: `SELECT * FROM ${t}` })),
+    ),
+  );
 }
 
 /** Polls `check` until it returns true (bounded by `timeoutMs`). */
