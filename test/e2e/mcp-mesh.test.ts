@@ -71,7 +71,7 @@ function pushFor(session: McpSession, content: string): ChannelPush | undefined 
 }
 
 beforeAll(async () => {
-  // "Bob" makes the name "bob" ambiguous (names resolve case-insensitively; the broker keeps both).
+  // "Bob" asks for a look-alike of "bob": names resolve case-insensitively, so the broker gives it its own name.
   mesh = await createE2eMesh("team", ["bob", "carol", "Bob"]);
   [alpha, beta, gamma] = await Promise.all([
     startMcp({
@@ -198,11 +198,14 @@ describe("e2e mcp - messages", () => {
     for (const name of ["beta (", "gamma (", "carol ("]) expect(text).toContain(name);
   });
 
-  it("an ambiguous target is an error listing the candidates", async () => {
-    const text = errorText(await alpha.call("send_message", { to: "bob", message: "hi" }));
-    expect(text).toMatch(/"bob" matches 2 peers/);
-    expect(text).toContain("bob (");
-    expect(text).toContain("Bob (");
+  it("a look-alike name gets its own name, so a name always means one peer", async () => {
+    const names = (await peersOf(alpha)).map((p) => p.displayName);
+    expect(names.filter((n) => n.toLowerCase() === "bob")).toEqual(["bob"]);
+    const lookalike = names.find((n) => n !== "bob" && n.toLowerCase().startsWith("bob"));
+    expect(lookalike).toBeDefined();
+    const sent = await alpha.text("send_message", { to: "bob", message: "for the first bob" });
+    expect(sent).toContain("bob (");
+    expect(sent).not.toContain(`${lookalike} (`);
   });
 
   it("rejects invalid tool input with an error result", async () => {
