@@ -34,8 +34,14 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: "leave",
-    summary: "Forget a mesh on this machine: remove its member key and agent keys.",
+    summary:
+      "Leave a mesh: revoke this machine's member (and its agents) on the broker, then forget its keys here.",
     load: async () => (await import("./leave.js")).leaveCommand,
+  },
+  {
+    name: "revoke",
+    summary: "Remove a member (with its agents) or an agent from a mesh on the broker, at once.",
+    load: async () => (await import("./revoke.js")).revokeCommand,
   },
   {
     name: "send",

@@ -1,12 +1,13 @@
 // `claudemesh send <to> <message>`: connects as the member, resolves the target (SPEC §5) and waits for the broker's ack.
 import type { BrokerClient, MessageStatus } from "@claudemesh/client";
 import { PrioritySchema, type Priority } from "@claudemesh/protocol";
-import { loadConfig, selectMesh, findMesh, type Config } from "../config/index.js";
+import { loadConfig, selectMesh } from "../config/index.js";
 import { choiceOption, intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from "../cli/errors.js";
 import { println } from "../cli/io.js";
 import { withMemberClient } from "./connection.js";
+import { meshFromPrefix } from "./peer-lookup.js";
 
 /** The longest `--wait-shown` may wait. */
 export const MAX_WAIT_SHOWN_SECONDS = 3_600;
@@ -46,14 +47,6 @@ async function waitShown(
   } finally {
     client.off("receipt", onReceipt);
   }
-}
-
-/** The mesh a `slug:target` names, when that slug is configured (display names cannot contain `:`). */
-function meshFromPrefix(config: Config, to: string): string | undefined {
-  const colon = to.indexOf(":");
-  if (colon <= 0) return undefined;
-  const slug = to.slice(0, colon).trim().toLowerCase();
-  return findMesh(config, slug) ? slug : undefined;
 }
 
 export const sendCommand: Command = {

@@ -102,6 +102,7 @@ describe("help", () => {
     "join",
     "list",
     "leave",
+    "revoke",
     "send",
     "peers",
     "inbox",
