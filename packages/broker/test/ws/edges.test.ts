@@ -1,4 +1,4 @@
-// Edge paths of the session layer: frames held behind a hello, hooks for unknown keys, sockets after shutdown.
+// Edge paths of the session layer: frames held behind a hello (and the error budget past them), hooks for unknown keys, sockets after shutdown.
 import { afterEach, describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";
@@ -16,34 +16,35 @@ describe("ws edge paths (sqlite)", () => {
     broker = undefined;
   });
 
-  it("holds at most MAX_HELD_FRAMES frames behind a pending hello and answers the rest no_hello", async () => {
-    broker = await startTestBroker({});
-    const { members } = await createMeshWithMembers(broker.url, ["alice"]);
-    const peer = await openSocket(broker.wsUrl);
+  /** Opens a socket whose hello stays pending 300 ms, then sends the hello and `extra` frames behind it. */
+  async function helloThenBurst(br: TestBroker, extra: number): Promise<TestPeer> {
+    const { members } = await createMeshWithMembers(br.url, ["alice"]);
+    const peer = await openSocket(br.wsUrl);
     peers.push(peer);
     // A slow membership lookup keeps the hello pending while the frames behind it arrive.
-    const store = broker.ctx.store;
+    const store = br.ctx.store;
     const getMember = store.getMember.bind(store);
     store.getMember = async (meshId, pubkey) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       return getMember(meshId, pubkey);
     };
-    const total = MAX_HELD_FRAMES + 20;
-    const burst = [
-      helloFrame(members[0] as Member),
-      ...Array.from({ length: total }, (_, i) => ({ type: "list_peers", id: `h${i}` })),
-    ];
-    peer.ws.send(JSON.stringify(burst[0]));
-    for (const frame of burst.slice(1)) peer.ws.send(JSON.stringify(frame));
+    peer.ws.send(JSON.stringify(helloFrame(members[0] as Member)));
+    for (let i = 0; i < extra; i++) peer.ws.send(JSON.stringify({ type: "list_peers", id: `h${i}` }));
+    return peer;
+  }
+
+  it("holds MAX_HELD_FRAMES frames behind a pending hello, answers the next ones no_hello within the pre-hello error budget", async () => {
+    broker = await startTestBroker({});
+    const budget = broker.ctx.options.preHelloErrorReplies;
+    const total = MAX_HELD_FRAMES + budget;
+    const peer = await helloThenBurst(broker, total);
     const answers = await peer.collect(
       (f) => f.type === "peers" || (f.type === "error" && f.code === "no_hello"),
       total,
     );
     expect(answers).toHaveLength(total);
-    const refused = answers.filter((f) => f.type === "error").length;
-    const served = answers.filter((f) => f.type === "peers").length;
-    expect(served).toBe(MAX_HELD_FRAMES);
-    expect(refused).toBe(20);
+    expect(answers.filter((f) => f.type === "error")).toHaveLength(budget);
+    expect(answers.filter((f) => f.type === "peers")).toHaveLength(MAX_HELD_FRAMES);
     // The held frames were answered after the hello_ack, in order.
     const ack = peer.frames.findIndex((f) => f.type === "hello_ack");
     const firstPeers = peer.frames.findIndex((f) => f.type === "peers");
@@ -52,6 +53,19 @@ describe("ws edge paths (sqlite)", () => {
     expect(
       peer.frames.filter((f) => f.type === "peers").map((f) => (f.type === "peers" ? f.id : "")),
     ).toEqual(Array.from({ length: MAX_HELD_FRAMES }, (_, i) => `h${i}`));
+    expect(peer.ws.readyState).toBe(peer.ws.OPEN);
+  });
+
+  it("closes a socket that keeps sending behind a pending hello past its error budget with 1008 rate_limited", async () => {
+    broker = await startTestBroker({});
+    const budget = broker.ctx.options.preHelloErrorReplies;
+    const peer = await helloThenBurst(broker, MAX_HELD_FRAMES + budget + 20);
+    const closed = await peer.closed;
+    expect(closed.code).toBe(CLOSE_CODES.policyViolation);
+    expect(closed.reason).toMatch(/^rate_limited/);
+    // Bounded replies: exactly the budget of no_hello, nothing held is served, no hello_ack.
+    expect(peer.frames.filter((f) => f.type === "error" && f.code === "no_hello")).toHaveLength(budget);
+    expect(peer.frames.filter((f) => f.type !== "error")).toEqual([]);
   });
 
   it("ignores a hook status for a key that is not a member of the mesh", async () => {
