@@ -1,13 +1,9 @@
 // Benchmark orchestrator: raw-ws relay baseline vs the broker (SQLite, and PostgreSQL when DATABASE_URL is set),
 // every process on loopback, results printed as a Markdown table with ratios to the baseline measured in this run.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { generateKeypair } from "@claudemesh/crypto";
-import { cpuMicros, startRole, type RoleProcess } from "./lib/child.js";
-import { createBenchMesh, type BenchIdentity } from "./lib/mesh.js";
+import { cpuMicros, startRole } from "./lib/child.js";
+import type { BenchIdentity } from "./lib/mesh.js";
 import type { Mode } from "./lib/peer.js";
+import { identities, startServer, type Target } from "./lib/server.js";
 import { ms, rate, ratio, summarize, type LatencySummary } from "./lib/stats.js";
 
 const args = new Set(process.argv.slice(2));
@@ -19,61 +15,6 @@ const THROUGHPUT_WINDOW = 2_000;
 const SWARM_PEERS = quick ? 20 : 100;
 const SWARM_PER_PEER = quick ? 200 : 1_000;
 const PAYLOAD_BYTES = 256;
-
-interface Server {
-  role: RoleProcess;
-  httpUrl: string;
-  wsUrl: string;
-  cleanup: () => Promise<void>;
-}
-
-async function startServer(target: "relay" | "sqlite" | "postgres"): Promise<Server> {
-  if (target === "relay") {
-    const role = startRole("relay");
-    const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
-    return { role, ...ready, cleanup: async () => {} };
-  }
-  let db: string;
-  let cleanup: () => Promise<void>;
-  if (target === "sqlite") {
-    const dir = mkdtempSync(join(tmpdir(), "claudemesh-bench-"));
-    db = join(dir, "bench.db");
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const base = process.env.DATABASE_URL as string;
-    const name = `claudemesh_bench_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    db = url.toString();
-    cleanup = async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
-  const role = startRole("broker", [db]);
-  const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
-  return { role, ...ready, cleanup };
-}
-
-async function identities(mode: Mode, server: Server, count: number): Promise<BenchIdentity[]> {
-  if (mode === "broker") return createBenchMesh(server.httpUrl, count);
-  return Array.from({ length: count }, (_, i) => {
-    const keys = generateKeypair();
-    return {
-      meshId: "relay",
-      memberId: `m${i}`,
-      pubkey: keys.publicKey,
-      secretKey: keys.secretKey,
-      name: `peer-${i}`,
-    };
-  });
-}
 
 interface PairResult {
   oneWay: LatencySummary;
@@ -87,11 +28,7 @@ interface PairResult {
 }
 
 /** Three processes: server, sender, receiver. */
-async function runPair(
-  target: "relay" | "sqlite" | "postgres",
-  count: number,
-  intervalMs: number,
-): Promise<PairResult> {
+async function runPair(target: Target, count: number, intervalMs: number): Promise<PairResult> {
   const mode: Mode = target === "relay" ? "relay" : "broker";
   const server = await startServer(target);
   const sender = startRole("sender");

@@ -78,11 +78,16 @@ export class DeliveredBatcher {
       const targets = sink?.targets(recipients);
       const noTargets = new Set<string>();
       const pushTo = new Set<string>();
+      // targetsMany shares one pushTo set per mesh: union each set once, not once per recipient.
+      const merged = new Set<ReadonlySet<string>>();
       const inputs: RecordReceiptsInput[] = recipients.map((recipient) => {
         const { delivered, shown } = batch.get(recipient)!;
         const target = targets?.get(recipient) ?? { pushTo: noTargets };
         // Member ids are per mesh: the union of every recipient's pushTo is exact for `pushed`.
-        for (const id of target.pushTo) pushTo.add(id);
+        if (!merged.has(target.pushTo)) {
+          merged.add(target.pushTo);
+          for (const id of target.pushTo) pushTo.add(id);
+        }
         return {
           recipientMemberId: recipient,
           delivered: [...delivered],
