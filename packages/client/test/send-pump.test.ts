@@ -1,6 +1,7 @@
 // SendPump on its own: one stable send id per message across drops and re-seals, ordering, queue cap, ack routing.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ClientError } from "../src/errors.js";
+import { groupFrameCap } from "@claudemesh/protocol";
 import { SendPump } from "../src/send-pump.js";
 import { fakeLink, type FakeLink } from "./helpers/fake-link.js";
 import { identity, tick } from "./helpers/fixtures.js";
@@ -145,5 +146,31 @@ describe("SendPump queue and routing", () => {
     await expect(sent).rejects.toMatchObject({ code: "unknown_target" });
     await tick();
     expect(sends(link)).toHaveLength(1);
+  });
+});
+
+describe("SendPump group frames", () => {
+  it("a 48 KB broadcast to 1,000 recipients is one frame within the group frame cap", async () => {
+    const link = fakeLink();
+    const recipients = Array.from({ length: 1_000 }, () => identity().pubkey);
+    const p = pump(link, () => Promise.resolve(recipients));
+    const sent = p.send("*", "y".repeat(48_000), "next");
+    await tick();
+    const frame = sends(link)[0];
+    expect((frame?.keys as unknown[]).length).toBe(1_000);
+    const bytes = Buffer.byteLength(JSON.stringify(frame));
+    expect(bytes).toBeGreaterThan(65_536);
+    expect(bytes).toBeLessThanOrEqual(groupFrameCap(1_000));
+    p.onAck({ type: "ack", id: frame?.id as string, messageId: "mb", queued: false });
+    await expect(sent).resolves.toEqual({ messageId: "mb", queued: false });
+  });
+
+  it("refuses with too_large a group frame over its cap instead of writing it", async () => {
+    const link = fakeLink();
+    const p = pump(link, () => Promise.resolve([identity().pubkey, identity().pubkey]));
+    const sent = p.send("#ops", "z".repeat(60_000), "next").catch((e: unknown) => e);
+    await tick();
+    expect(sends(link)).toHaveLength(0);
+    expect(await sent).toMatchObject({ code: "too_large", message: expect.stringMatching(/2 recipients/) });
   });
 });

@@ -4,10 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { groupFrameCap, type Ack, type ErrorFrame, type Push } from "@claudemesh/protocol";
 import { createMesh, joinMesh, makeIdentity, makeInvite, type Member } from "../helpers/identity.js";
-import { STORE_KINDS } from "../helpers/stores.js";
+import { STORE_KINDS, storeTarget } from "../helpers/stores.js";
 import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
 import { startTestBroker } from "../helpers/broker.js";
 import { directSend, fanoutSend, isPush, open, rawStore, until } from "./support.js";
+import { createMeshWithMembers } from "../helpers/identity.js";
 import { wsSuite } from "./suite.js";
 
 /** A mesh of an owner and `n` members, joined `batch` at a time. */
@@ -161,4 +162,44 @@ describe.each(STORE_KINDS)("group messages at 1,000 recipients (%s)", (kind) => 
       await broker.stop();
     }
   }, 180_000);
+});
+
+describe.each(STORE_KINDS)("migration to group bodies (%s)", (kind) => {
+  it("an old per-recipient fan-out copy queued before migration 8 is still delivered and opens", async () => {
+    const store = await storeTarget(kind);
+    try {
+      const first = await startTestBroker({ kind, store });
+      let bob: Member;
+      try {
+        const { members } = await createMeshWithMembers(first.url, ["alice", "bob"]);
+        const [alice] = members as [Member, Member];
+        bob = members[1]!;
+        const a = await connectPeer(first.wsUrl, alice);
+        // The old fan-out form stored each recipient a full crypto_box under target `*`: a direct
+        // envelope relabelled `*` is exactly such a row.
+        a.send(directSend(alice, bob, "queued before the upgrade", "now", "old1"));
+        await a.next((f) => f.type === "ack" && f.id === "old1");
+        await a.close();
+      } finally {
+        await first.stop();
+      }
+      await rawStore(store, [
+        { sql: "UPDATE deliveries SET target_spec = '*'" },
+        { sql: "DROP TABLE message_bodies" },
+        { sql: "DELETE FROM schema_migrations WHERE version >= 8" },
+      ]);
+      const second = await startTestBroker({ kind, store });
+      try {
+        const b = await connectPeer(second.wsUrl, bob);
+        const push = await b.next<Push>("push");
+        expect(push.targetSpec).toBe(bob.pubkey);
+        expect(open(push, bob)).toBe("queued before the upgrade");
+        await b.close();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await store.cleanup();
+    }
+  });
 });
