@@ -439,6 +439,8 @@ export interface Store {
   listPresence(meshId: string): Promise<PresenceRow[]>;
   /** Inserts or replaces the presence/status row of a member (the broker computes the values). */
   upsertPresence(row: PresenceRow): Promise<void>;
+  /** upsertPresence for many rows in one transaction (multi-row statements); a member listed twice keeps its last row. */
+  upsertPresences(rows: readonly PresenceRow[]): Promise<void>;
   /** Marks every presence owned by `brokerId` offline (startup recovery and shutdown). */
   markBrokerPresencesOffline(brokerId: string, now: number): Promise<number>;
   stashPendingHook(entry: PendingHookStatus): Promise<void>;

@@ -7,7 +7,10 @@ import type { HookResult, Hub } from "../hub-api.js";
 import { acceptConnection, teardown } from "./connection.js";
 import { createHubState, wakeRecipients, type HubState } from "./state.js";
 import { BrokerHeartbeat } from "./broker-heartbeat.js";
+import { forEachInSlices } from "./slices.js";
 
+/** Sockets pinged (or found dead) per event-loop turn: the tick never holds the loop for all of them at once. */
+const PING_SLICE = 500;
 /** A dead socket that does not answer our close frame is cut this much later. */
 const TERMINATE_AFTER_CLOSE_MS = 2_000;
 
@@ -69,7 +72,7 @@ export function createHub(ctx: BrokerContext): Hub {
 async function livenessTick(state: HubState): Promise<void> {
   const { clock, options, metrics, log } = state.ctx;
   const now = clock.now();
-  for (const session of state.sockets) {
+  await forEachInSlices([...state.sockets], PING_SLICE, (session) => {
     if (now - session.lastSeenAt > options.deadAfterMs) {
       metrics.inc("dead_peers_total");
       log.info("ws.dead_peer", {
@@ -83,7 +86,7 @@ async function livenessTick(state: HubState): Promise<void> {
     } else if (session.isOpen) {
       session.socket.ping();
     }
-  }
+  });
   state.replay.prune(now);
   try {
     await state.presence.heartbeat();

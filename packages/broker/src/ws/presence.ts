@@ -221,9 +221,15 @@ export class PresenceBook {
 
   /** Heartbeat: re-writes every online peer so other brokers can tell live rows from a dead broker's. */
   async heartbeat(): Promise<void> {
-    await Promise.all(
-      [...this.peers.values()].filter((peer) => peer.online).map((peer) => this.persist(peer)),
-    );
+    // One transaction for every online peer (not one autocommit each); a peer with a write running
+    // stores its latest row through that write anyway.
+    const due = [...this.peers.values()].filter((peer) => peer.online && !peer.writing);
+    if (due.length === 0) return;
+    try {
+      await this.deps.store.upsertPresences(due.map((peer) => this.toRow(peer)));
+    } catch (error) {
+      this.deps.log.error("ws.presence_heartbeat_failed", { peers: due.length, error });
+    }
   }
 
   /** Marks every peer offline and waits for the writes (graceful shutdown). */

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import { StoreUnavailableError, type MemberRow, type Store } from "../../src/store/index.js";
-import { MAX_DISPLAY_NAME_CHARS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
+import { MAX_DISPLAY_NAME_CHARS, PRESENCE_UPSERT_ROWS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
 import { registerGroupContract } from "./group-contract.js";
 import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
 
@@ -868,6 +868,22 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         await store.upsertPresence(replaced);
         expect(await store.getPresence(f.owner.id)).toEqual(replaced);
         expect(await store.listPresence(f.mesh.id)).toHaveLength(1);
+      });
+
+      it("upsertPresences writes many rows across statement chunks; a repeated member keeps its last row", async () => {
+        const members = [f.owner.id];
+        for (let i = 0; i < PRESENCE_UPSERT_ROWS + 50; i++)
+          members.push((await addMember(store, f.mesh.id, `p${i}`)).id);
+        await store.upsertPresence(presence(f.owner.id, { summary: "old" }));
+        const rows = members.map((memberId) => presence(memberId, { summary: `s-${memberId}` }));
+        const last = presence(members[1]!, { summary: "last wins", status: "dnd" });
+        await store.upsertPresences([...rows, last]);
+        const listed = await store.listPresence(f.mesh.id);
+        expect(listed).toHaveLength(members.length);
+        expect(await store.getPresence(f.owner.id)).toEqual(rows[0]);
+        expect(await store.getPresence(members[1]!)).toEqual(last);
+        expect(await store.getPresence(members.at(-1)!)).toEqual(rows.at(-1));
+        await store.upsertPresences([]);
       });
 
       it("markBrokerPresencesOffline touches only that broker's online rows", async () => {

@@ -35,13 +35,30 @@ const PRESENCE_UPDATE = PRESENCE_COLUMNS.split(", ")
   .map((c) => `${c} = excluded.${c}`)
   .join(", ");
 
+/** Rows per presence upsert statement (14 parameters each: well under either store's parameter limit). */
+export const PRESENCE_UPSERT_ROWS = 200;
+
 export function* upsertPresence(row: PresenceRow): Op<void> {
-  const params = presenceParams(row);
-  yield* exec(
-    `INSERT INTO presence (${PRESENCE_COLUMNS}) VALUES (${params.map(() => "?").join(", ")})
-     ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}`,
-    params,
-  );
+  yield* upsertPresences([row]);
+}
+
+/**
+ * Inserts or replaces many presence rows with one multi-row upsert per PRESENCE_UPSERT_ROWS (the
+ * liveness heartbeat of every online peer). A member listed twice keeps its last row: one statement
+ * may not update the same row twice on PostgreSQL.
+ */
+export function* upsertPresences(input: readonly PresenceRow[]): Op<void> {
+  const latest = [...new Map(input.map((row) => [row.memberId, row])).values()];
+  for (let i = 0; i < latest.length; i += PRESENCE_UPSERT_ROWS) {
+    const chunk = latest.slice(i, i + PRESENCE_UPSERT_ROWS);
+    const params = chunk.flatMap(presenceParams);
+    const tuple = `(${Array.from({ length: params.length / chunk.length }, () => "?").join(", ")})`;
+    yield* exec(
+      `INSERT INTO presence (${PRESENCE_COLUMNS}) VALUES ${chunk.map(() => tuple).join(", ")}
+       ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}`,
+      params,
+    );
+  }
 }
 
 /** Startup recovery / shutdown: this broker's online rows go offline as of `now`. */

@@ -429,6 +429,11 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.upsertPresence(row));
   }
 
+  upsertPresences(rows: readonly PresenceRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.atomic(() => rules.upsertPresences(rows));
+  }
+
   markBrokerPresencesOffline(brokerId: string, now: number): Promise<number> {
     return this.direct(rules.markBrokerPresencesOffline(brokerId, now));
   }

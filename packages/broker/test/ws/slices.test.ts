@@ -1,0 +1,21 @@
+// forEachInSlices: every item once, in order, with other event-loop work running between slices.
+import { describe, expect, it } from "vitest";
+import { forEachInSlices } from "../../src/ws/slices.js";
+
+describe("forEachInSlices", () => {
+  it("visits every item in order and yields to the event loop between slices", async () => {
+    const seen: string[] = [];
+    const items = Array.from({ length: 7 }, (_, i) => `i${i}`);
+    // Queued before the walk starts: runs after the first slice, not after the whole walk.
+    setImmediate(() => seen.push("other work"));
+    await forEachInSlices(items, 3, (item) => seen.push(item));
+    expect(seen).toEqual(["i0", "i1", "i2", "other work", "i3", "i4", "i5", "i6"]);
+  });
+
+  it("does nothing for no items and handles a slice larger than the list", async () => {
+    const seen: number[] = [];
+    await forEachInSlices([], 10, (n: number) => seen.push(n));
+    await forEachInSlices([1, 2], 10, (n) => seen.push(n));
+    expect(seen).toEqual([1, 2]);
+  });
+});
