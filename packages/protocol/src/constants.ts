@@ -83,6 +83,8 @@ export const DEFAULT_HOST = "127.0.0.1";
 export const MAX_SUMMARY_CHARS = 280;
 /** Longest display / agent / mesh name. */
 export const MAX_NAME_CHARS = 64;
+/** Largest process id accepted (`hello.pid`, hook `pid`): the store keeps it in a 32-bit INTEGER column. */
+export const MAX_PID = 2 ** 31 - 1;
 /** Longest channel name (without the leading #). */
 export const MAX_CHANNEL_CHARS = 64;
 /** Shortest unique hex prefix accepted as a target (SPEC §5). */

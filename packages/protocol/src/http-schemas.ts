@@ -5,19 +5,23 @@ import {
   DisplayNameSchema,
   ErrorCodeSchema,
   OpaqueIdSchema,
+  PidSchema,
   PubkeySchema,
   RoleSchema,
   SignatureSchema,
   SlugSchema,
   StatusSchema,
+  TimestampMsSchema,
+  storable,
+  textSchema,
 } from "./schemas.js";
 
 export const MeshCreateRequestSchema = z.object({
-  name: z.string().min(1).max(MAX_NAME_CHARS),
+  name: textSchema(1, MAX_NAME_CHARS),
   slug: SlugSchema,
   owner_pubkey: PubkeySchema,
   owner_name: DisplayNameSchema,
-  timestamp: z.number().int(),
+  timestamp: TimestampMsSchema,
   signature: SignatureSchema,
 });
 
@@ -32,7 +36,7 @@ export const InvitePayloadSchema = z.object({
   v: z.literal(1),
   mesh_id: OpaqueIdSchema,
   mesh_slug: SlugSchema,
-  broker_url: z.string().regex(/^(?:https?|wss?):\/\/[^\s]+$/, "must be an http(s) or ws(s) URL"),
+  broker_url: storable(z.string().regex(/^(?:https?|wss?):\/\/[^\s]+$/, "must be an http(s) or ws(s) URL")),
   invite_id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "must be a random url-safe id"),
   role: RoleSchema,
   max_uses: z.number().int().min(1).max(1_000_000),
@@ -43,10 +47,10 @@ export const InvitePayloadSchema = z.object({
 
 export const JoinRequestSchema = z.object({
   /** The `ic://join/…` link or its decoded payload. */
-  invite: z.union([z.string().min(1).max(4096), InvitePayloadSchema]),
+  invite: z.union([textSchema(1, 4096), InvitePayloadSchema]),
   pubkey: PubkeySchema,
   display_name: DisplayNameSchema,
-  timestamp: z.number().int(),
+  timestamp: TimestampMsSchema,
   signature: SignatureSchema,
 });
 
@@ -68,7 +72,7 @@ export const AgentEnrollRequestSchema = z.object({
   parent_pubkey: PubkeySchema,
   agent_pubkey: PubkeySchema,
   agent_name: DisplayNameSchema,
-  timestamp: z.number().int(),
+  timestamp: TimestampMsSchema,
   parent_signature: SignatureSchema,
   agent_signature: SignatureSchema,
 });
@@ -83,10 +87,10 @@ export const HookStatusRequestSchema = z.object({
   mesh_id: OpaqueIdSchema,
   pubkey: PubkeySchema,
   status: StatusSchema,
-  cwd: z.string().max(4096),
-  pid: z.number().int().nonnegative(),
-  session_id: z.string().max(128).optional(),
-  timestamp: z.number().int(),
+  cwd: textSchema(0, 4096),
+  pid: PidSchema,
+  session_id: textSchema(0, 128).optional(),
+  timestamp: TimestampMsSchema,
   signature: SignatureSchema,
 });
 
@@ -101,7 +105,7 @@ export const RevokeRequestSchema = z.object({
   mesh_id: OpaqueIdSchema,
   target_pubkey: PubkeySchema,
   by_pubkey: PubkeySchema,
-  timestamp: z.number().int(),
+  timestamp: TimestampMsSchema,
   signature: SignatureSchema,
 });
 

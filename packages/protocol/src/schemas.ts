@@ -7,12 +7,30 @@ import {
   MAX_GROUP_BODY_CIPHERTEXT_CHARS,
   MAX_GROUP_RECIPIENTS,
   MAX_NAME_CHARS,
+  MAX_PID,
   MAX_SUMMARY_CHARS,
   PUBKEY_HEX_RE,
   SIGNATURE_HEX_RE,
 } from "./constants.js";
 
 // ---------------------------------------------------------------- primitives
+
+/**
+ * Free text a peer sends that the broker may store (names, cwd, summary, session and request ids).
+ * PostgreSQL text cannot hold NUL (SQLite can), so NUL is refused here, as `malformed`, for every
+ * store alike: validation, not the store, decides what is accepted.
+ */
+export function storable(schema: z.ZodString) {
+  return schema.refine((value) => !value.includes("\u0000"), "must not contain NUL (\\u0000)");
+}
+/** Storable free text of `min`–`max` code units. */
+export function textSchema(min: number, max: number) {
+  return storable(z.string().min(min).max(max));
+}
+/** A process id: a non-negative 32-bit integer (the store's INTEGER column). */
+export const PidSchema = z.number().int().nonnegative().max(MAX_PID, `must be at most ${MAX_PID}`);
+/** A signed timestamp: Unix epoch milliseconds, a non-negative safe integer (zod's int is safe-only). */
+export const TimestampMsSchema = z.number().int().nonnegative();
 
 /** 32-byte ed25519 public key as 64 lowercase hex chars (SPEC §1). */
 export const PubkeySchema = z.string().regex(PUBKEY_HEX_RE, "must be 64 lowercase hex chars");
@@ -61,7 +79,7 @@ export const OpaqueIdSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, "must be an opaque id");
 /** Client-chosen request id, echoed in the reply. */
-export const RequestIdSchema = z.string().min(1).max(64);
+export const RequestIdSchema = textSchema(1, 64);
 /** Mesh slug: lowercase words joined by dashes. */
 export const SlugSchema = z
   .string()
@@ -93,7 +111,7 @@ export const StatusSchema = z.enum(["idle", "working", "dnd"]);
 export const StatusSourceSchema = z.enum(["hook", "manual", "jsonl"]);
 export const RoleSchema = z.enum(["admin", "member"]);
 export const ErrorCodeSchema = z.enum(ERROR_CODES);
-export const SummarySchema = z.string().max(MAX_SUMMARY_CHARS);
+export const SummarySchema = textSchema(0, MAX_SUMMARY_CHARS);
 
 export type Pubkey = z.infer<typeof PubkeySchema>;
 export type Priority = z.infer<typeof PrioritySchema>;
@@ -124,10 +142,10 @@ export const HelloSchema = z.object({
   meshId: OpaqueIdSchema.refine((id) => !id.startsWith("claudemesh-"), "must not start with claudemesh-"),
   memberId: OpaqueIdSchema,
   pubkey: z.string().max(256),
-  sessionId: z.string().max(128),
-  pid: z.number().int().nonnegative(),
-  cwd: z.string().max(4096),
-  timestamp: z.number().int(),
+  sessionId: textSchema(0, 128),
+  pid: PidSchema,
+  cwd: textSchema(0, 4096),
+  timestamp: TimestampMsSchema,
   signature: z.string().max(512),
 });
 

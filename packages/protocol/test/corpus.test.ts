@@ -222,6 +222,58 @@ describe("corpus - coverage guard", () => {
   });
 });
 
+/**
+ * Text a client sends is refused when it holds NUL, on every store alike (PostgreSQL text cannot
+ * hold it). Hello pubkey and signature are plain strings in the schema on purpose: the handshake
+ * judges their shape after the timestamp (seed order) and refuses anything but hex as malformed.
+ */
+const NUL_JUDGED_BY_HANDSHAKE = new Set(["hello:pubkey", "hello:signature"]);
+
+/** The path of every string inside a JSON value. */
+function stringPaths(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === "string") return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringPaths(item, [...path, i]));
+  if (typeof value === "object" && value !== null)
+    return Object.entries(value).flatMap(([key, item]) => stringPaths(item, [...path, key]));
+  return [];
+}
+
+/** A copy of `value` with a NUL inserted into the string at `path`. */
+function withNul(value: unknown, path: (string | number)[]): unknown {
+  const copy = structuredClone(value) as Record<string | number, unknown>;
+  let at = copy;
+  for (const key of path.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
+  const last = path[path.length - 1] as string | number;
+  const text = at[last] as string;
+  at[last] = `${text.slice(0, 1)}\u0000${text.slice(1)}`;
+  return copy;
+}
+
+describe("corpus - NUL in client text", () => {
+  for (const fixture of directions.client.files) {
+    for (const example of fixture.valid) {
+      it(`${fixture.file}: every text field of ${example.name} refuses NUL`, () => {
+        for (const path of stringPaths(example.frame)) {
+          if (NUL_JUDGED_BY_HANDSHAKE.has(`${fixture.type}:${path.join(".")}`)) continue;
+          const result = parseClientFrame(JSON.stringify(withNul(example.frame, path)));
+          expect(result.ok ? "accepted" : result.code, path.join(".")).toBe("malformed");
+        }
+      });
+    }
+  }
+  for (const fixture of httpFiles.filter((f) => /(Request|Payload)Schema$/.test(f.schema))) {
+    const schema = exportedSchema(fixture.schema);
+    for (const example of fixture.valid) {
+      it(`${fixture.file}: every text field of ${example.name} refuses NUL`, () => {
+        for (const path of stringPaths(example.body)) {
+          const result = parseWith(schema, withNul(example.body, path), "body");
+          expect(result.ok ? "accepted" : result.code, path.join(".")).toBe("malformed");
+        }
+      });
+    }
+  }
+});
+
 /** The distinct paths of the issues a schema reports for a value (empty when it parses). */
 function issuePaths(schema: z.ZodType, value: unknown): string[] {
   const result = schema.safeParse(value);
