@@ -1,7 +1,7 @@
 // One short-lived BrokerClient connection as this machine's member of a mesh, for send, peers, inbox and status.
 import type { BrokerClient, SocketFactory } from "@claudemesh/client";
 import { HELLO_ACK_TIMEOUT_MS } from "@claudemesh/protocol";
-import type { Env, MeshEntry } from "../config/index.js";
+import { updateConfig, type Env, type MeshEntry } from "../config/index.js";
 import type { Io } from "../cli/io.js";
 
 /** How long a one-shot command waits for the broker's hello_ack (SPEC §7: 5 s); CLAUDEMESH_CONNECT_TIMEOUT_MS overrides. */
@@ -34,6 +34,20 @@ function isPushFrame(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Keeps config.json's name for the member equal to the one the broker admitted it under (hello_ack),
+ * so `list` and `peers` agree — also for a membership saved before join stored the assigned name.
+ */
+function rememberAssignedName(env: Env, mesh: MeshEntry, assigned: string | undefined): void {
+  if (assigned === undefined || assigned === mesh.displayName) return;
+  updateConfig(env, (config) => ({
+    ...config,
+    meshes: config.meshes.map((m) =>
+      m.slug === mesh.slug && m.pubkey === mesh.pubkey ? { ...m, displayName: assigned } : m,
+    ),
+  }));
 }
 
 export interface MemberClientOptions {
@@ -76,6 +90,7 @@ export async function withMemberClient<T>(
   options.beforeConnect?.(client);
   try {
     await client.connect({ timeoutMs });
+    rememberAssignedName(env, mesh, client.displayName);
     return await fn(client);
   } finally {
     await client.close();

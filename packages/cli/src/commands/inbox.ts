@@ -5,6 +5,7 @@ import { flag, intOption, stringOption } from "../cli/args.js";
 import type { Command } from "../cli/command.js";
 import { EXIT_FAILURE, EXIT_OK } from "../cli/errors.js";
 import { eprintln, println, type Io } from "../cli/io.js";
+import { heldNotice, ownHeld } from "../delivery/held-notice.js";
 import { neutralize, neutralizeLine } from "../delivery/neutralize.js";
 import { withMemberClient } from "./connection.js";
 import { json } from "./shared.js";
@@ -91,10 +92,14 @@ export const inboxCommand: Command = {
     },
     json: {
       type: "boolean",
-      description: "print JSON: {mesh, messages:[{messageId, from, text, sentAt, …}]}",
+      description:
+        "print JSON: {mesh, messages:[{messageId, from, text, sentAt, …}], held:{count, status, source, notice}}",
     },
   },
-  details: ["Messages shown are acknowledged to the broker and will not be shown again."],
+  details: [
+    "Messages shown are acknowledged to the broker and will not be shown again.",
+    "Messages your status holds back (next/low while working or dnd) stay on the broker; inbox says how many.",
+  ],
   async run(args, { env, io }) {
     const waitSeconds = intOption(args, "wait", 0, MAX_WAIT_SECONDS);
     const mesh = selectMesh(loadConfig(env), stringOption(args, "mesh"), env);
@@ -102,16 +107,27 @@ export const inboxCommand: Command = {
     const maxMs = waiting ? waitSeconds * 1000 : DEFAULT_WAIT_MS;
     const unreadable: UndecryptableMessage[] = [];
     let fatal: ClientError | undefined;
-    const messages = await withMemberClient(mesh, env, io, (client) => collect(client, io, maxMs, waiting), {
-      receive: true,
-      // Undecryptable pushes are not buffered by the client, and the backlog arrives right after the hello.
-      beforeConnect: (client) => {
-        client.on("undecryptable", (notice) => void unreadable.push(notice));
-        client.on("error", (err) => {
-          if (err.fatal) fatal = err;
-        });
+    const { messages, held } = await withMemberClient(
+      mesh,
+      env,
+      io,
+      async (client) => {
+        const messages = await collect(client, io, maxMs, waiting);
+        // What the member's status still holds back on the broker (own list_peers entry), so "no messages" is never silent about it.
+        const peers = await client.listPeers().catch(() => undefined);
+        return { messages, held: peers ? (ownHeld(peers, mesh.pubkey) ?? null) : null };
       },
-    });
+      {
+        receive: true,
+        // Undecryptable pushes are not buffered by the client, and the backlog arrives right after the hello.
+        beforeConnect: (client) => {
+          client.on("undecryptable", (notice) => void unreadable.push(notice));
+          client.on("error", (err) => {
+            if (err.fatal) fatal = err;
+          });
+        },
+      },
+    );
     for (const u of unreadable) {
       // Metadata only: a message that fails to decrypt was tampered with or not sealed for this key (SPEC §4).
       eprintln(
@@ -122,12 +138,14 @@ export const inboxCommand: Command = {
     // Messages already received are printed either way; a lost connection is reported after them.
     const exitCode = fatal ? EXIT_FAILURE : EXIT_OK;
     if (fatal) eprintln(io, `claudemesh inbox: stopped early: ${fatal.message}`);
+    const notice = heldNotice(held ?? undefined, "'claudemesh status idle' releases them");
     if (flag(args, "json")) {
-      io.stdout(json({ mesh: mesh.slug, messages: messages.map(messageJson) }));
+      const heldJson = held === null ? null : { ...held, notice };
+      io.stdout(json({ mesh: mesh.slug, messages: messages.map(messageJson), held: heldJson }));
       return exitCode;
     }
     if (messages.length === 0) {
-      println(io, `no messages in "${mesh.slug}"`);
+      println(io, `no messages in "${mesh.slug}"${notice ? ` ready to show — ${notice}` : ""}`);
       return exitCode;
     }
     // Sender names and texts are peer-written: neutralized so no control sequence reaches the terminal (SPEC §5).
@@ -136,6 +154,7 @@ export const inboxCommand: Command = {
         m.kind === "direct" ? "" : ` → ${m.targetSpec === "*" ? "everyone" : neutralizeLine(m.targetSpec)}`;
       println(io, `[${m.sentAt}] ${neutralizeLine(m.from)}${where} (${m.priority}): ${neutralize(m.text)}`);
     }
+    if (notice) println(io, `and ${notice}`);
     return exitCode;
   },
 };

@@ -1,4 +1,5 @@
 // Every `claudemesh` command, in the order `claudemesh --help` lists them (SPEC §6); each module loads on use.
+// A subcommand (`agents retire`) comes before its parent word (`agents`): the first entry whose words match wins.
 import type { CommandEntry } from "../cli/dispatcher.js";
 
 /**
@@ -44,6 +45,16 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./revoke.js")).revokeCommand,
   },
   {
+    name: "agents retire",
+    summary: "Retire one of your agents: revoke it on the broker and delete its key on this machine.",
+    load: async () => (await import("./agents.js")).agentsRetireCommand,
+  },
+  {
+    name: "agents",
+    summary: "List your agents in a mesh (one per Claude Code session name): online or offline, last seen.",
+    load: async () => (await import("./agents.js")).agentsCommand,
+  },
+  {
     name: "send",
     summary: "Send an end-to-end encrypted message to a peer, #channel or * (everyone).",
     load: async () => (await import("./send.js")).sendCommand,
@@ -61,7 +72,7 @@ export const COMMANDS: CommandEntry[] = [
   {
     name: "status",
     summary:
-      "Set your manual status: idle, working or dnd (do not disturb: only 'now' messages get through).",
+      "Show your status and who set it, or set it by hand: idle, working or dnd (only 'now' messages get through).",
     load: async () => (await import("./status.js")).statusCommand,
   },
   {

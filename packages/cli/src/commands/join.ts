@@ -16,7 +16,8 @@ export const joinCommand: Command = {
     name: {
       type: "string",
       placeholder: "NAME",
-      description: "your display name in the mesh (default: your login name)",
+      description:
+        "your display name in the mesh (default: your login name); if taken, the broker adds a suffix and join says so",
     },
   },
   details: [
@@ -47,14 +48,24 @@ export const joinCommand: Command = {
         slug: joined.meshSlug,
         brokerUrl: joined.brokerUrl,
         memberId: joined.memberId,
-        displayName,
+        // The name the broker admitted us under (another member may hold the one asked for): peers see this one.
+        displayName: joined.displayName,
         role: joined.role,
         pubkey: keypair.pubkey,
         secretKey: keypair.secretKey,
         joinedAt: new Date().toISOString(),
       }),
     );
-    println(io, `joined "${joined.meshSlug}" as "${displayName}" (${joined.role}) via ${joined.brokerUrl}`);
+    println(
+      io,
+      `joined "${joined.meshSlug}" as "${joined.displayName}" (${joined.role}) via ${joined.brokerUrl}`,
+    );
+    if (joined.displayName !== displayName) {
+      println(
+        io,
+        `note: the name "${displayName}" is taken in "${joined.meshSlug}", so the broker named you "${joined.displayName}" — peers see and address you as "${joined.displayName}"`,
+      );
+    }
     return EXIT_OK;
   },
 };

@@ -27,6 +27,11 @@ export function agentKeyPath(env: Env, slug: string, name: string): string {
   return join(meshAgentsDir(env, slug), `${fileStem(name)}.json`);
 }
 
+/** Path of the lock that says which live session holds (mesh slug, agent name). */
+export function agentLockPath(env: Env, slug: string, name: string): string {
+  return join(meshAgentsDir(env, slug), `${fileStem(name)}.lock`);
+}
+
 /** Reads an agent's key file; undefined when that agent has no key yet. */
 export function loadAgentKey(env: Env, slug: string, name: string): AgentKeyFile | undefined {
   return readJsonFile(agentKeyPath(env, slug, name), AgentKeyFileSchema, KEY_KIND);
@@ -53,4 +58,16 @@ export function removeMeshAgents(env: Env, slug: string): string[] {
   const names = listAgentNames(env, slug);
   rmSync(meshAgentsDir(env, slug), { recursive: true, force: true });
   return names;
+}
+
+/**
+ * Deletes the key file (and lock) of the agent of `slug` whose pubkey is `pubkey`, after that agent
+ * was retired on the broker; returns its local name, or undefined when its key is not on this machine.
+ */
+export function removeAgentKeyByPubkey(env: Env, slug: string, pubkey: string): string | undefined {
+  const name = listAgentNames(env, slug).find((n) => loadAgentKey(env, slug, n)?.pubkey === pubkey);
+  if (name === undefined) return undefined;
+  rmSync(agentKeyPath(env, slug, name), { force: true });
+  rmSync(agentLockPath(env, slug, name), { force: true });
+  return name;
 }

@@ -2,7 +2,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeypair } from "@claudemesh/crypto";
-import { agentKeyPath, fileStem, KEY_KIND, loadAgentKey, meshAgentsDir } from "./agent-keys.js";
+import { agentKeyPath, agentLockPath, KEY_KIND, loadAgentKey, meshAgentsDir } from "./agent-keys.js";
 import { ConfigError } from "./errors.js";
 import { readJsonFile, writeJsonFile, type JsonFileKind } from "./json-file.js";
 import { withMutex } from "./mutex.js";
@@ -58,10 +58,6 @@ export interface AgentIdentity {
   saveMemberId(memberId: string): void;
   /** Frees the name for another session. Idempotent. */
   release(): void;
-}
-
-function agentLockPath(env: Env, slug: string, name: string): string {
-  return join(meshAgentsDir(env, slug), `${fileStem(name)}.lock`);
 }
 
 /** True when a live process other than `pid` holds the name (a stale or unreadable lock counts as free). */

@@ -38,7 +38,13 @@ export {
   assertValidName,
   FALLBACK_AGENT_NAME,
 } from "./names.js";
-export { loadAgentKey, agentKeyPath, listAgentNames, removeMeshAgents } from "./agent-keys.js";
+export {
+  loadAgentKey,
+  agentKeyPath,
+  listAgentNames,
+  removeMeshAgents,
+  removeAgentKeyByPubkey,
+} from "./agent-keys.js";
 export {
   acquireAgentIdentity,
   type AcquireAgentOptions,

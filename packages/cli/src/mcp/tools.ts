@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { MessageStatus, Receipt, SendResult } from "@claudemesh/client";
 import { MAX_SUMMARY_CHARS, PrioritySchema, SlugSchema, StatusSchema, type Peer } from "@claudemesh/protocol";
 import { frameMessages, type FramedMessage } from "../delivery/framing.js";
+import { heldNotice, ownHeld } from "../delivery/held-notice.js";
 import { formatPeerList, type ListedPeer } from "./format.js";
 import type { SentLog } from "./sent-log.js";
 import { describeStatuses } from "./sent-log.js";
@@ -242,10 +243,31 @@ export async function listPeers(deps: ToolDeps, args: Args<typeof listPeersInput
   }
 }
 
-export function checkMessages(deps: ToolDeps): ToolResult {
+/**
+ * What each mesh's broker still holds back from this session because of its status (own list_peers
+ * entry's `held`). Best effort: a mesh that cannot answer right now adds nothing.
+ */
+async function heldNotices(links: readonly ToolLink[]): Promise<string[]> {
+  const notices = await Promise.all(
+    links.map(async (link) => {
+      try {
+        const { peers, live } = await link.peers();
+        const notice = live ? heldNotice(ownHeld(peers, link.pubkey), "set_status idle releases them") : null;
+        return notice === null ? null : links.length > 1 ? `mesh ${link.meshSlug}: ${notice}.` : `${notice}.`;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  return notices.filter((n): n is string => n !== null);
+}
+
+export async function checkMessages(deps: ToolDeps): Promise<ToolResult> {
   try {
     // Only what no route gave the model yet: a message pushed into the context is never repeated here.
-    return ok(frameMessages(deps.takeMessages?.() ?? []));
+    const text = frameMessages(deps.takeMessages?.() ?? []);
+    const held = await heldNotices(deps.links);
+    return ok(held.length > 0 ? `${text}\n\n${held.join("\n")}` : text);
   } catch (err) {
     return toolError(err);
   }

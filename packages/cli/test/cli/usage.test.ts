@@ -48,9 +48,12 @@ const USAGE_CASES: [string[], string][] = [
   [["peers", "--all"], "unknown option --all"],
   [["inbox", "--wait", "-1"], "--wait must be a whole number"],
   [["inbox", "--wait", "soon"], "--wait must be a whole number"],
-  [["status"], "expected <idle|working|dnd>"],
   [["status", "away"], "status must be one of idle, working, dnd"],
-  [["status", "idle", "now"], "expected <idle|working|dnd>"],
+  [["status", "idle", "now"], "expected [idle|working|dnd]"],
+  [["revoke"], "expected <peer>"],
+  [["agents", "bob"], "takes no arguments"],
+  [["agents", "retire"], "expected <name>"],
+  [["leave", "--local"], "unknown option --local"],
   [["hook"], "expected <"],
   [["hook", "dnd"], "must be one of"],
   [["install", "extra"], "takes no arguments"],
@@ -64,7 +67,7 @@ describe("usage errors", () => {
     expect(res.stdout).toBe("");
     expect(isOneLine(res.stderr)).toBe(true);
     expect(res.stderr).toContain(fragment);
-    const name = argv[0] === "mesh" ? "mesh create" : argv[0];
+    const name = argv[0] === "mesh" ? "mesh create" : argv[1] === "retire" ? "agents retire" : argv[0];
     expect(res.stderr.startsWith(`claudemesh ${name}: `)).toBe(true);
     expect(res.stderr.trimEnd().endsWith(`— try 'claudemesh ${name} --help'`)).toBe(true);
   });
@@ -103,6 +106,8 @@ describe("help", () => {
     "list",
     "leave",
     "revoke",
+    "agents",
+    "agents retire",
     "send",
     "peers",
     "inbox",

@@ -55,7 +55,7 @@ describe("messaging", () => {
     });
     // acknowledged: not shown again
     const again = await cli(["inbox", "--json"], alice);
-    expect(JSON.parse(again.stdout)).toEqual({ mesh: "crew", messages: [] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ mesh: "crew", messages: [], held: { count: 0 } });
   });
 
   it("inbox - a peer's control sequences and forged tags never reach the terminal raw; --json keeps the text", async () => {
@@ -181,7 +181,7 @@ describe("messaging", () => {
 
     const res = await cli(["inbox", "--json"], bob);
     expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ mesh: "crew", messages: [] });
+    expect(JSON.parse(res.stdout)).toMatchObject({ mesh: "crew", messages: [] });
     expect(res.stderr).toMatch(
       /^claudemesh inbox: message \S+ from alice could not be decrypted and was skipped\n$/,
     );
