@@ -65,6 +65,8 @@ export interface BrokerOptions {
 
 export interface Logger {
   /** One JSON line on stderr. Never pass plaintext, ciphertext, keys or tokens. */
+  /** Per-connection and per-frame events (hello, close, replaced, status ignored): off at the default level. */
+  debug(event: string, fields?: Record<string, unknown>): void;
   info(event: string, fields?: Record<string, unknown>): void;
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;

@@ -1,5 +1,6 @@
 // JSON-line logger for the broker: one object per line on stderr, with a guard that drops secret-looking fields.
 import type { Clock, Logger } from "./context.js";
+import { stderrLineSink } from "./log-sink.js";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -22,7 +23,7 @@ export interface BrokerLogger extends Logger {
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where lines go; default process.stderr. */
+  /** Where lines go; default stderr through an asynchronous, bounded sink (log-sink.ts). */
   write?: (line: string) => void;
   clock?: Clock;
 }
@@ -81,7 +82,7 @@ export function formatLogLine(
 /** Creates a logger writing JSON lines at or above `level`. */
 export function createLogger(options: LoggerOptions = {}, base: Record<string, unknown> = {}): BrokerLogger {
   const min = RANK[options.level ?? "info"];
-  const write = options.write ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const write = options.write ?? stderrLineSink();
   const clock = options.clock ?? { now: () => Date.now() };
   const emit = (
     level: Exclude<LogLevel, "silent">,

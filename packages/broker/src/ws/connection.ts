@@ -79,14 +79,14 @@ export function acceptConnection(state: HubState, socket: WebSocket, request: In
     session.helloTimer = null;
     if (session.phase === "ready" || session.phase === "closed") return;
     metrics.inc("connections_rejected_total", { reason: "hello_timeout" });
-    log.info("ws.hello_timeout", { conn: session.connId, remote: session.remote });
+    log.debug("ws.hello_timeout", { conn: session.connId, remote: session.remote });
     session.close(CLOSE_CODES.helloTimeout, "hello_timeout");
   }, options.helloTimeoutMs);
   socket.on("message", (data: RawData, isBinary: boolean) => onMessage(state, session, data, isBinary));
   socket.on("pong", () => touch(state, session));
   socket.on("error", (error) => log.warn("ws.socket_error", { conn: session.connId, error }));
   socket.on("close", (code: number) => {
-    log.info("ws.closed", { conn: session.connId, memberId: session.member?.id, code });
+    log.debug("ws.closed", { conn: session.connId, memberId: session.member?.id, code });
     void teardown(state, session);
   });
 }
@@ -244,7 +244,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       // Newest wins: the older socket is told why and its leases are released before we drain.
       previous.replaced = true;
       previous.close(CLOSE_CODES.replaced, "replaced: a newer connection of this identity took over");
-      log.info("ws.replaced", { conn: previous.connId, by: session.connId, memberId: member.id });
+      log.debug("ws.replaced", { conn: previous.connId, by: session.connId, memberId: member.id });
     } else {
       state.perMesh.set(member.meshId, inMesh + 1);
     }
@@ -286,7 +286,12 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     session.authenticated(options.maxOutboundBytes);
     session.send({ type: "hello_ack", presenceId, memberDisplayName: member.displayName });
     metrics.inc("connections_accepted_total");
-    log.info("ws.hello_ok", { conn: session.connId, meshId: member.meshId, memberId: member.id, presenceId });
+    log.debug("ws.hello_ok", {
+      conn: session.connId,
+      meshId: member.meshId,
+      memberId: member.id,
+      presenceId,
+    });
     // Then the offline queue drains, then the frames that were pipelined behind the hello.
     session.drainer.enable();
     // Receipts of this member's messages that changed while it was away.

@@ -149,7 +149,7 @@ export class PresenceBook {
     const before = effectiveStatus(peer.status, at, this.timings());
     const decision = applyStatus(peer.status, { status, source, at }, this.timings());
     if (!decision.accepted) {
-      this.deps.log.info("ws.status_ignored", {
+      this.deps.log.debug("ws.status_ignored", {
         memberId: peer.member.id,
         status,
         source,
@@ -261,7 +261,7 @@ export class PresenceBook {
     peer.pid = null;
     peer.sessionId = null;
     void this.persist(peer);
-    this.deps.log.info("ws.peer_left", { memberId: peer.member.id });
+    this.deps.log.debug("ws.peer_left", { memberId: peer.member.id });
     this.events.onLeft(peer);
   }
 
