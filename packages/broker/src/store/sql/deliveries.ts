@@ -249,15 +249,20 @@ export const SWEEP_CHUNK_ROWS = 5_000;
 
 /**
  * One bounded step of the retention sweep (SPEC §3): delivered rows go at once, undelivered ones
- * once created before `olderThan`. Returns how many rows it deleted; the caller repeats the step
- * until it deletes fewer than `chunk`, letting other writers in between steps.
+ * once created before `olderThan` (expireStep has normally taken those already, with receipts).
+ * Each half walks its own partial index (deliveries_delivered, deliveries_expiry; migration 10),
+ * so a step costs the rows it deletes, not a scan of the queue. Returns how many rows it deleted
+ * (up to 2 × chunk); the caller repeats the step until it deletes fewer than `chunk`, letting other
+ * writers in between steps.
  */
 export function* sweepStep(olderThan: number, chunk: number = SWEEP_CHUNK_ROWS): Op<number> {
   return yield* exec(
     `DELETE FROM deliveries WHERE seq IN (
-       SELECT seq FROM deliveries WHERE delivered_at IS NOT NULL OR created_at < ? LIMIT ?
+       SELECT seq FROM (SELECT seq FROM deliveries WHERE delivered_at IS NOT NULL LIMIT ?) AS delivered
+       UNION ALL
+       SELECT seq FROM (SELECT seq FROM deliveries WHERE delivered_at IS NULL AND created_at < ? LIMIT ?) AS expired
      )`,
-    [olderThan, chunk],
+    [chunk, olderThan, chunk],
   );
 }
 
