@@ -55,16 +55,21 @@ export function globalHelp(cli: CliDefinition): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The command named by the first one or two words of argv, and the remaining arguments. */
+/**
+ * The command named by the first words of argv, and the remaining arguments. The longest name wins,
+ * so `agents retire x` is the subcommand and `agents --json` the parent command.
+ */
 function route(
   cli: CliDefinition,
   argv: readonly string[],
 ): { entry: CommandEntry; rest: string[] } | undefined {
+  let best: { entry: CommandEntry; words: number } | undefined;
   for (const entry of cli.commands) {
     const words = entry.name.split(" ");
-    if (words.every((w, i) => argv[i] === w)) return { entry, rest: argv.slice(words.length) };
+    if (words.every((w, i) => argv[i] === w) && words.length > (best?.words ?? 0))
+      best = { entry, words: words.length };
   }
-  return undefined;
+  return best && { entry: best.entry, rest: argv.slice(best.words) };
 }
 
 /** Families like `mesh` whose subcommand is missing or unknown. */

@@ -1,5 +1,4 @@
 // Every `claudemesh` command, in the order `claudemesh --help` lists them (SPEC §6); each module loads on use.
-// A subcommand (`agents retire`) comes before its parent word (`agents`): the first entry whose words match wins.
 import type { CommandEntry } from "../cli/dispatcher.js";
 
 /**
@@ -45,14 +44,14 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./revoke.js")).revokeCommand,
   },
   {
-    name: "agents retire",
-    summary: "Retire one of your agents: revoke it on the broker and delete its key on this machine.",
-    load: async () => (await import("./agents.js")).agentsRetireCommand,
-  },
-  {
     name: "agents",
     summary: "List your agents in a mesh (one per Claude Code session name): online or offline, last seen.",
     load: async () => (await import("./agents.js")).agentsCommand,
+  },
+  {
+    name: "agents retire",
+    summary: "Retire one of your agents: revoke it on the broker and delete its key on this machine.",
+    load: async () => (await import("./agents.js")).agentsRetireCommand,
   },
   {
     name: "send",
