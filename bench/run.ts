@@ -1,10 +1,11 @@
 // Benchmark orchestrator: raw-ws relay baseline vs the broker (SQLite, and PostgreSQL when DATABASE_URL is set),
 // every process on loopback, results printed as a Markdown table with ratios to the baseline measured in this run.
-import { cpuMicros, startRole } from "./lib/child.js";
+import { startRole } from "./lib/child.js";
+import { measurePair, type PairResult } from "./lib/pair.js";
 import type { BenchIdentity } from "./lib/mesh.js";
 import type { Mode } from "./lib/peer.js";
 import { identities, startServer, type Target } from "./lib/server.js";
-import { ms, rate, ratio, summarize, type LatencySummary } from "./lib/stats.js";
+import { ms, rate, ratio } from "./lib/stats.js";
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
@@ -16,67 +17,20 @@ const SWARM_PEERS = quick ? 20 : 100;
 const SWARM_PER_PEER = quick ? 200 : 1_000;
 const PAYLOAD_BYTES = 256;
 
-interface PairResult {
-  oneWay: LatencySummary;
-  ack: LatencySummary;
-  ackedPerSec: number;
-  deliveredPerSec: number;
-  duplicates: number;
-  delivered: number;
-  /** Server CPU time (user + system) per message over the run, µs. */
-  serverCpuPerMsg: number;
-}
-
 /** Three processes: server, sender, receiver. */
 async function runPair(target: Target, count: number, intervalMs: number): Promise<PairResult> {
   const mode: Mode = target === "relay" ? "relay" : "broker";
   const server = await startServer(target);
-  const sender = startRole("sender");
-  const receiver = startRole("receiver");
   try {
-    const [a, b] = (await identities(mode, server, 2)) as [BenchIdentity, BenchIdentity];
-    receiver.send({ type: "setup", mode, wsUrl: server.wsUrl, identity: b, expect: count });
-    sender.send({
-      type: "setup",
-      mode,
-      wsUrl: server.wsUrl,
-      identity: a,
-      to: b.pubkey,
+    const pair = (await identities(mode, server, 2)) as [BenchIdentity, BenchIdentity];
+    return await measurePair(server, mode, pair, {
       count,
       intervalMs,
       window: THROUGHPUT_WINDOW,
       payloadBytes: PAYLOAD_BYTES,
     });
-    await Promise.all([receiver.next("connected"), sender.next("connected")]);
-    const cpuBefore = await cpuMicros(server.role);
-    sender.send({ type: "go" });
-    const sent = await sender.next<{
-      type: "done";
-      sendTimes: Record<string, number>;
-      ackLatencies: number[];
-      firstSend: number;
-      lastAck: number;
-    }>("done", 600_000);
-    const got = await receiver.next<{
-      type: "done";
-      recvTimes: Record<string, number>;
-      firstRecv: number;
-      lastRecv: number;
-      duplicates: number;
-    }>("done", 600_000);
-    const cpuAfter = await cpuMicros(server.role);
-    const oneWay = Object.entries(got.recvTimes).map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN));
-    return {
-      oneWay: summarize(oneWay.filter((v) => Number.isFinite(v))),
-      ack: summarize(sent.ackLatencies),
-      ackedPerSec: rate(count, sent.lastAck - sent.firstSend),
-      deliveredPerSec: rate(count, got.lastRecv - sent.firstSend),
-      duplicates: got.duplicates,
-      delivered: Object.keys(got.recvTimes).length,
-      serverCpuPerMsg: (cpuAfter - cpuBefore) / count,
-    };
   } finally {
-    await Promise.all([sender.stop(), receiver.stop(), server.role.stop()]);
+    await server.role.stop();
     await server.cleanup();
   }
 }

@@ -1,5 +1,6 @@
 // Spawns a benchmark role as its own Node process and talks to it over IPC.
 import { fork, type ChildProcess } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 export interface RoleProcess {
@@ -80,12 +81,27 @@ export function awaitCommand<T extends { type: string }>(type: T["type"]): Promi
   });
 }
 
-/** In a server role: answers `{type:"cpu"}` with this process's CPU time so far (user + system, µs). */
+/**
+ * In a server role: answers `{type:"cpu"}` with this process's CPU time so far (user + system, µs),
+ * and `{type:"stats"}` with its RSS and the event loop's worst and p99 delay since the last `stats`.
+ */
 export function serveCpuUsage(): void {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   process.on("message", (raw) => {
-    if ((raw as { type?: string }).type !== "cpu") return;
-    const usage = process.cpuUsage();
-    report({ type: "cpu-usage", micros: usage.user + usage.system });
+    const type = (raw as { type?: string }).type;
+    if (type === "cpu") {
+      const usage = process.cpuUsage();
+      report({ type: "cpu-usage", micros: usage.user + usage.system });
+    } else if (type === "stats") {
+      report({
+        type: "stats",
+        rssBytes: process.memoryUsage.rss(),
+        loopMaxMs: loop.max / 1e6,
+        loopP99Ms: loop.percentile(99) / 1e6,
+      });
+      loop.reset();
+    }
   });
 }
 
@@ -93,4 +109,17 @@ export function serveCpuUsage(): void {
 export async function cpuMicros(role: RoleProcess): Promise<number> {
   role.send({ type: "cpu" });
   return (await role.next<{ type: "cpu-usage"; micros: number }>("cpu-usage")).micros;
+}
+
+export interface ProcessStats {
+  rssBytes: number;
+  /** Worst event-loop delay since the previous call (ms). */
+  loopMaxMs: number;
+  loopP99Ms: number;
+}
+
+/** Asks a server role for its RSS and event-loop delay since the previous call (which it resets). */
+export async function processStats(role: RoleProcess): Promise<ProcessStats> {
+  role.send({ type: "stats" });
+  return role.next<ProcessStats & { type: "stats" }>("stats");
 }

@@ -18,7 +18,11 @@ export interface Server {
   cleanup: () => Promise<void>;
 }
 
-export async function startServer(target: Target): Promise<Server> {
+/** Starts `target`; `brokerOptions` (broker only) are passed to startBroker on top of the bench defaults. */
+export async function startServer(
+  target: Target,
+  brokerOptions: Record<string, unknown> = {},
+): Promise<Server> {
   if (target === "relay") {
     const role = startRole("relay");
     const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
@@ -47,7 +51,7 @@ export async function startServer(target: Target): Promise<Server> {
       await c.end();
     };
   }
-  const role = startRole("broker", [db]);
+  const role = startRole("broker", [db, JSON.stringify(brokerOptions)]);
   const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
   return { role, ...ready, cleanup };
 }

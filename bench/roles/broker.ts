@@ -5,7 +5,8 @@ import { report, serveCpuUsage } from "../lib/child.js";
 serveCpuUsage();
 
 const db = process.argv[2];
-if (!db) throw new Error("usage: broker.js <sqlite-path|postgres-url>");
+if (!db) throw new Error("usage: broker.js <sqlite-path|postgres-url> [options-json]");
+const extra = JSON.parse(process.argv[3] ?? "{}") as Record<string, unknown>;
 
 const broker = await startBroker({
   db,
@@ -19,6 +20,7 @@ const broker = await startBroker({
   httpRequestBurst: 100_000,
   // The group benchmark connects a sender and 1,000 recipients to one mesh.
   maxConnectionsPerMesh: 2_000,
+  ...extra,
 });
 const httpUrl = broker.url.replace(/\/$/, "");
 report({ type: "ready", httpUrl, wsUrl: `${httpUrl.replace(/^http/, "ws")}/ws` });
