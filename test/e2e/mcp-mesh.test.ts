@@ -23,7 +23,7 @@ let beta: McpSession; // bob's agent, in #ops
 let gamma: McpSession; // carol's agent, not in #ops
 
 const PEER_LINE =
-  /^- (\S+)( \(you\))? · (?:agent|member) · (online|offline[^·]*) · (\w+)(?: · channels ([^·]+))? · ([0-9a-f]{12})/;
+  /^- (\S+)( \(you\))? · (?:agent|member) · (online|offline[^·]*)(?: · (idle|working|dnd))?(?: · channels ([^·]+))? · ([0-9a-f]{12})/;
 
 /** The peers of list_peers, read back from the text the model reads (tool results carry no structured content). */
 async function peersOf(session: McpSession): Promise<ListedPeer[]> {

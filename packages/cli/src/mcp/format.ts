@@ -8,7 +8,7 @@ export interface ListedPeer extends Peer {
   you: boolean;
 }
 
-/** One peer line: name, you-marker, presence, status, channels, short pubkey, then the summary. */
+/** One peer line: name, you-marker, presence, status (online only), channels, short pubkey, then the summary. */
 export function formatPeer(peer: ListedPeer): string {
   const presence = peer.online
     ? "online"
@@ -22,7 +22,9 @@ export function formatPeer(peer: ListedPeer): string {
       : "";
   const you = peer.you ? " (you)" : "";
   const cwd = peer.cwd ? ` · cwd ${neutralizeLine(peer.cwd)}` : "";
-  const line = `- ${neutralizeLine(peer.displayName)}${you} · ${kind} · ${presence} · ${peer.status}${channels} · ${peer.pubkey.slice(0, 12)}${cwd}`;
+  // An offline peer has no live status: its last one would read as "idle" when nobody is there.
+  const status = peer.online ? ` · ${peer.status}` : "";
+  const line = `- ${neutralizeLine(peer.displayName)}${you} · ${kind} · ${presence}${status}${channels} · ${peer.pubkey.slice(0, 12)}${cwd}`;
   return peer.summary ? `${line}\n    summary: ${neutralizeLine(peer.summary)}` : line;
 }
 

@@ -56,7 +56,9 @@ describe("mcp format - list_peers", () => {
         peers: [peer({ online: false, lastSeenAt: "2025-06-01T11:00:00.000Z", parent: null })],
       },
     ]);
-    expect(text).toContain("member · offline (last seen 2025-06-01T11:00:00.000Z)");
+    expect(text).toContain("member · offline (last seen 2025-06-01T11:00:00.000Z) · channels #ops");
+    // No stale status for somebody who is not there (it would read as "idle" or "working").
+    expect(text).not.toMatch(/working|idle/);
   });
 
   it("neutralizes what peers write: names, summaries, channels, cwd", () => {

@@ -63,7 +63,7 @@ export const agentsRoute: Route = {
           if (!(error instanceof AgentLimitError)) throw error;
           throw new HttpError(
             "limit_reached",
-            `this member already has ${error.active} active agents (limit ${error.maxAgents}); retire one with \`claudemesh agents\` first`,
+            `this member already has ${error.active} active agents (limit ${error.maxAgents}); retire one with \`claudemesh agents retire <name>\` first`,
           );
         });
       if (!existing) {
