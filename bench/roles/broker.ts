@@ -3,12 +3,21 @@ import { startBroker } from "@claudemesh/broker";
 import { report, serveCpuUsage } from "../lib/child.js";
 
 serveCpuUsage();
+// The bounds soak asks for the heap after a full GC (available when run with --expose-gc).
+process.on("message", (raw) => {
+  if ((raw as { type?: string }).type !== "memory") return;
+  (globalThis as { gc?: () => void }).gc?.();
+  const usage = process.memoryUsage();
+  report({ type: "memory-usage", heapUsed: usage.heapUsed, rss: usage.rss, external: usage.external });
+});
 
 const db = process.argv[2];
 if (!db) throw new Error("usage: broker.js <sqlite-path|postgres-url> [options-json]");
 const extra = JSON.parse(process.argv[3] ?? "{}") as Record<string, unknown>;
 
 const broker = await startBroker({
+  // CLAUDEMESH_* variables apply as to the real broker (e.g. CLAUDEMESH_LOG_LEVEL); the options below win.
+  env: process.env,
   db,
   host: "127.0.0.1",
   port: 0,
