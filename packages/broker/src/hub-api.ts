@@ -14,6 +14,11 @@ export interface Hub {
   connectionCount(): number;
   /** Starts timers (ping, sweep, presence grace) and store wake-up subscriptions. */
   start(): Promise<void>;
+  /**
+   * The server holds its port now: records this broker's endpoint and releases the leases of the
+   * broker it replaces on that endpoint (SPEC §3 "Leases die with their holder").
+   */
+  listening(endpoint: string): Promise<void>;
   /** Graceful stop: close sockets with 1001, mark presences offline, flush pending writes. */
   shutdown(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // startBroker: wires options, logger, metrics, store, hub and the HTTP/WebSocket server into one running broker.
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { CLAUDEMESH_VERSION } from "@claudemesh/protocol";
 import type { BrokerContext, Clock } from "./context.js";
 import type { Hub } from "./hub-api.js";
@@ -13,6 +14,7 @@ import { KeyedRateLimiter } from "./rate-limit.js";
 import { createBrokerServer } from "./http/listener.js";
 import { openStore } from "./store/index.js";
 import { createHub } from "./ws/hub.js";
+import { brokerEndpoint } from "./ws/broker-heartbeat.js";
 
 export interface StartBrokerOptions extends Partial<ResolvedOptions> {
   /** Environment to read CLAUDEMESH_* / DATABASE_URL overrides from; default none (explicit options only). */
@@ -113,7 +115,11 @@ export async function startBroker(partial: StartBrokerOptions = {}): Promise<Run
         resolve();
       });
     });
+    // Only now, holding the port: the broker this one replaces on it is certainly gone.
+    const bound = http.address() as AddressInfo;
+    await hub.listening(brokerEndpoint(hostname(), bound.address, bound.port));
   } catch (error) {
+    if (http.listening) http.close();
     await hub.shutdown().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

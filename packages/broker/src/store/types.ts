@@ -133,7 +133,21 @@ export interface ReleaseGoneBrokersInput {
   selfBrokerId: string;
   staleBefore: number;
   now: number;
-  everyOther?: boolean;
+  /** Start-up: also drop leases whose owner belongs to no broker row (sql/brokers.ts). */
+  orphans?: boolean;
+}
+
+export interface ClaimBrokerEndpointInput {
+  selfBrokerId: string;
+  /** Where this broker listens: host name, bound address and port (ws/broker-heartbeat.ts). */
+  endpoint: string;
+  now: number;
+}
+
+/** What a release freed: the brokers found gone, and the recipients woken for their deliveries. */
+export interface ReleasedBrokers {
+  brokers: string[];
+  recipients: string[];
 }
 
 export interface PresenceRow {
@@ -430,9 +444,15 @@ export interface Store {
    * Releases every lease held by a gone broker (lease owners start with the broker id, see
    * sql/brokers.ts), marks its presences offline, deletes its row and wakes the recipients whose
    * deliveries became claimable, on every broker of the store. Gone: a beat older than
-   * `staleBefore`; with `everyOther`, every broker but `selfBrokerId` (SQLite start-up, one broker per file).
+   * `staleBefore`; with `orphans`, also leases whose owner has no broker row at all.
    */
-  releaseGoneBrokers(input: ReleaseGoneBrokersInput): Promise<{ brokers: string[]; recipients: string[] }>;
+  releaseGoneBrokers(input: ReleaseGoneBrokersInput): Promise<ReleasedBrokers>;
+  /**
+   * Records this broker's endpoint and releases, like a gone broker, every other broker that
+   * recorded the same endpoint (its predecessor on this host and port: gone, since this one holds
+   * the port now), whatever its last beat.
+   */
+  claimBrokerEndpoint(input: ClaimBrokerEndpointInput): Promise<ReleasedBrokers>;
 
   // presence, status, channels
   getPresence(memberId: string): Promise<PresenceRow | null>;

@@ -1,6 +1,6 @@
 // Broker heartbeat (SPEC §3 "Leases die with their holder", §7): beats this broker's row and releases the leases of brokers that are gone.
 import type { BrokerOptions, Clock, Logger, Metrics } from "../context.js";
-import type { Store } from "../store/types.js";
+import type { ReleasedBrokers, Store } from "../store/types.js";
 import { LEASE_OWNER_SEPARATOR } from "../store/sql/brokers.js";
 
 export interface HeartbeatDeps {
@@ -21,12 +21,26 @@ export function connectionOwnerId(brokerId: string, randomPart: string): string 
 }
 
 /**
- * Every `brokerHeartbeatMs` the broker writes its beat and looks for brokers whose last beat is older
- * than `brokerGoneAfterMs`; the first broker to notice one releases its leases (redelivered at once,
- * in storage order) and marks its presences offline. At start-up on SQLite (one broker per database
- * file) every other broker is gone already — the process this one replaces after a crash — so its
- * leases come back before the first hello. On PostgreSQL another broker may be alive, so only a
- * stale beat counts: a crashed broker's leases come back within `brokerGoneAfterMs` plus one beat.
+ * The endpoint a broker records (store claimBrokerEndpoint): host name, bound address and port. Two
+ * live processes on one host cannot bind one address and port, so a broker that finds another row
+ * with its endpoint has replaced that broker (a restart after a crash) and releases it at once.
+ */
+export function brokerEndpoint(hostName: string, address: string, port: number): string {
+  return `${hostName}|${address}|${port}`;
+}
+
+/**
+ * When a broker is gone, on either store (several brokers may share a SQLite file or a PostgreSQL
+ * database, so no broker may assume it is alone):
+ * - its beat is older than `brokerGoneAfterMs` — every `brokerHeartbeatMs` each broker beats its row
+ *   and the first to notice a stale one releases its leases (redelivered at once, in storage order)
+ *   and marks its presences offline: a crashed broker's leases come back within `brokerGoneAfterMs`
+ *   plus one beat;
+ * - or a broker started on the same host, address and port (its restart): released as soon as the
+ *   new one has bound the port (`claimEndpoint`), before its first hello is served;
+ * - at start-up, leases whose owner has no broker row at all (written before migration 6, or by a
+ *   broker whose row was released) are dropped too.
+ * A live broker's leases are never released: its beat is fresh and it holds its own port.
  */
 export class BrokerHeartbeat {
   private timer: NodeJS.Timeout | null = null;
@@ -39,7 +53,7 @@ export class BrokerHeartbeat {
   async start(): Promise<void> {
     const { store, brokerId, clock, options } = this.deps;
     await store.beatBroker(brokerId, clock.now());
-    await this.release(store.kind === "sqlite");
+    await this.report(await store.releaseGoneBrokers({ ...this.staleInput(), orphans: true }), "start");
     if (this.stopped) return;
     this.timer = setInterval(() => void this.tick(), options.brokerHeartbeatMs);
     this.timer.unref();
@@ -52,7 +66,7 @@ export class BrokerHeartbeat {
     this.inFlight ??= (async () => {
       try {
         await this.deps.store.beatBroker(this.deps.brokerId, this.deps.clock.now());
-        await this.release(false);
+        await this.report(await this.deps.store.releaseGoneBrokers(this.staleInput()), "beat");
       } catch (error) {
         this.deps.log.warn("broker.heartbeat_failed", { error });
       } finally {
@@ -76,21 +90,29 @@ export class BrokerHeartbeat {
     }
   }
 
-  private async release(everyOther: boolean): Promise<void> {
-    const { store, brokerId, clock, options, log, metrics } = this.deps;
-    const now = clock.now();
-    const result = await store.releaseGoneBrokers({
-      selfBrokerId: brokerId,
-      staleBefore: now - options.brokerGoneAfterMs,
-      now,
-      everyOther,
-    });
+  /**
+   * Records where this broker listens, once it holds the port, and releases its predecessor on that
+   * endpoint at once. Throws when the store is unreachable.
+   */
+  async claimEndpoint(endpoint: string): Promise<void> {
+    const { store, brokerId, clock } = this.deps;
+    const released = await store.claimBrokerEndpoint({ selfBrokerId: brokerId, endpoint, now: clock.now() });
+    this.report(released, "predecessor");
+  }
+
+  private staleInput(): { selfBrokerId: string; staleBefore: number; now: number } {
+    const now = this.deps.clock.now();
+    return { selfBrokerId: this.deps.brokerId, staleBefore: now - this.deps.options.brokerGoneAfterMs, now };
+  }
+
+  private report(result: ReleasedBrokers, found: "start" | "beat" | "predecessor"): void {
+    const { log, metrics } = this.deps;
     if (result.brokers.length > 0) metrics.inc("brokers_gone_total", undefined, result.brokers.length);
     if (result.brokers.length > 0 || result.recipients.length > 0) {
       log.info("broker.gone_released", {
         brokers: result.brokers,
         recipients: result.recipients.length,
-        atStart: everyOther,
+        found,
       });
     }
   }

@@ -34,7 +34,7 @@ export function createHub(ctx: BrokerContext): Hub {
       const { store, clock, options, brokerId } = ctx;
       // Rows this broker id left online (a previous run that crashed) are not live any more.
       await store.markBrokerPresencesOffline(brokerId, clock.now());
-      // Before the first hello: on SQLite the crashed predecessor's leases come back at once.
+      // Before the first hello: leases of brokers with a stale beat (and of no broker) come back.
       await heartbeat.start();
       // Cross-broker wake-ups (PostgreSQL LISTEN/NOTIFY) and same-process ones both land here.
       unsubscribe = store.onDeliveries((memberIds) => {
@@ -50,6 +50,7 @@ export function createHub(ctx: BrokerContext): Hub {
       for (const timer of timers) timer.unref();
       ctx.metrics.set("connections_active", 0);
     },
+    listening: (endpoint) => heartbeat.claimEndpoint(endpoint),
     shutdown(): Promise<void> {
       shuttingDown ??= (async () => {
         state.closing = true;

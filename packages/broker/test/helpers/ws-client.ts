@@ -149,7 +149,7 @@ export function helloFrame(
 export async function connectPeer(
   wsUrl: string,
   member: Member,
-  options: { sessionId?: string; cwd?: string; timeoutMs?: number } = {},
+  options: { sessionId?: string; cwd?: string; timeoutMs?: number; now?: number } = {},
 ): Promise<TestPeer & { helloAck: HelloAck }> {
   const peer = await openSocket(wsUrl, options.timeoutMs);
   peer.send(helloFrame(member, options));

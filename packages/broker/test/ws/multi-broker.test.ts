@@ -37,10 +37,12 @@ describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
     const N = 400;
     for (let i = 0; i < N; i++) a.send(directSend(alice, bob, `q${i}`));
     await a.collect((f) => f.type === "ack", N, 15_000);
-    // bob connects to both brokers at once (different brokers: no newest-wins between them).
+    // bob connects to both brokers at once (different brokers: no newest-wins between them). Each
+    // connection signs its own hello: one signed hello is accepted once on the whole store.
+    const now = Date.now();
     const [b1, b2] = await Promise.all([
-      connectPeer(started.one.wsUrl, bob),
-      connectPeer(started.two.wsUrl, bob),
+      connectPeer(started.one.wsUrl, bob, { now }),
+      connectPeer(started.two.wsUrl, bob, { now: now + 1 }),
     ]);
     peers.push(b1, b2);
     const count = () => b1.frames.filter(isPush).length + b2.frames.filter(isPush).length;
@@ -51,6 +53,37 @@ describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
     expect(count()).toBe(N);
     expect(ids1.size + ids2.size).toBe(N);
     expect([...ids1].filter((id) => ids2.has(id))).toEqual([]);
+  });
+
+  it("a broker starting on the store leaves a live broker's leases alone", async () => {
+    const target0 = await storeTarget(kind);
+    target = target0;
+    const one = await startTestBroker({ kind, store: target0 });
+    brokers.push(one);
+    const { members } = await createMeshWithMembers(one.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    const a = await connectPeer(one.wsUrl, alice);
+    const b1 = await connectPeer(one.wsUrl, bob, { sessionId: "bob-one" });
+    peers.push(a, b1);
+    const N = 20;
+    for (let i = 0; i < N; i++) a.send(directSend(alice, bob, `q${i}`));
+    await until(() => b1.frames.filter(isPush).length >= N, 10_000, "pushes on broker one");
+    // bob never acks: broker one's connection holds every lease. A second broker starts (on SQLite
+    // too: several brokers may share one file) and bob connects there as well.
+    const two = await startTestBroker({ kind, store: target0 });
+    brokers.push(two);
+    const b2 = await connectPeer(two.wsUrl, bob, { sessionId: "bob-two" });
+    peers.push(b2);
+    a.send(directSend(alice, bob, "after"));
+    await until(
+      () => b1.frames.filter(isPush).length + b2.frames.filter(isPush).length > N,
+      10_000,
+      "one more push",
+    );
+    await sleep(300); // room for a wrongly released lease to be pushed again
+    const pushed = [...b1.frames, ...b2.frames].filter(isPush).map((p) => (p as Push).messageId);
+    expect(pushed.length).toBe(N + 1);
+    expect(new Set(pushed).size).toBe(N + 1);
   });
 });
 

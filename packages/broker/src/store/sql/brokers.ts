@@ -39,12 +39,29 @@ export function* staleBrokers(selfBrokerId: string, staleBefore: number): Op<str
 
 /** Undelivered rows leased by one broker: `substr` is exact and behaves the same in both dialects. */
 const LEASED_BY_BROKER = "lease_owner IS NOT NULL AND delivered_at IS NULL AND substr(lease_owner, 1, ?) = ?";
-/** Undelivered rows leased by anyone but one broker (SQLite start-up: the file has one broker). */
-const LEASED_BY_OTHERS =
-  "lease_owner IS NOT NULL AND delivered_at IS NULL AND substr(lease_owner, 1, ?) <> ?";
+/**
+ * Undelivered rows whose lease owner belongs to no broker row: every live broker beats its row
+ * before it accepts a connection, so such a holder is gone (a row another broker released, or an
+ * owner written before migration 6).
+ */
+const LEASED_BY_NO_BROKER = `lease_owner IS NOT NULL AND delivered_at IS NULL AND NOT EXISTS (
+  SELECT 1 FROM brokers b WHERE substr(lease_owner, 1, length(b.broker_id) + 1) = b.broker_id || '${LEASE_OWNER_SEPARATOR}')`;
 
-function* releaseWhere(where: string, prefix: string): Op<string[]> {
-  const params = [prefix.length, prefix];
+/**
+ * Records where `brokerId` listens and returns the other brokers that recorded the same endpoint:
+ * its predecessors on this host and port (two live processes cannot bind one port), gone whatever
+ * their last beat says.
+ */
+export function* claimEndpoint(brokerId: string, endpoint: string): Op<string[]> {
+  yield* exec("UPDATE brokers SET endpoint = ? WHERE broker_id = ?", [endpoint, brokerId]);
+  const result = yield* rows(
+    "SELECT broker_id FROM brokers WHERE endpoint = ? AND broker_id <> ? ORDER BY broker_id",
+    [endpoint, brokerId],
+  );
+  return result.map((r) => String(r.broker_id));
+}
+
+function* releaseWhere(where: string, params: readonly unknown[]): Op<string[]> {
   const recipients = yield* rows(
     `SELECT DISTINCT recipient_member_id FROM deliveries WHERE ${where}`,
     params,
@@ -67,7 +84,8 @@ export function* releaseBroker(brokerId: string, staleBefore: number, now: numbe
     staleBefore,
   ]);
   if (won === 0) return null;
-  const recipients = yield* releaseWhere(LEASED_BY_BROKER, leaseOwnerPrefix(brokerId));
+  const prefix = leaseOwnerPrefix(brokerId);
+  const recipients = yield* releaseWhere(LEASED_BY_BROKER, [prefix.length, prefix]);
   yield* exec("UPDATE presence SET online = ?, disconnected_at = ? WHERE broker_id = ? AND online = ?", [
     0,
     now,
@@ -78,17 +96,9 @@ export function* releaseBroker(brokerId: string, staleBefore: number, now: numbe
 }
 
 /**
- * SQLite start-up (one broker per database file): every other broker is gone, whatever its last
- * beat — so the leases of the process this one replaces come back at once. Drops every lease not
- * written by `selfBrokerId` (also owners from before migration 6), marks other brokers' presences
- * offline and deletes their rows. Returns the recipients to wake.
+ * Drops the leases whose owner belongs to no broker row (see LEASED_BY_NO_BROKER); run at start-up,
+ * after this broker's first beat. Returns the recipients to wake.
  */
-export function* releaseAllOtherBrokers(selfBrokerId: string, now: number): Op<string[]> {
-  const recipients = yield* releaseWhere(LEASED_BY_OTHERS, leaseOwnerPrefix(selfBrokerId));
-  yield* exec(
-    "UPDATE presence SET online = ?, disconnected_at = ? WHERE broker_id IS NOT NULL AND broker_id <> ? AND online = ?",
-    [0, now, selfBrokerId, 1],
-  );
-  yield* exec("DELETE FROM brokers WHERE broker_id <> ?", [selfBrokerId]);
-  return recipients;
+export function* releaseOrphanLeases(): Op<string[]> {
+  return yield* releaseWhere(LEASED_BY_NO_BROKER, []);
 }

@@ -229,6 +229,15 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 9,
+    name: "broker endpoints",
+    // SPEC §3 "Leases die with their holder": a broker records where it listens (host name, bound
+    // address and port). A broker that binds the same endpoint on the same host replaces that one —
+    // two live processes cannot hold one port — so it releases its predecessor's leases at once
+    // instead of waiting for the beat to go stale (ws/broker-heartbeat.ts).
+    statements: () => [`ALTER TABLE brokers ADD COLUMN endpoint TEXT`],
+  },
+  {
     version: 10,
     name: "retention sweep on indexes",
     // The retention sweep walks these instead of scanning the queue: delivered rows waiting to be

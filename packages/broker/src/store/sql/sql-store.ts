@@ -19,7 +19,9 @@ import {
   type RedeemResult,
   type RevocationListener,
   type RevokeResult,
+  type ClaimBrokerEndpointInput,
   type ReleaseGoneBrokersInput,
+  type ReleasedBrokers,
   type Store,
 } from "../types.js";
 import type { Priority } from "@claudemesh/protocol";
@@ -383,22 +385,32 @@ export abstract class SqlStore implements Store {
     return this.direct(brokers.removeBroker(brokerId));
   }
 
-  async releaseGoneBrokers(
-    input: ReleaseGoneBrokersInput,
-  ): Promise<{ brokers: string[]; recipients: string[] }> {
+  async releaseGoneBrokers(input: ReleaseGoneBrokersInput): Promise<ReleasedBrokers> {
+    const gone = await this.direct(brokers.staleBrokers(input.selfBrokerId, input.staleBefore));
+    const orphaned = input.orphans ? await this.atomic(() => brokers.releaseOrphanLeases()) : [];
+    return this.releaseBrokers(gone, input.staleBefore, input.now, orphaned);
+  }
+
+  async claimBrokerEndpoint(input: ClaimBrokerEndpointInput): Promise<ReleasedBrokers> {
+    const predecessors = await this.direct(brokers.claimEndpoint(input.selfBrokerId, input.endpoint));
+    // Gone whatever their beat: every beat counts as stale.
+    return this.releaseBrokers(predecessors, Number.MAX_SAFE_INTEGER, input.now, []);
+  }
+
+  /** Releases each broker in its own transaction (of brokers noticing one at once, one wins) and wakes the recipients. */
+  private async releaseBrokers(
+    candidates: readonly string[],
+    staleBefore: number,
+    now: number,
+    alsoWoken: readonly string[],
+  ): Promise<ReleasedBrokers> {
     const released: string[] = [];
-    const recipients = new Set<string>();
-    if (input.everyOther) {
-      for (const id of await this.atomic(() => brokers.releaseAllOtherBrokers(input.selfBrokerId, input.now)))
-        recipients.add(id);
-    } else {
-      // One transaction per gone broker: of brokers noticing it at once, one releases it.
-      for (const brokerId of await this.direct(brokers.staleBrokers(input.selfBrokerId, input.staleBefore))) {
-        const woken = await this.atomic(() => brokers.releaseBroker(brokerId, input.staleBefore, input.now));
-        if (woken === null) continue;
-        released.push(brokerId);
-        for (const id of woken) recipients.add(id);
-      }
+    const recipients = new Set<string>(alsoWoken);
+    for (const brokerId of candidates) {
+      const woken = await this.atomic(() => brokers.releaseBroker(brokerId, staleBefore, now));
+      if (woken === null) continue;
+      released.push(brokerId);
+      for (const id of woken) recipients.add(id);
     }
     const ids = [...recipients];
     if (ids.length > 0) {
