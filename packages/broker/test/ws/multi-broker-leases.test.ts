@@ -9,7 +9,12 @@ import { addMember, makeMesh, message, T0 } from "../store/fixtures.js";
 const BEAT = 5_000;
 const GONE = 15_000;
 const LEASE = 30_000;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 describe.each(STORE_KINDS)("broker liveness and leases (%s)", (kind) => {
   let stores: Store[] = [];
