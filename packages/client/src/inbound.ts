@@ -11,6 +11,9 @@ import { messageKind, type DroppedNotice, type InboundMessage, type Undecryptabl
 /**
  * Durable hand-off of one inbound message. The message is acknowledged to the broker only once
  * the returned promise resolves; a rejection leaves it unacknowledged, so the broker delivers it again.
+ * This pipeline remembers what it handed on only in memory (`dedupMax` ids): a sink that gives
+ * messages to an agent keeps its own durable record (SPEC §3), e.g. packages/cli/src/delivery/ledger.ts,
+ * so a redelivery after a restart or after more than `dedupMax` other messages is not shown twice.
  */
 export type InboundSink = (message: InboundMessage) => Promise<void> | void;
 
@@ -79,7 +82,8 @@ export class InboundPipeline {
   }
 
   onPush(push: Push): void {
-    const nonceKey = `${push.senderPubkey}:${isGroupPush(push) ? push.body.nonce : push.nonce}`;
+    const nonce = isGroupPush(push) ? push.body.nonce : push.nonce;
+    const nonceKey = `${push.senderPubkey}:${nonce}`;
     const inSink = this.handing.get(`id:${push.messageId}`) ?? this.handing.get(`nonce:${nonceKey}`);
     if (inSink) {
       // A copy of a message the sink is still writing: acked together with it, or not at all.
@@ -111,7 +115,9 @@ export class InboundPipeline {
       this.acks.add(push.messageId); // known undecryptable: acked so it does not loop
       return;
     }
-    const message: InboundMessage = { ...meta, text };
+    // The nonce goes along so a durable record of what was handed on (the CLI's delivery ledger)
+    // catches a copy re-stored under a new id as well — across restarts, beyond this process's window.
+    const message: InboundMessage & { nonce?: string } = { ...meta, text, ...(nonce ? { nonce } : {}) };
     if (this.deps.sink) {
       this.handOff(this.deps.sink, message, nonceKey);
       return;

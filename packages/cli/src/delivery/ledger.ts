@@ -40,10 +40,12 @@ export interface LedgerEntry extends FramedMessage {
 export type ReceivedMessage = InboundMessage & { nonce?: string };
 
 export interface LedgerOptions {
-  /** Finished entries are remembered (without their text) this long, so a late redelivery is still caught. Default 7 days (SPEC §7 retention). */
+  /**
+   * Finished entries are remembered (without their text) this long, so a late redelivery is still
+   * caught. Default 7 days: the broker's retention (SPEC §7), past which it holds no copy to redeliver.
+   * There is no count cap — the record is complete for the retention window, however many messages.
+   */
   rememberMs?: number;
-  /** At most this many finished entries are remembered; the oldest go first. Default 100,000. */
-  rememberMax?: number;
   now?: () => number;
 }
 
@@ -75,7 +77,6 @@ export class DeliveryLedger {
   private fd: number;
   private journalLines = 0;
   private readonly rememberMs: number;
-  private readonly rememberMax: number;
   private readonly now: () => number;
 
   constructor(
@@ -83,7 +84,6 @@ export class DeliveryLedger {
     options: LedgerOptions = {},
   ) {
     this.rememberMs = options.rememberMs ?? 7 * DAY_MS;
-    this.rememberMax = options.rememberMax ?? 100_000;
     this.now = options.now ?? Date.now;
     mkdirSync(dirname(path), { recursive: true, mode: DIR_MODE });
     this.load();
@@ -241,12 +241,9 @@ export class DeliveryLedger {
   /** Rewrites the journal as one `add` per entry; finished entries keep no text and expire. */
   private compact(): void {
     const cutoff = this.now() - this.rememberMs;
-    const finished = [...this.entries.values()]
-      .filter((e) => e.state === "in_context" && e.shownSent)
-      .sort((a, b) => a.receivedAt - b.receivedAt);
-    const excess = Math.max(0, finished.length - this.rememberMax);
-    for (const [i, entry] of finished.entries()) {
-      if (i < excess || entry.receivedAt < cutoff) {
+    const finished = [...this.entries.values()].filter((e) => e.state === "in_context" && e.shownSent);
+    for (const entry of finished) {
+      if (entry.receivedAt < cutoff) {
         this.entries.delete(entry.messageId);
         if (entry.nonce !== undefined) this.byNonce.delete(nonceKey(entry.fromPubkey, entry.nonce));
       } else {

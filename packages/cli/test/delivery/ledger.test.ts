@@ -89,19 +89,18 @@ describe("DeliveryLedger", () => {
     later.close();
   });
 
-  it("keeps at most rememberMax finished entries, oldest dropped first", () => {
+  it("remembers every finished entry for the retention window, however many (no count cap)", () => {
     let now = 0;
-    const ledger = new DeliveryLedger(path, { rememberMax: 2, now: () => ++now });
-    for (const id of ["a", "b", "c"]) {
-      ledger.receive(message(id));
-      ledger.transition([id], "in_context", { route: "check_messages" });
-      ledger.markShownSent([id]);
-    }
+    const ledger = new DeliveryLedger(path, { now: () => ++now });
+    const ids = Array.from({ length: 12_000 }, (_, i) => `m${i}`);
+    for (const id of ids) ledger.receive(message(id));
+    ledger.transition(ids, "in_context", { route: "check_messages" });
+    ledger.markShownSent(ids);
     ledger.close();
-    const again = new DeliveryLedger(path, { rememberMax: 2, now: () => ++now });
-    expect(again.get("a")).toBeUndefined();
-    expect(again.get("b")?.state).toBe("in_context");
-    expect(again.get("c")?.state).toBe("in_context");
+    const again = new DeliveryLedger(path, { now: () => ++now });
+    expect(again.receive(message("m0"))).toBe("duplicate");
+    expect(again.receive(message("other", { nonce: "nonce-m1" }))).toBe("duplicate");
+    expect(again.get("m0")?.text).toBe(""); // a tombstone: no plaintext kept
     again.close();
   });
 
