@@ -89,10 +89,10 @@ describe("DeliveryLedger", () => {
     later.close();
   });
 
-  it("remembers every finished entry for the retention window, however many (no count cap)", () => {
+  it("keeps every finished entry as a tombstone for the retention window (no count cap; >10k: redelivery.test.ts)", () => {
     let now = 0;
     const ledger = new DeliveryLedger(path, { now: () => ++now });
-    const ids = Array.from({ length: 12_000 }, (_, i) => `m${i}`);
+    const ids = Array.from({ length: 200 }, (_, i) => `m${i}`);
     for (const id of ids) ledger.receive(message(id));
     ledger.transition(ids, "in_context", { route: "check_messages" });
     ledger.markShownSent(ids);
