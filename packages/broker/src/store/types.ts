@@ -68,12 +68,22 @@ export interface NewMessage {
   clientId?: string;
   /** Set by the group committer when the store reported this message a duplicate: the stored message id. */
   duplicateOf?: string;
+  /**
+   * Set by the group committer when the store refused the message because its sender (or the
+   * sender's parent member) is revoked: nothing of it was stored (SPEC §2).
+   */
+  senderRevoked?: boolean;
 }
 
 /** What enqueueMessages did beyond storing. */
 export interface EnqueueResult {
   /** Message id of each duplicate in the batch (never stored) → the message id stored under its key. */
   duplicates: Map<string, string>;
+  /**
+   * Message ids of the batch refused because the sender's member row, or its parent's, is revoked
+   * (checked in the enqueue transaction itself; nothing of them is stored, send ids included).
+   */
+  revoked: Set<string>;
 }
 
 /** What the store holds for one recipient of a message: routing metadata and the opaque box (SPEC §4). */
@@ -355,7 +365,8 @@ export interface Store {
   // messages
   /**
    * Stores a batch of messages in one transaction (group commit); resolves once durable. A message
-   * whose (mesh, sender, clientId) is already stored is skipped and listed in `duplicates`.
+   * whose (mesh, sender, clientId) is already stored is skipped and listed in `duplicates`; one whose
+   * sender (or its parent member) is revoked is refused in the same transaction and listed in `revoked`.
    */
   enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult>;
   /**

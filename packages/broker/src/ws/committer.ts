@@ -66,11 +66,13 @@ export class GroupCommitter {
         const messages = batch.map((item) => item.message);
         this.hooks?.beforeCommit(messages);
         const before = this.storeWakeups();
-        const { duplicates } = await this.store.enqueueMessages(messages);
+        const { duplicates, revoked } = await this.store.enqueueMessages(messages);
         // A retried send (its send id already stored) was not stored again: it names the stored one.
+        // A revoked sender's send was refused by the same write (SPEC §2): nothing of it is stored.
         for (const message of messages) {
           const stored = duplicates.get(message.messageId);
           if (stored !== undefined) message.duplicateOf = stored;
+          if (revoked.has(message.messageId)) message.senderRevoked = true;
         }
         const storeWoke = this.storeWakeups() !== before;
         this.hooks?.afterCommit(messages);

@@ -63,8 +63,9 @@ export function directPushHooks(state: DirectPushState): CommitHooks {
       const orphaned = new Set<string>();
       for (const message of batch) {
         const sender = senders.get(message);
-        // A duplicate send stored nothing: there is nothing to push (the original was pushed).
-        if (!sender || message.duplicateOf !== undefined) continue;
+        // A duplicate send stored nothing: there is nothing to push (the original was pushed); nor
+        // did a send its revoked sender made.
+        if (!sender || message.duplicateOf !== undefined || message.senderRevoked) continue;
         const head: PushHead = {
           messageId: message.messageId,
           meshId: message.meshId,

@@ -91,17 +91,7 @@ async function prepareSend(
   state: HubState,
   session: Session,
   frame: Send,
-  senderRevoked: Promise<boolean>,
 ): Promise<{ message: NewMessage; durable: Promise<boolean> } | null> {
-  // SPEC §2: no send of a revoked key is accepted once its revocation has committed (on any broker).
-  if (await senderRevoked) {
-    state.ctx.metrics.inc("sends_rejected_total", { reason: "revoked" });
-    session.sendError("revoked", "this member was revoked from the mesh; the message was not stored", {
-      id: frame.id,
-    });
-    state.revocation.cut(session);
-    return null;
-  }
   const routed = await route(state, session, frame);
   if (!routed.ok) {
     state.ctx.metrics.inc("sends_rejected_total", { reason: routed.code });
@@ -144,10 +134,7 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
     });
     return;
   }
-  // Read from the store now, at arrival (shared with other sends arriving meanwhile), awaited in order.
-  const senderRevoked = state.revocation.senderRevoked(me.id);
-  senderRevoked.catch(() => undefined);
-  const prepared = session.sendChain.then(() => prepareSend(state, session, frame, senderRevoked));
+  const prepared = session.sendChain.then(() => prepareSend(state, session, frame));
   session.sendChain = prepared.then(
     () => undefined,
     () => undefined,
@@ -155,6 +142,16 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
   const result = await prepared;
   if (!result) return;
   const storeWoke = await result.durable;
+  // SPEC §2: no send of a revoked key is accepted once its revocation has committed (on any
+  // broker). The store checked the sender in the enqueue write itself and stored nothing.
+  if (result.message.senderRevoked) {
+    state.ctx.metrics.inc("sends_rejected_total", { reason: "revoked" });
+    session.sendError("revoked", "this member was revoked from the mesh; the message was not stored", {
+      id: frame.id,
+    });
+    state.revocation.cut(session);
+    return;
+  }
   const stored = result.message.duplicateOf;
   if (stored !== undefined) {
     state.ctx.metrics.inc("sends_deduplicated_total");

@@ -1,5 +1,6 @@
 // Revocation on the WebSocket side (SPEC §2 POST /members/revoke): cut revoked connections (close 4003),
-// refuse sends of a revoked sender, catch a hello that raced the revocation, and a periodic store check.
+// catch a hello that raced the revocation, and a periodic store check. Sends of a revoked sender are
+// refused by the enqueue write itself (store/sql/sender-guard.ts; handlers.ts answers and cuts).
 import { CLOSE_CODES } from "@claudemesh/protocol";
 import { teardown } from "./connection.js";
 import type { Session } from "./session.js";
@@ -10,19 +11,9 @@ export const RECENT_REVOCATION_MS = 60_000;
 /** At most this many recent revocations are remembered (oldest dropped first). */
 export const MAX_RECENT_REVOCATIONS = 10_000;
 
-interface SenderBatch {
-  ids: Set<string>;
-  result: Promise<ReadonlySet<string>>;
-  resolve(revoked: ReadonlySet<string>): void;
-  reject(error: unknown): void;
-}
-
 export class RevocationWatch {
   /** Member id → when the notice arrived (insertion order is arrival order). */
   private readonly recent = new Map<string, number>();
-  /** Sender checks waiting for the next store read; one read is in flight at a time. */
-  private next: SenderBatch | null = null;
-  private inFlight = false;
 
   constructor(private readonly state: HubState) {}
 
@@ -60,44 +51,6 @@ export class RevocationWatch {
     session.sendError("revoked", "this member was revoked from the mesh; its connection is closed");
     session.close(CLOSE_CODES.revoked, "revoked");
     void teardown(this.state, session);
-  }
-
-  /**
-   * Whether a sender is revoked, read from the store after the send arrived, so a send that
-   * arrives after a revocation committed (on any broker) is refused. Checks that arrive while a read
-   * is in flight share the next read: one store round trip per batch, not per send.
-   */
-  senderRevoked(memberId: string): Promise<boolean> {
-    if (this.isRecentlyRevoked(memberId)) return Promise.resolve(true);
-    let batch = this.next;
-    if (!batch) {
-      let resolve!: (revoked: ReadonlySet<string>) => void;
-      let reject!: (error: unknown) => void;
-      const result = new Promise<ReadonlySet<string>>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      batch = this.next = { ids: new Set(), result, resolve, reject };
-      if (!this.inFlight) queueMicrotask(() => void this.runBatch());
-    }
-    batch.ids.add(memberId);
-    return batch.result.then((revoked) => revoked.has(memberId));
-  }
-
-  private async runBatch(): Promise<void> {
-    const batch = this.next;
-    if (!batch || this.inFlight) return;
-    this.next = null;
-    this.inFlight = true;
-    try {
-      const revoked = new Set(await this.state.ctx.store.revokedAmong([...batch.ids]));
-      batch.resolve(revoked);
-    } catch (error) {
-      batch.reject(error);
-    } finally {
-      this.inFlight = false;
-      if (this.next) void this.runBatch();
-    }
   }
 
   /**

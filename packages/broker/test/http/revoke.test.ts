@@ -15,6 +15,7 @@ import {
   type TestMesh,
 } from "../helpers/identity.js";
 import { STORE_KINDS } from "../helpers/stores.js";
+import { revokeRowByHand } from "../store/fixtures.js";
 import { connectPeer, helloFrame, openSocket } from "../helpers/ws-client.js";
 
 function errorCode(res: { json: unknown }): string | undefined {
@@ -129,7 +130,7 @@ describe.each(STORE_KINDS)("POST /members/revoke (%s)", (kind) => {
     const ws = await connectPeer(broker.wsUrl, hank);
     const row = await broker.ctx.store.getMember(mesh.meshId, hank.pubkey);
     // Bypass the notice: mark the row only, as a hand edit of the store would.
-    await directRevoke(broker, row!.id);
+    await revokeRowByHand(broker.ctx.store, row!.id, Date.now());
     ws.send({
       type: "send",
       id: "s1",
@@ -156,17 +157,3 @@ describe.each(STORE_KINDS)("POST /members/revoke (%s)", (kind) => {
     }
   });
 });
-
-/** Marks a member row revoked without any notice (as a hand edit would). */
-async function directRevoke(broker: TestBroker, memberId: string): Promise<void> {
-  const store = broker.ctx.store as unknown as {
-    transaction<T>(op: () => Generator<unknown, T, unknown>): Promise<T>;
-  };
-  await store.transaction(function* () {
-    return yield {
-      sql: "UPDATE members SET revoked_at = ? WHERE id = ?",
-      params: [Date.now(), memberId],
-      want: "changes",
-    };
-  });
-}

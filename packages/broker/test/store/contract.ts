@@ -4,7 +4,17 @@ import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import { StoreUnavailableError, type MemberRow, type Store } from "../../src/store/index.js";
 import { MAX_DISPLAY_NAME_CHARS, PRESENCE_UPSERT_ROWS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
 import { registerGroupContract } from "./group-contract.js";
-import { addMember, id, makeMesh, message, presence, pubkey, T0, type MeshFixture } from "./fixtures.js";
+import {
+  addMember,
+  id,
+  makeMesh,
+  message,
+  presence,
+  pubkey,
+  revokeRowByHand,
+  T0,
+  type MeshFixture,
+} from "./fixtures.js";
 
 export interface StoreHarness {
   /** A fresh, migrated store that no other test touches. */
@@ -826,6 +836,69 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         const again = send("c9");
         expect((await store.enqueueMessages([again])).duplicates.size).toBe(0);
         expect((await claim(bob)).map((r) => r.messageId)).toEqual([again.messageId]);
+      });
+    });
+
+    describe("sender check in the enqueue write (SPEC §2)", () => {
+      let bob: MemberRow;
+      let carol: string;
+      beforeEach(async () => {
+        bob = await addMember(store, f.mesh.id, "bob");
+        carol = (await addMember(store, f.mesh.id, "carol")).id;
+      });
+      const send = (sender: string, clientId?: string) => ({
+        ...message(f.mesh.id, sender, [carol]),
+        ...(clientId === undefined ? {} : { clientId }),
+      });
+
+      it("refuses a revoked sender's messages and stores the rest of the batch", async () => {
+        await store.revokeMember(bob.id, T0 + 1);
+        const ok = send(f.owner.id, "o1");
+        const refused = [send(bob.id, "b1"), send(bob.id)];
+        const woken: string[][] = [];
+        const unsubscribe = store.onDeliveries((ids) => woken.push([...ids]));
+        const result = await store.enqueueMessages([refused[0]!, ok, refused[1]!]);
+        unsubscribe();
+        expect(result.revoked).toEqual(new Set(refused.map((m) => m.messageId)));
+        expect(result.duplicates.size).toBe(0);
+        expect((await claim(carol)).map((r) => r.messageId)).toEqual([ok.messageId]);
+        expect(woken.flat()).toEqual([carol]);
+      });
+
+      it("refuses an agent whose parent member is revoked, even with its own row untouched", async () => {
+        const agent = await store.enrollAgent({
+          meshId: f.mesh.id,
+          parentMemberId: bob.id,
+          memberId: id("mem"),
+          agentPubkey: pubkey(),
+          agentName: "bob-agent",
+          now: T0 + 1,
+        });
+        expect((await store.enqueueMessages([send(agent.id, "a1")])).revoked.size).toBe(0);
+        await revokeRowByHand(store, bob.id, T0 + 2);
+        const late = send(agent.id, "a2");
+        expect((await store.enqueueMessages([late])).revoked).toEqual(new Set([late.messageId]));
+        expect(await store.countPending(carol)).toBe(1);
+      });
+
+      it("a refused send stores no send id: the same id is refused again, never named a duplicate", async () => {
+        await revokeRowByHand(store, bob.id, T0 + 1);
+        const first = send(bob.id, "again");
+        const retry = send(bob.id, "again");
+        await store.enqueueMessages([first]);
+        const result = await store.enqueueMessages([retry]);
+        expect([result.revoked, result.duplicates]).toEqual([new Set([retry.messageId]), new Map()]);
+      });
+
+      it("a batch too large for one statement keeps the rule", async () => {
+        await store.revokeMember(bob.id, T0 + 1);
+        const batch = Array.from({ length: 6_000 }, (_, i) =>
+          send(i % 2 === 0 ? f.owner.id : bob.id, `m-${i}`),
+        );
+        const { revoked } = await store.enqueueMessages(batch);
+        expect(revoked.size).toBe(3_000);
+        expect(revoked.has(batch[1]!.messageId)).toBe(true);
+        expect(await store.countPending(carol)).toBe(3_000);
       });
     });
 

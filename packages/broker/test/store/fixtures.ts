@@ -89,3 +89,20 @@ export function presence(memberId: string, overrides: Partial<PresenceRow> = {})
     ...overrides,
   };
 }
+
+/**
+ * Marks one member row revoked without any notice or effect (as a hand edit of the store would):
+ * its agents' rows stay as they are, so only the parent's revocation applies to them.
+ */
+export async function revokeRowByHand(store: Store, memberId: string, at: number): Promise<void> {
+  const sql = store as unknown as {
+    transaction<T>(op: () => Generator<unknown, T, unknown>): Promise<T>;
+  };
+  await sql.transaction(function* () {
+    return yield {
+      sql: "UPDATE members SET revoked_at = ? WHERE id = ?",
+      params: [at, memberId],
+      want: "changes",
+    };
+  });
+}

@@ -174,6 +174,35 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(await h.store.countPending(bob.id)).toBe(10);
   });
 
+  it("an enqueue racing an uncommitted revocation waits for it and then stores nothing (SPEC §2)", async () => {
+    const h = await isolated();
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    cleanups.push(() => admin.end());
+    await admin.query("BEGIN");
+    await admin.query(`UPDATE ${h.schema}.members SET revoked_at = $1 WHERE id = $2`, [T0 + 1, bob.id]);
+    const late = { ...message(f.mesh.id, bob.id, [f.owner.id]), clientId: "late" };
+    let settled = false;
+    const enqueued = h.store.enqueueMessages([late]).finally(() => {
+      settled = true;
+    });
+    // Until the enqueue is seen waiting on the revocation's row lock (or, without the lock, done).
+    const waiting = async () =>
+      settled ||
+      (
+        await admin.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%senders AS%'",
+        )
+      ).rows[0].n > 0;
+    await waitFor(waiting, 5_000);
+    await admin.query("COMMIT");
+    const result = await enqueued;
+    expect(result.revoked).toEqual(new Set([late.messageId]));
+    expect(await h.store.countPending(f.owner.id)).toBe(0);
+  });
+
   it("wake-ups for hundreds of recipients are split under the NOTIFY size limit", async () => {
     const h = await isolated();
     const other = (await sibling(h.schema)) as PostgresStore;

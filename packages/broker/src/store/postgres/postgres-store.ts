@@ -23,15 +23,10 @@ import {
   pendingRecipients,
   recipientIds,
 } from "../sql/rules.js";
-import { bodyArrays, insertBodiesPg, isGroup, type GroupMessage } from "../sql/group-bodies.js";
+import { bodyArrays, insertBodiesPg, isGroup } from "../sql/group-bodies.js";
 import { unnotifiedSenders } from "../sql/receipts.js";
-import {
-  claimSendIdsPg,
-  isTracked,
-  sendIdArrays,
-  storedMessageIds,
-  type TrackedMessage,
-} from "../sql/send-ids.js";
+import { claimSendIdsPg, isTracked, sendIdArrays, storedMessageIds } from "../sql/send-ids.js";
+import { liveSenderCtesPg, liveSendersSql, senderIds } from "../sql/sender-guard.js";
 import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
@@ -45,6 +40,7 @@ const MAX_PARAMS_PER_STATEMENT = 60_000;
 const ROWS_PER_INSERT = Math.floor(MAX_PARAMS_PER_STATEMENT / DELIVERY_INSERT_COLUMNS.length);
 const CHANNEL = "claudemesh_deliveries";
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
+const LIVE_SENDERS_SQL = liveSendersSql(postgresDialect);
 
 /** `?` placeholders → `$1, $2, …` (shared SQL never contains a literal `?`). */
 const pgTextCache = new Map<string, string>();
@@ -187,72 +183,69 @@ export class PostgresStore extends SqlStore {
   }
 
   /**
-   * Hot path (group commit): one multi-row INSERT per ≤ ROWS_PER_INSERT deliveries, with the
-   * wake-up NOTIFY in the same statement (delivered at commit). A single chunk is one round trip in
-   * autocommit; larger batches run the chunks in one transaction.
+   * Hot path (group commit): a batch that fits one multi-row INSERT (≤ ROWS_PER_INSERT deliveries)
+   * is one statement — the sender check (rows locked FOR SHARE), the send-id claims, the bodies, the
+   * deliveries and the wake-up NOTIFY (delivered at commit) — one round trip in autocommit. Larger
+   * batches run the same rules as several statements in one transaction.
    */
   async enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult> {
     let duplicates = new Map<string, string>();
-    if (messages.length === 0) return { duplicates };
-    const tracked = messages.filter(isTracked);
-    const groups = messages.filter(isGroup);
+    let revoked = new Set<string>();
+    if (messages.length === 0) return { duplicates, revoked };
     const values: unknown[][] = [];
     for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
-    if (values.length === 0 && tracked.length === 0) return { duplicates };
-    const recipients = recipientIds(messages);
-    const payloads = encodeWakeups(this.instanceId, recipients);
+    if (values.length === 0 && !messages.some(isTracked)) return { duplicates, revoked };
+    const payloads = encodeWakeups(this.instanceId, recipientIds(messages));
     const chunks = chunked(values);
     const channel = this.channel;
     /** Message ids of the batch whose send id was already stored (nothing stored for them). */
     let repeatedIds = new Set<string>();
     await this.guard(async () => {
-      if (tracked.length > 0 && chunks.length <= 1) {
-        // One statement: claim the send ids, insert only the deliveries of messages whose id was
-        // free, NOTIFY — one round trip, atomic.
-        const untracked = messages.filter((m) => !isTracked(m)).map((m) => m.messageId);
+      if (chunks.length <= 1) {
         const result = await this.pool.query(
-          trackedInsertStatement(chunks[0] ?? [], tracked, untracked, channel, payloads, groups),
+          guardedInsertStatement(messages, chunks[0] ?? [], channel, payloads),
         );
-        repeatedIds = new Set(result.rows.map((r: { message_id: unknown }) => r.message_id).filter(isString));
+        for (const row of result.rows as { message_id: unknown; outcome: unknown }[]) {
+          if (!isString(row.message_id)) continue;
+          (row.outcome === "revoked" ? revoked : repeatedIds).add(row.message_id);
+        }
         return;
       }
-      if (tracked.length > 0) {
-        const free = await this.transaction(function* () {
-          const claimed = yield* rows(claimSendIdsPg(1), sendIdArrays(tracked));
-          const free = new Set(claimed.map((r) => String(r.message_id)));
-          const stored = messages.filter((m) => !isTracked(m) || free.has(m.messageId));
-          const storedGroups = stored.filter(isGroup);
-          if (storedGroups.length > 0) yield* exec(insertBodiesPg(1), bodyArrays(storedGroups));
-          const storedValues: unknown[][] = [];
-          for (const m of stored) for (const d of m.deliveries) storedValues.push(deliveryValues(m, d));
-          const parts = chunked(storedValues);
-          for (const [i, chunk] of parts.entries()) {
-            const statement = insertStatement(chunk, channel, i === parts.length - 1 ? payloads : []);
-            yield* rows(statement.text, statement.values);
-          }
-          return free;
-        });
-        repeatedIds = new Set(tracked.filter((m) => !free.has(m.messageId)).map((m) => m.messageId));
-        return;
-      }
-      if (chunks.length === 1 && groups.length === 0) {
-        await this.pool.query(insertStatement(chunks[0] ?? [], channel, payloads));
-        return;
-      }
-      await this.transaction(function* () {
-        if (groups.length > 0) yield* exec(insertBodiesPg(1), bodyArrays(groups));
-        for (const [i, chunk] of chunks.entries()) {
-          const statement = insertStatement(chunk, channel, i === chunks.length - 1 ? payloads : []);
+      const outcome = await this.transaction(function* () {
+        const live = new Set((yield* rows(LIVE_SENDERS_SQL, [senderIds(messages)])).map((r) => String(r.id)));
+        const allowed = messages.filter((m) => live.has(m.senderMemberId));
+        const tracked = allowed.filter(isTracked);
+        const free = new Set<string>();
+        if (tracked.length > 0) {
+          for (const r of yield* rows(claimSendIdsPg(1), sendIdArrays(tracked)))
+            free.add(String(r.message_id));
+        }
+        const stored = allowed.filter((m) => !isTracked(m) || free.has(m.messageId));
+        const storedGroups = stored.filter(isGroup);
+        if (storedGroups.length > 0) yield* exec(insertBodiesPg(1), bodyArrays(storedGroups));
+        const storedValues: unknown[][] = [];
+        for (const m of stored) for (const d of m.deliveries) storedValues.push(deliveryValues(m, d));
+        const parts = chunked(storedValues);
+        for (const [i, chunk] of parts.entries()) {
+          const statement = insertStatement(chunk, channel, i === parts.length - 1 ? payloads : []);
           yield* rows(statement.text, statement.values);
         }
+        return {
+          refused: messages.filter((m) => !live.has(m.senderMemberId)).map((m) => m.messageId),
+          repeated: tracked.filter((m) => !free.has(m.messageId)).map((m) => m.messageId),
+        };
       });
+      revoked = new Set(outcome.refused);
+      repeatedIds = new Set(outcome.repeated);
     });
     if (repeatedIds.size > 0) {
-      const repeated = tracked.filter((m) => repeatedIds.has(m.messageId));
+      const repeated = messages.filter(isTracked).filter((m) => repeatedIds.has(m.messageId));
       duplicates = await this.guard(() => this.autocommit(storedMessageIds(repeated)));
     }
-    this.wakeups.emit(recipientIds(messages.filter((m) => !duplicates.has(m.messageId))));
-    return { duplicates };
+    this.wakeups.emit(
+      recipientIds(messages.filter((m) => !duplicates.has(m.messageId) && !revoked.has(m.messageId))),
+    );
+    return { duplicates, revoked };
   }
 
   /** One NOTIFY per payload on the wake-up channel, kind `deliveries` (leases released by releaseGoneBrokers). */
@@ -341,26 +334,35 @@ const DELIVERY_PG_CASTS = DELIVERY_INSERT_COLUMNS.map((c) =>
 );
 
 /**
- * Send-idempotent insert of one chunk (SPEC §3): claims the batch's send ids, inserts the
- * deliveries of messages whose id was free (and of untracked ones), NOTIFYs, and returns the
- * message ids whose send id was already stored (usually none: no row per message to read) — all in
- * one statement.
+ * One statement storing a batch of at most one chunk of deliveries (SPEC §2, §3): checks the
+ * senders (`live`: neither they nor their parent revoked; rows locked FOR SHARE, so a revocation
+ * committing meanwhile either waits for this commit or is seen), claims the send ids of live
+ * senders' messages, inserts the bodies and deliveries of the messages stored (`stored`: send id
+ * free, or untracked, and sender live), NOTIFYs, and returns each message not stored with its
+ * outcome: `revoked` (sender revoked) or `duplicate` (send id already stored) — usually no row.
  */
-function trackedInsertStatement(
+function guardedInsertStatement(
+  messages: readonly NewMessage[],
   chunk: readonly unknown[][],
-  tracked: readonly TrackedMessage[],
-  untracked: readonly string[],
   channel: string,
   payloads: readonly string[],
-  groups: readonly GroupMessage[],
 ): pg.QueryConfig {
-  const params: unknown[] = [...sendIdArrays(tracked)];
+  const tracked = messages.filter(isTracked);
+  const groups = messages.filter(isGroup);
+  // $1–$5 send ids, $6–$7 the batch (message id, sender), $8 untracked message ids.
+  const params: unknown[] = [
+    ...sendIdArrays(tracked),
+    messages.map((m) => m.messageId),
+    messages.map((m) => m.senderMemberId),
+    messages.filter((m) => !isTracked(m)).map((m) => m.messageId),
+  ];
+  const isStored = "IN (SELECT message_id FROM stored)";
   let bodies = "";
   if (groups.length > 0) {
-    // Group bodies once per message (SPEC §4), kept under the same send-id condition as the deliveries.
+    // Group bodies once per message (SPEC §4), under the same condition as the deliveries.
     const first = params.length + 1;
-    params.push(...bodyArrays(groups), [...untracked]);
-    bodies = `, bodies AS (${insertBodiesPg(first, `b.message_id IN (SELECT message_id FROM kept) OR b.message_id = ANY($${params.length}::text[])`)})`;
+    params.push(...bodyArrays(groups));
+    bodies = `, bodies AS (${insertBodiesPg(first, `b.message_id ${isStored}`)})`;
   }
   let inserted = "";
   if (chunk.length > 0) {
@@ -371,26 +373,32 @@ function trackedInsertStatement(
       tuples.push(`(${row.map((_, i) => `$${base + i + 1}${DELIVERY_PG_CASTS[i]}`).join(", ")})`);
       params.push(...row);
     }
-    params.push([...untracked]);
     const columns = DELIVERY_INSERT_COLUMNS.join(", ");
     inserted = `, inserted AS (
       INSERT INTO deliveries (${columns})
       SELECT * FROM (VALUES ${tuples.join(", ")}) AS v (${columns})
-      WHERE v.message_id IN (SELECT message_id FROM kept) OR v.message_id = ANY($${params.length}::text[])
+      WHERE v.message_id ${isStored}
       ${DELIVERY_INSERT_CONFLICT}
     )`;
   }
   let notify = "";
   if (payloads.length > 0) {
     params.push(channel, [...payloads]);
-    notify = ` UNION ALL SELECT NULL FROM (SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p) AS n`;
+    notify = ` UNION ALL SELECT NULL, NULL FROM (SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p) AS n`;
   }
+  const isLive = "IN (SELECT id FROM live)";
   return {
-    // $4 is the batch's message ids (sendIdArrays): those not kept were duplicates.
     text:
-      `WITH kept AS (${claimSendIdsPg(1)})${bodies}${inserted} ` +
-      `SELECT t.message_id FROM unnest($4::text[]) AS t (message_id) ` +
-      `WHERE t.message_id NOT IN (SELECT message_id FROM kept)${notify}`,
+      `WITH batch AS (SELECT * FROM unnest($6::text[], $7::text[]) AS t (message_id, sender_member_id)),
+      ${liveSenderCtesPg("SELECT sender_member_id FROM batch")},
+      kept AS (${claimSendIdsPg(1, `s.sender_member_id ${isLive}`)}),
+      stored AS (
+        SELECT message_id FROM kept
+        UNION ALL
+        SELECT b.message_id FROM batch b WHERE b.message_id = ANY($8::text[]) AND b.sender_member_id ${isLive}
+      )${bodies}${inserted} ` +
+      `SELECT b.message_id, CASE WHEN b.sender_member_id ${isLive} THEN 'duplicate' ELSE 'revoked' END AS outcome ` +
+      `FROM batch b WHERE b.message_id NOT ${isStored}${notify}`,
     values: params,
   };
 }

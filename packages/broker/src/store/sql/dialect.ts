@@ -15,6 +15,12 @@ export interface Dialect {
   /** Row-lock clause appended to a claim's inner SELECT so concurrent claimers skip each other's rows. */
   readonly skipLocked: string;
   /**
+   * Row-lock clause for rows about to be updated (a revocation locks its member rows in id order
+   * first, the order the enqueue's sender check locks them in, so the two never deadlock); empty
+   * where one writer runs at a time.
+   */
+  readonly lockForUpdate: string;
+  /**
    * Pins a table reference to an index where the planner, short of statistics, would pick a worse
    * one (SQLite's `INDEXED BY`); PostgreSQL's planner gets no hint.
    */
@@ -31,6 +37,7 @@ export const sqliteDialect: Dialect = {
   types: { bigint: "INTEGER", bool: "INTEGER", serialKey: "INTEGER PRIMARY KEY AUTOINCREMENT" },
   // One writer at a time: the claim runs in an IMMEDIATE transaction instead.
   skipLocked: "",
+  lockForUpdate: "",
   indexedBy: (index) => `INDEXED BY ${index}`,
   anyOf: (column) => `${column} IN (SELECT value FROM json_each(?))`,
   list: (values) => JSON.stringify(values),
@@ -44,6 +51,8 @@ export const postgresDialect: Dialect = {
   ],
   types: { bigint: "BIGINT", bool: "BOOLEAN", serialKey: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" },
   skipLocked: "FOR UPDATE SKIP LOCKED",
+  // Not FOR UPDATE: that would also block the foreign-key checks (FOR KEY SHARE) of concurrent inserts.
+  lockForUpdate: "FOR NO KEY UPDATE",
   indexedBy: () => "",
   anyOf: (column) => `${column} = ANY(?)`,
   list: (values) => [...values],

@@ -29,6 +29,10 @@ export function* revokeIds(
   now: number,
 ): Op<{ newly: string[]; senders: string[]; deleted: number }> {
   if (memberIds.length === 0) return { newly: [], senders: [], deleted: 0 };
+  if (d.lockForUpdate)
+    yield* rows(`SELECT id FROM members WHERE ${d.anyOf("id")} ORDER BY id ${d.lockForUpdate}`, [
+      d.list(memberIds),
+    ]);
   const newly = ids(
     yield* rows(
       `UPDATE members SET revoked_at = ? WHERE ${d.anyOf("id")} AND revoked_at IS NULL RETURNING id`,

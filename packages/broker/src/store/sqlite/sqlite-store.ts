@@ -34,6 +34,7 @@ import {
 } from "../sql/rules.js";
 import { bodyValues, INSERT_BODY_SQL, isGroup } from "../sql/group-bodies.js";
 import { CLAIM_SEND_ID_SQL, isTracked, sendIdValues, STORED_SEND_ID_SQL } from "../sql/send-ids.js";
+import { liveSendersSql, senderIds } from "../sql/sender-guard.js";
 import { SqlStore } from "../sql/sql-store.js";
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -49,6 +50,7 @@ const CLAIM_PROBE_SQL = claimReadSql(sqliteDialect, "seq");
 const CLAIM_READ_BEHIND_SQL = claimReadSql(sqliteDialect, undefined, true);
 const CLAIM_PROBE_BEHIND_SQL = claimReadSql(sqliteDialect, "seq", true);
 const LEASE_SQL = claimLeaseSql(sqliteDialect);
+const LIVE_SENDERS_SQL = liveSendersSql(sqliteDialect);
 
 const INSERT_DELIVERY_SQL =
   `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS.join(", ")}) ` +
@@ -147,20 +149,31 @@ export class SqliteStore extends SqlStore {
 
   /**
    * Hot path (group commit): the whole batch in one IMMEDIATE transaction with prepared
-   * statements (the send-id claim, then the deliveries), run synchronously; resolves after COMMIT,
-   * then wakes listeners in this process.
+   * statements (the sender check, the send-id claim, then the deliveries), run synchronously;
+   * resolves after COMMIT, then wakes listeners in this process. The sender check is one indexed
+   * read inside the transaction: no revocation can commit between it and the inserts.
    */
   async enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult> {
     const duplicates = new Map<string, string>();
-    if (messages.length === 0) return { duplicates };
+    const revoked = new Set<string>();
+    if (messages.length === 0) return { duplicates, revoked };
     await this.guard(() => {
+      const liveSenders = this.prepare(LIVE_SENDERS_SQL);
       const insert = this.prepare(INSERT_DELIVERY_SQL);
       const claimSendId = this.prepare(CLAIM_SEND_ID_SQL);
       const storedSendId = this.prepare(STORED_SEND_ID_SQL);
       const insertBody = this.prepare(INSERT_BODY_SQL);
       this.inTransaction.immediate(() => {
         duplicates.clear();
+        revoked.clear();
+        const senders = sqliteDialect.list(senderIds(messages));
+        const live = new Set((liveSenders.all(senders) as RawRow[]).map((row) => String(row.id)));
         for (const m of messages) {
+          // A revoked sender (or an agent of a revoked member): store nothing (SPEC §2).
+          if (!live.has(m.senderMemberId)) {
+            revoked.add(m.messageId);
+            continue;
+          }
           // A send id already stored (a retry): store nothing, report the stored message id.
           if (isTracked(m) && claimSendId.run(...sendIdValues(m)).changes === 0) {
             const row = storedSendId.get(m.meshId, m.senderMemberId, m.clientId) as RawRow | undefined;
@@ -173,8 +186,10 @@ export class SqliteStore extends SqlStore {
         }
       });
     });
-    this.wakeups.emit(recipientIds(messages.filter((m) => !duplicates.has(m.messageId))));
-    return { duplicates };
+    this.wakeups.emit(
+      recipientIds(messages.filter((m) => !duplicates.has(m.messageId) && !revoked.has(m.messageId))),
+    );
+    return { duplicates, revoked };
   }
 
   /**
