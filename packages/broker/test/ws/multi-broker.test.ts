@@ -1,6 +1,6 @@
 // Two brokers on one store (SPEC §3 Delivery guarantees, PostgreSQL mode): cross-broker routing, presence, concurrent drains.
 import { afterEach, describe, expect, it } from "vitest";
-import type { Push } from "@claudemesh/protocol";
+import type { Ack, Push } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";
 import { createMeshWithMembers, type Member } from "../helpers/identity.js";
 import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
@@ -53,6 +53,32 @@ describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
     expect(count()).toBe(N);
     expect(ids1.size + ids2.size).toBe(N);
     expect([...ids1].filter((id) => ids2.has(id))).toEqual([]);
+  });
+
+  it("a send retried on another broker and after a restart is acked with the stored messageId, stored once", async () => {
+    const started = await pair(kind);
+    brokers = [started.one, started.two];
+    target = started.target;
+    const { members } = await createMeshWithMembers(started.one.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    const frame = directSend(alice, bob, "exactly once", "now", "send-across");
+    const ackOn = async (wsUrl: string): Promise<Ack> => {
+      const peer = await connectPeer(wsUrl, alice);
+      try {
+        peer.send(frame);
+        return await peer.next<Ack>("ack");
+      } finally {
+        await peer.close();
+      }
+    };
+    const first = await ackOn(started.one.wsUrl);
+    // Its ack was lost: the client retries on the other broker of the store, then on a restarted one.
+    expect(await ackOn(started.two.wsUrl)).toMatchObject({ id: "send-across", messageId: first.messageId });
+    await started.one.stop();
+    const three = await startTestBroker({ kind, store: started.target });
+    brokers.push(three);
+    expect(await ackOn(three.wsUrl)).toMatchObject({ id: "send-across", messageId: first.messageId });
+    expect(await three.ctx.store.countPending(bob.memberId)).toBe(1);
   });
 
   it("a broker starting on the store leaves a live broker's leases alone", async () => {
