@@ -2,7 +2,7 @@
 // display-name suffixing, invite-use claims, idempotent redeem/enroll, the agents-per-member cap.
 import { displayNameSkeleton } from "@claudemesh/protocol";
 import { AgentLimitError, type MemberRow, type MeshRow, type RedeemResult, type Store } from "../types.js";
-import { first, rows, RetryTransaction, type Op } from "./op.js";
+import { exec, first, rows, RetryTransaction, type Op } from "./op.js";
 import { MEMBER_COLUMNS, MESH_COLUMNS, toMember, toMesh } from "./rows.js";
 
 /**
@@ -177,6 +177,9 @@ export function* enrollAgent(input: Input<"enrollAgent">): Op<MemberRow> {
     );
   }
   if (input.maxAgents !== undefined) {
+    // A write to the parent row serialises enrolments under one parent (PostgreSQL row lock; SQLite
+    // runs one writer anyway), so concurrent enrolments cannot all pass the count below.
+    yield* exec("UPDATE members SET revoked_at = revoked_at WHERE id = ?", [parent.id]);
     const active = yield* countActiveAgents(parent.id);
     if (active >= input.maxAgents) throw new AgentLimitError(input.maxAgents, active);
   }
