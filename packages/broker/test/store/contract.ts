@@ -746,6 +746,10 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
       it("wakes receipt listeners for senders whose changes were stored unpushed", async () => {
         const calls: string[][] = [];
         const unsubscribe = store.onReceipts((ids) => calls.push([...ids]));
+        // PostgreSQL starts LISTEN with the first listener and then runs a catch-up wake-up: let it
+        // finish first, or it lands in the middle of the test.
+        await (store as Partial<{ whenListening(): Promise<void> }>).whenListening?.();
+        calls.length = 0;
         const a = message(f.mesh.id, f.owner.id, [bob.id]);
         const b = message(f.mesh.id, carol.id, [bob.id]);
         await store.enqueueMessages([a, b]);
