@@ -62,9 +62,15 @@ export function startRole(name: string, args: string[] = []): RoleProcess {
   };
 }
 
-/** In a role process: send one IPC message to the orchestrator. */
-export function report(message: object): void {
-  process.send?.(message);
+/**
+ * In a role process: send one IPC message to the orchestrator. The promise resolves once it has
+ * been handed to the channel, so a role may exit right after awaiting its last report.
+ */
+export function report(message: object): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, undefined, () => resolve());
+  });
 }
 
 /** In a role process: resolves with the next IPC message of the given type. */

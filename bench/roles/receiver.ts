@@ -37,6 +37,6 @@ await done;
 const lastRecv = now();
 // Let the final client_ack batch go out before reporting.
 await new Promise((resolve) => setTimeout(resolve, 50));
-report({ type: "done", recvTimes, firstRecv, lastRecv, duplicates });
+await report({ type: "done", recvTimes, firstRecv, lastRecv, duplicates });
 peer.close();
 setTimeout(() => process.exit(0), 100);

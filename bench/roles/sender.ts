@@ -67,6 +67,6 @@ if (setup.intervalMs > 0) {
 await finished;
 const lastAck = now();
 const ackLatencies = Object.keys(ackedAt).map((id) => (ackedAt[id] ?? 0) - (sendTimes[id] ?? 0));
-report({ type: "done", sendTimes, ackLatencies, firstSend, lastAck });
+await report({ type: "done", sendTimes, ackLatencies, firstSend, lastAck });
 peer.close();
 setTimeout(() => process.exit(0), 100);

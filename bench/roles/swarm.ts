@@ -85,7 +85,7 @@ const timeout = setTimeout(() => {
 await allReceived;
 clearTimeout(timeout);
 await new Promise((resolve) => setTimeout(resolve, 100));
-report({
+await report({
   type: "done",
   total,
   received,
