@@ -117,7 +117,7 @@ export class InboundPipeline {
     }
     // The nonce goes along so a durable record of what was handed on (the CLI's delivery ledger)
     // catches a copy re-stored under a new id as well — across restarts, beyond this process's window.
-    const message: InboundMessage & { nonce?: string } = { ...meta, text, ...(nonce ? { nonce } : {}) };
+    const message: InboundMessage = { ...meta, text, ...(nonce ? { nonce } : {}) };
     if (this.deps.sink) {
       this.handOff(this.deps.sink, message, nonceKey);
       return;

@@ -19,6 +19,11 @@ export interface InboundMessage {
   text: string;
   /** ISO 8601 time the broker stored the message. */
   sentAt: string;
+  /**
+   * The sender's nonce of this message (the direct box's, or a group body's): fresh per message, so
+   * a durable record of what was handed on can also catch a copy re-stored under a new messageId.
+   */
+  nonce?: string;
 }
 
 /** A push that failed to decrypt (wrong key, tampered, malformed): metadata only, never ciphertext. */

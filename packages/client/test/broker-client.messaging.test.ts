@@ -430,6 +430,7 @@ describe("BrokerClient inbound", () => {
         priority: "now",
         text: "one",
         sentAt: "2025-01-02T03:04:05.000Z",
+        nonce: p1.nonce,
       },
       expect.objectContaining({ text: "two", kind: "channel", targetSpec: "#dev" }),
     ]);

@@ -37,7 +37,7 @@ export interface LedgerEntry extends FramedMessage {
 }
 
 /** An inbound message as the ledger takes it. */
-export type ReceivedMessage = InboundMessage & { nonce?: string };
+export type ReceivedMessage = InboundMessage;
 
 export interface LedgerOptions {
   /**
