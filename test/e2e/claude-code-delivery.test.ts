@@ -99,7 +99,8 @@ async function waitOnline(name: string): Promise<void> {
         .peers;
       return peers?.some((p) => p.displayName === name && p.online) ? true : undefined;
     },
-    45_000,
+    // Claude Code's start, the MCP server's enrolment and hello: 10–20 s alone, more under the full suite.
+    75_000,
   );
 }
 
@@ -245,7 +246,7 @@ describe("claude code - exactly once across routes, restarts and redelivery", ()
 describe("claude code - the inbound policy and the hook routes", () => {
   it(
     "crossSessionInbound hold: the message waits for the user, is offered nowhere else, and the sender does not see it shown",
-    { timeout: 120_000 },
+    { timeout: 180_000 },
     async () => {
       const b = await printAgent({
         person: "bob",
