@@ -1,4 +1,4 @@
-// Scale benchmark (issue 12): N idle connections against the broker and the raw-ws relay of the same run —
+// Scale benchmark: N idle connections against the broker and the raw-ws relay of the same run —
 // handshakes/s and server CPU per handshake while they connect, RSS per connection, and, while they are held,
 // the worst direct-message latency of a paced pair and the server's worst event-loop delay (liveness ticks
 // included). `--quick`: 2,000 connections held 12 s with a 5 s ping interval; `--conns=N`, `--hold=S`.

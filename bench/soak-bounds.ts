@@ -1,4 +1,4 @@
-// Bounds soak (issue 9): a broker child under a non-reading recipient and garbage floods; prints its RSS before, at peak and after.
+// Bounds soak: a broker child under a non-reading recipient and garbage floods; prints its RSS before, at peak and after.
 //
 // usage: node bench/dist/soak-bounds.js [--quick] [--seconds N] [--store sqlite|postgres] [--only floods|stall]
 //        (npm run soak:bounds -- …)

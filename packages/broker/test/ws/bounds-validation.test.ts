@@ -1,4 +1,4 @@
-// Validation matches the store (issue 9 part 5): NUL in text and out-of-range integers get 400 / `malformed` on both stores, never a 500.
+// Validation matches the store: NUL in text and out-of-range integers get 400 / `malformed` on both stores, never a 500.
 import { describe, expect, it } from "vitest";
 import { MAX_PID } from "@claudemesh/protocol";
 import { signStatus } from "@claudemesh/crypto";

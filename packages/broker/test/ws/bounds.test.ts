@@ -1,4 +1,4 @@
-// Per-peer bounds (SPEC §7 revision 2, issue 9): outbound byte budget (1013), error-reply budgets (1008 rate_limited), channel cap.
+// Per-peer bounds (SPEC §7 revision 2): outbound byte budget (1013), error-reply budgets (1008 rate_limited), channel cap.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { CLOSE_CODES, type Ack, type Push } from "@claudemesh/protocol";

@@ -1,4 +1,4 @@
-// Mesh lifecycle on both stores (issue 11, SPEC §1, §6, §7): idle agents retired after the idle window
+// Mesh lifecycle on both stores (SPEC §1, §6, §7): idle agents retired after the idle window
 // (fake clock), the agents-per-member cap, display-name collisions and Unicode names, held reporting.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Peer, ServerFrame } from "@claudemesh/protocol";

@@ -1,4 +1,4 @@
-// The "messages held" notice (issue 11): what the own list_peers entry's `held` says, worded once for the CLI and the MCP tools.
+// The "messages held" notice: what the own list_peers entry's `held` says, worded once for the CLI and the MCP tools.
 import type { Peer } from "@claudemesh/protocol";
 
 /** The own entry's `held` (claudemesh extension of list_peers, docs/PROTOCOL.md). */
