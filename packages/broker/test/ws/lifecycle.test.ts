@@ -1,6 +1,6 @@
 // Mesh lifecycle on both stores (SPEC §1, §6, §7): idle agents retired after the idle window
 // (fake clock), the agents-per-member cap, display-name collisions and Unicode names, held reporting.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Peer, ServerFrame } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";
 import { postJson } from "../helpers/http.js";
@@ -15,20 +15,14 @@ import {
   type TestMesh,
 } from "../helpers/identity.js";
 import { STORE_KINDS } from "../helpers/stores.js";
+import { trackResources } from "../helpers/resources.js";
 import { connectPeer, helloFrame, openSocket, type TestPeer } from "../helpers/ws-client.js";
 import { directSend, listPeers, postHook, until } from "./support.js";
 
 const IDLE_WINDOW_MS = 60_000;
 
 describe.each(STORE_KINDS)("mesh lifecycle (%s)", (kind) => {
-  let brokers: TestBroker[] = [];
-  let peers: TestPeer[] = [];
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-    await Promise.all(brokers.map((b) => b.stop()));
-    brokers = [];
-  });
+  const { brokers, peers } = trackResources();
 
   async function broker(options: Parameters<typeof startTestBroker>[0] = {}): Promise<TestBroker> {
     const started = await startTestBroker({ kind, ...options });

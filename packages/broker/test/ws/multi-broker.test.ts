@@ -1,9 +1,10 @@
 // Two brokers on one store (SPEC §3 Delivery guarantees, PostgreSQL mode): cross-broker routing, presence, concurrent drains.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Ack, Push } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";
+import { trackResources } from "../helpers/resources.js";
 import { createMeshWithMembers, type Member } from "../helpers/identity.js";
-import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
+import { connectPeer } from "../helpers/ws-client.js";
 import { PG_URL, STORE_KINDS, storeTarget, type StoreKind, type StoreTarget } from "../helpers/stores.js";
 import { directSend, isPush, listPeers, open, sleep, until } from "./support.js";
 
@@ -15,21 +16,12 @@ async function pair(kind: StoreKind): Promise<{ one: TestBroker; two: TestBroker
 }
 
 describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
-  let brokers: TestBroker[] = [];
-  let target: StoreTarget | undefined;
-  let peers: TestPeer[] = [];
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-    await Promise.all(brokers.map((b) => b.stop()));
-    brokers = [];
-    await target?.cleanup();
-  });
+  const { brokers, peers, stores } = trackResources();
 
   it("never hands one message to two connections draining concurrently on different brokers", async () => {
     const started = await pair(kind);
-    brokers = [started.one, started.two];
-    target = started.target;
+    brokers.push(started.one, started.two);
+    stores.push(started.target);
     const { members } = await createMeshWithMembers(started.one.url, ["alice", "bob"]);
     const [alice, bob] = members as [Member, Member];
     const a = await connectPeer(started.one.wsUrl, alice);
@@ -57,8 +49,8 @@ describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
 
   it("a send retried on another broker and after a restart is acked with the stored messageId, stored once", async () => {
     const started = await pair(kind);
-    brokers = [started.one, started.two];
-    target = started.target;
+    brokers.push(started.one, started.two);
+    stores.push(started.target);
     const { members } = await createMeshWithMembers(started.one.url, ["alice", "bob"]);
     const [alice, bob] = members as [Member, Member];
     const frame = directSend(alice, bob, "exactly once", "now", "send-across");
@@ -83,7 +75,7 @@ describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
 
   it("a broker starting on the store leaves a live broker's leases alone", async () => {
     const target0 = await storeTarget(kind);
-    target = target0;
+    stores.push(target0);
     const one = await startTestBroker({ kind, store: target0 });
     brokers.push(one);
     const { members } = await createMeshWithMembers(one.url, ["alice", "bob"]);
@@ -116,21 +108,12 @@ describe.each(STORE_KINDS)("two brokers on one store (%s)", (kind) => {
 describe.skipIf(!PG_URL)("two brokers on one PostgreSQL store", () => {
   if (!PG_URL)
     console.warn("[claudemesh tests] DATABASE_URL is not set: cross-broker wake-up tests are skipped");
-  let brokers: TestBroker[] = [];
-  let target: StoreTarget | undefined;
-  let peers: TestPeer[] = [];
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-    await Promise.all(brokers.map((b) => b.stop()));
-    brokers = [];
-    await target?.cleanup();
-  });
+  const { brokers, peers, stores } = trackResources();
 
   it("routes A on broker 1 to B on broker 2 through store wake-ups, and both list each other online", async () => {
     const started = await pair("postgres");
-    brokers = [started.one, started.two];
-    target = started.target;
+    brokers.push(started.one, started.two);
+    stores.push(started.target);
     const { members } = await createMeshWithMembers(started.one.url, ["alice", "bob"]);
     const [alice, bob] = members as [Member, Member];
     const a = await connectPeer(started.one.wsUrl, alice);

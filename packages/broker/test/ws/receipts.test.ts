@@ -11,9 +11,10 @@ import {
   type ServerFrame,
 } from "@claudemesh/protocol";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";
+import { trackResources } from "../helpers/resources.js";
 import { createMeshWithMembers, type Member } from "../helpers/identity.js";
 import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
-import { PG_URL, STORE_KINDS, storeTarget, type StoreTarget } from "../helpers/stores.js";
+import { PG_URL, STORE_KINDS, storeTarget } from "../helpers/stores.js";
 import { wsSuite } from "./suite.js";
 import { directSend, fanoutSend, metric, sleep, until } from "./support.js";
 
@@ -236,22 +237,14 @@ describe.each(STORE_KINDS)("ws receipts: expiry (%s)", (kind) => {
 });
 
 describe.skipIf(!PG_URL)("ws receipts across two brokers on one PostgreSQL store", () => {
-  let brokers: TestBroker[] = [];
-  let target: StoreTarget | undefined;
-  let peers: TestPeer[] = [];
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-    await Promise.all(brokers.map((b) => b.stop()));
-    brokers = [];
-    await target?.cleanup();
-  });
+  const { brokers, peers, stores } = trackResources();
 
   it("bob's ack and shown receipt on broker two reach alice on broker one", async () => {
-    target = await storeTarget("postgres");
+    const target = await storeTarget("postgres");
+    stores.push(target);
     const one = await startTestBroker({ kind: "postgres", store: target });
     const two = await startTestBroker({ kind: "postgres", store: target });
-    brokers = [one, two];
+    brokers.push(one, two);
     const [alice, bob] = (await createMeshWithMembers(one.url, ["alice", "bob"])).members as Member[];
     const a = await connectPeer(one.wsUrl, alice!);
     const b = await connectPeer(two.wsUrl, bob!);

@@ -1,10 +1,11 @@
 // Revocation of a member that is mid-send-stream (SPEC §2 POST /members/revoke), on both stores and
 // across two brokers: no send written after the revocation returned is acked or stored, its agents
 // are cut off too, its sockets close 4003 (within 1 s on every broker), and its key is refused after.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Push } from "@claudemesh/protocol";
 import { signRevoke } from "@claudemesh/crypto";
 import { startTestBroker, type TestBroker } from "../helpers/broker.js";
+import { trackResources } from "../helpers/resources.js";
 import { postJson } from "../helpers/http.js";
 import {
   createMesh,
@@ -16,7 +17,7 @@ import {
   type Member,
   type TestMesh,
 } from "../helpers/identity.js";
-import { PG_URL, STORE_KINDS, storeTarget, type StoreKind, type StoreTarget } from "../helpers/stores.js";
+import { PG_URL, STORE_KINDS, storeTarget, type StoreKind } from "../helpers/stores.js";
 import { connectPeer, helloFrame, openSocket, type CloseInfo, type TestPeer } from "../helpers/ws-client.js";
 import { revokeRowByHand } from "../store/fixtures.js";
 import { SendStream } from "./send-stream.js";
@@ -44,21 +45,12 @@ function closedWithin(peer: TestPeer, ms: number): Promise<CloseInfo> {
 }
 
 describe.each(STORE_KINDS)("revocation of a live sender (%s)", (kind) => {
-  let brokers: TestBroker[] = [];
-  let target: StoreTarget | undefined;
-  let peers: TestPeer[] = [];
-  afterEach(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    peers = [];
-    await Promise.all(brokers.map((b) => b.stop()));
-    brokers = [];
-    await target?.cleanup();
-    target = undefined;
-  });
+  const { brokers, peers, stores } = trackResources();
 
   /** Two brokers on one store (`shared`), or one broker twice. */
   async function world(storeKind: StoreKind, shared: boolean): Promise<World> {
-    target = await storeTarget(storeKind);
+    const target = await storeTarget(storeKind);
+    stores.push(target);
     const one = await startTestBroker({ kind: storeKind, store: target, ...NO_TICK });
     brokers.push(one);
     let two = one;
