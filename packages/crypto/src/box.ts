@@ -1,6 +1,6 @@
 // End-to-end encryption of direct messages (SPEC §4): crypto_box envelopes between two peers.
 import { requirePubkeyHex } from "./check.js";
-import { fromBase64, isPubkeyHex, toBase64, utf8DecodeOrNull, utf8Encode } from "./encoding.js";
+import { fromBase64, isPubkeyHex, toBase64, takeText, utf8Encode } from "./encoding.js";
 import { randomBytes } from "./random.js";
 import { LocalKey, sharedKey } from "./shared-key.js";
 import { sodium } from "./sodium.js";
@@ -61,10 +61,7 @@ export function decryptDirect(
       return null;
     local = new LocalKey(recipientSecretKeyHex, "recipientSecretKeyHex");
     const key = sharedKey(local, senderPubkeyHex, "senderPubkeyHex");
-    const plaintext = sodium.crypto_box_open_easy_afternm(ciphertext, nonce, key);
-    const text = utf8DecodeOrNull(plaintext);
-    sodium.memzero(plaintext);
-    return text;
+    return takeText(sodium.crypto_box_open_easy_afternm(ciphertext, nonce, key));
   } catch {
     return null;
   } finally {

@@ -109,3 +109,10 @@ export function utf8DecodeOrNull(bytes: Uint8Array): string | null {
     return null;
   }
 }
+
+/** The text of opened plaintext (null when it is not UTF-8); the plaintext bytes are zeroed either way. */
+export function takeText(plaintext: Uint8Array): string | null {
+  const text = utf8DecodeOrNull(plaintext);
+  sodium.memzero(plaintext);
+  return text;
+}

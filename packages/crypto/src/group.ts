@@ -9,7 +9,7 @@ import {
   isSignatureHex,
   toBase64,
   toHex,
-  utf8DecodeOrNull,
+  takeText,
   utf8Encode,
 } from "./encoding.js";
 import { parseSecretKey } from "./keys.js";
@@ -175,10 +175,7 @@ export function openGroup(push: GroupPushFields, recipientSecretKeyHex: string):
       sharedKey(local, senderPubkey, "senderPubkey"),
     );
     if (key.length !== KEY_BYTES) return null;
-    const plaintext = sodium.crypto_secretbox_open_easy(ciphertext, nonce, key);
-    const text = utf8DecodeOrNull(plaintext);
-    sodium.memzero(plaintext);
-    return text;
+    return takeText(sodium.crypto_secretbox_open_easy(ciphertext, nonce, key));
   } catch {
     return null;
   } finally {
