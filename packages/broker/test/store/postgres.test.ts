@@ -188,12 +188,13 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     const enqueued = h.store.enqueueMessages([late]).finally(() => {
       settled = true;
     });
-    // Until the enqueue is seen waiting on the revocation's row lock (or, without the lock, done).
+    // Until the enqueue is seen blocked by the revocation's transaction (or, without the lock, done). The
+    // blocked statement may show as the enqueue's own text or its COMMIT, so ask who it waits for instead.
     const waiting = async () =>
       settled ||
       (
         await admin.query(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%senders AS%'",
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pg_backend_pid() = ANY (pg_blocking_pids(pid))",
         )
       ).rows[0].n > 0;
     await waitFor(waiting, 5_000);
