@@ -34,7 +34,8 @@ describe.each(STORE_KINDS)("crash safety (%s)", (kind) => {
     const texts = new Map<string, string>();
     let sent = 0;
     const killed = (async () => {
-      await sender.collect((f) => f.type === "ack", KILL_AFTER_ACKS, 20_000);
+      // Speed is not what this test checks: on a loaded machine PostgreSQL may take a while to ack 600.
+      await sender.collect((f) => f.type === "ack", KILL_AFTER_ACKS, 60_000);
       await first.kill("SIGKILL");
     })();
     while (sent < MAX_SENDS && sender.ws.readyState === sender.ws.OPEN) {
@@ -83,5 +84,5 @@ describe.each(STORE_KINDS)("crash safety (%s)", (kind) => {
     // and every delivered message is one alice sent.
     for (const text of inbox.unique.values()) expect(text).toMatch(/^message \d+ from alice$/);
     expect(inbox.unique.size).toBeLessThanOrEqual(sent);
-  }, 90_000);
+  }, 150_000);
 });
