@@ -53,7 +53,7 @@ function seconds(ms: number): number {
 function signatureRejection(
   reason: SignatureRejection,
   request: SignedRequest,
-  deps: SignedDeps,
+  deps: Pick<SignedDeps, "now" | "skewMs">,
 ): SignedRejection {
   switch (reason) {
     case "timestamp_skew":
@@ -78,6 +78,21 @@ function signatureRejection(
 }
 
 /**
+ * The pipeline's first three checks alone (window, shape, signature: pure CPU), for a request whose
+ * membership and replay the store decides in one round trip (the hello, Store.admitHello).
+ * Null when they pass.
+ */
+export function verifySigned(request: SignedRequest, deps: Pick<SignedDeps, "now" | "skewMs">): SignedRejection | null {
+  const verdict = request.verify(deps.now, deps.skewMs);
+  return verdict.ok ? null : signatureRejection(verdict.reason, request, deps);
+}
+
+/** The message of a `replay` refusal. */
+export function replayMessage(what: string): string {
+  return `this signed ${what} was already used; sign it again with a fresh timestamp`;
+}
+
+/**
  * Runs the pipeline: window, shape and signature (one crypto verification), then `authorize` (checks
  * the SPEC orders before replay: the hello's membership, SPEC §3 check 4), then the replay claim.
  * The first failure is the answer. A signature is remembered until `timestamp + skewMs`, when the
@@ -88,8 +103,8 @@ export async function checkSigned<T = undefined, R extends { ok: false } = never
   deps: SignedDeps,
   authorize?: () => Promise<{ ok: true; value: T } | R>,
 ): Promise<SignedClaim<T> | SignedRejection | R> {
-  const verdict = request.verify(deps.now, deps.skewMs);
-  if (!verdict.ok) return signatureRejection(verdict.reason, request, deps);
+  const rejection = verifySigned(request, deps);
+  if (rejection) return rejection;
   let value = undefined as T;
   if (authorize) {
     const authorized = await authorize();
@@ -101,7 +116,7 @@ export async function checkSigned<T = undefined, R extends { ok: false } = never
     return {
       ok: false,
       code: "replay",
-      message: `this signed ${request.what} was already used; sign it again with a fresh timestamp`,
+      message: replayMessage(request.what),
     };
   }
   return { ok: true, value, release: async () => deps.replay.forget(key) };

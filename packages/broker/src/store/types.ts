@@ -23,8 +23,10 @@ import type {
   RecordReceiptsInput,
   DeliveryListener,
 } from "./records.js";
+import type { AdmitHelloInput, AdmitHelloResult, TakeoverListener } from "./admission.js";
 
 export type * from "./records.js";
+export type * from "./admission.js";
 
 /**
  * Every method is async; errors from an unreachable store surface as StoreUnavailableError.
@@ -214,6 +216,20 @@ export interface Store {
    * the port now), whatever its last beat.
    */
   claimBrokerEndpoint(input: ClaimBrokerEndpointInput): Promise<ReleasedBrokers>;
+
+  // the hello (SPEC §3 checks 4–6), one transaction and one round trip
+  /**
+   * Admits a hello whose signature verified, in the SPEC §3 order: the member row of (mesh, pubkey)
+   * must match `memberId` (`unauthorized`) and not be revoked (`revoked`); the replay key must not be
+   * held (`replay`); the mesh must be below its cap counting every live broker's connections
+   * (`capacity`). Only then, atomically: the replay key is claimed (so a refused hello is never
+   * remembered), the pending hook status taken and the presence row written (taking it over from
+   * the connection it names). A takeover of another broker's connection notifies that broker
+   * (onTakeovers). On PostgreSQL one statement; on SQLite one IMMEDIATE transaction.
+   */
+  admitHello(input: AdmitHelloInput): Promise<AdmitHelloResult>;
+  /** Subscribes to takeovers of this broker's connections by admissions elsewhere; returns an unsubscribe function. */
+  onTakeovers(listener: TakeoverListener): () => void;
 
   // presence, status, channels
   getPresence(memberId: string): Promise<PresenceRow | null>;

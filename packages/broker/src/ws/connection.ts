@@ -10,11 +10,17 @@ import {
   type Hello,
 } from "@claudemesh/protocol";
 import { cryptoLib } from "../crypto.js";
-import { StoreUnavailableError, type PendingHookStatus } from "../store/types.js";
+import {
+  StoreUnavailableError,
+  type MemberRow,
+  type PendingHookStatus,
+  type PresenceRow,
+} from "../store/types.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import { Drainer } from "./drain.js";
 import { oversizeAllowed } from "./frame-cap.js";
-import { checkHello } from "./handshake.js";
+import { verifyHello } from "./handshake.js";
+import { admitHello } from "./admission.js";
 import { handleFrame } from "./handlers.js";
 import { viewTimings } from "./presence.js";
 import { MAX_HELD_FRAMES, Session } from "./session.js";
@@ -209,60 +215,57 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
   const { store, options, clock, log, metrics } = state.ctx;
   session.phase = "authenticating";
   try {
-    const verdict = await checkHello(hello, {
-      store,
-      replay: state.replay,
-      now: clock.now(),
-      skewMs: options.helloSkewMs,
-    });
+    // Checks 1–3 cost CPU only; 4–6 are one store round trip.
+    const rejection = verifyHello(hello, { now: clock.now(), skewMs: options.helloSkewMs });
+    if (rejection) return reject(state, session, rejection.code, rejection.message, hello);
     if (session.closed) return;
-    if (!verdict.ok) return reject(state, session, verdict.code, verdict.message, hello);
     if (state.closing) return session.close(CLOSE_CODES.goingAway, "broker shutting down");
-    const member = verdict.member;
-    // A revocation that committed after the membership read above, before this registration.
-    if (state.revocation.isRecentlyRevoked(member.id))
-      return reject(state, session, "revoked", "this member was revoked from the mesh", hello);
-
-    // Capacity and registration happen in one synchronous step, so concurrent hellos cannot overshoot.
-    const previous = state.live.get(member.id);
-    const inMesh = state.perMesh.get(member.meshId) ?? 0;
-    if (!previous && inMesh >= options.maxConnectionsPerMesh) {
-      return reject(
-        state,
-        session,
-        "capacity",
-        "this mesh is at its connection limit; try again later",
-        hello,
-      );
-    }
     // The lease owner of this connection: starts with the broker id (leases die with their holder).
     const presenceId = connectionOwnerId(state.ctx.brokerId, cryptoLib().randomId());
-    session.member = member;
-    session.presenceId = presenceId;
-    state.live.set(member.id, session);
-    if (previous) {
-      // Newest wins: the older socket is told why and its leases are released before we drain.
-      previous.replaced = true;
-      previous.close(CLOSE_CODES.replaced, "replaced: a newer connection of this identity took over");
-      log.debug("ws.replaced", { conn: previous.connId, by: session.connId, memberId: member.id });
-    } else {
-      state.perMesh.set(member.meshId, inMesh + 1);
+    const verdict = await admitHello(state, hello, presenceId);
+    if (!verdict.ok) {
+      if (session.closed) return;
+      return reject(state, session, verdict.code, verdict.message, hello);
+    }
+    const { member, presence: row, pendingHook } = verdict.admitted;
+    // Registration is synchronous with the end of the admission (the cap slot passes to perMesh).
+    let previous: Session | undefined;
+    try {
+      // A revocation that committed after the admission's membership read, before this registration.
+      const revoked = state.revocation.isRecentlyRevoked(member.id);
+      if (session.closed || state.closing || revoked) {
+        abandonAdmission(state, member, row);
+        if (revoked) return reject(state, session, "revoked", "this member was revoked from the mesh", hello);
+        return session.close(CLOSE_CODES.goingAway, "broker shutting down");
+      }
+      previous = state.live.get(member.id);
+      session.member = member;
+      session.presenceId = presenceId;
+      state.live.set(member.id, session);
+      if (previous) {
+        // Newest wins: the older socket is told why and its leases are released before we drain.
+        previous.replaced = true;
+        previous.close(CLOSE_CODES.replaced, "replaced: a newer connection of this identity took over");
+        log.debug("ws.replaced", { conn: previous.connId, by: session.connId, memberId: member.id });
+      } else {
+        state.perMesh.set(member.meshId, (state.perMesh.get(member.meshId) ?? 0) + 1);
+      }
+    } finally {
+      verdict.releaseSlot();
     }
     metrics.set("connections_active", state.live.size);
+    const peer = state.presence.connect(member, row);
+    session.peer = peer;
+    // A takeover by another broker that was told before this registration applies now.
+    state.takeovers.registered(session);
     const earlier = previous ? teardown(state, previous) : state.teardowns.get(member.id);
-    await earlier;
-    const [stored, pendingHook] = await Promise.all([
-      state.presence.loadStored(member.id),
-      store.takePendingHook(member.meshId, member.pubkey, clock.now() - options.pendingHookMs),
-    ]);
+    if (earlier) {
+      await earlier;
+      // An older connection's teardown that ran alongside the admission may have written its row.
+      if (state.live.get(member.id) === session) void state.presence.persist(peer);
+    }
     if (session.closed || state.live.get(member.id) !== session) return;
 
-    const peer = state.presence.connect(
-      member,
-      { presenceId, cwd: hello.cwd, pid: hello.pid, sessionId: hello.sessionId },
-      stored,
-    );
-    session.peer = peer;
     applyEarlyHooks(state, session, pendingHook);
     session.drainer = new Drainer(
       {
@@ -276,8 +279,6 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       },
       { store, options, clock, metrics, log, ledger: state.ledger },
     );
-    await state.presence.persist(peer);
-    if (session.closed || state.live.get(member.id) !== session) return;
 
     // The session is complete before hello_ack goes out, so frames right after the ack just work.
     session.phase = "ready";
@@ -311,6 +312,21 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     session.close(CLOSE_CODES.internalError, unavailable ? "storage_unavailable" : "internal");
     void teardown(state, session);
   }
+}
+
+/**
+ * An admission whose connection will not be served (its socket closed meanwhile, its member was
+ * revoked, or the broker is stopping): the row it wrote goes back to this broker's older connection
+ * of the identity, or is held offline like any dropped peer.
+ */
+function abandonAdmission(state: HubState, member: MemberRow, row: PresenceRow): void {
+  const previous = state.live.get(member.id);
+  if (previous?.peer) {
+    void state.presence.persist(previous.peer);
+    return;
+  }
+  if (previous || state.closing) return;
+  void state.presence.disconnect(state.presence.connect(member, row));
 }
 
 /**
@@ -358,7 +374,9 @@ export function teardown(state: HubState, session: Session): Promise<void> {
         state.ctx.log.error("ws.release_failed", { conn: session.connId, memberId: member.id, error });
       }
       if (registered && session.peer && !state.live.has(member.id) && !state.closing) {
-        await state.presence.disconnect(session.peer);
+        // Taken over by another broker: the stored row is the new owner's, so nothing is written.
+        if (session.replaced) state.presence.release(session.peer);
+        else await state.presence.disconnect(session.peer);
       }
     })();
     state.teardowns.set(member.id, done);

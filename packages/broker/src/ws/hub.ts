@@ -20,6 +20,7 @@ export function createHub(ctx: BrokerContext): Hub {
   let unsubscribe: (() => void) | null = null;
   let unsubscribeReceipts: (() => void) | null = null;
   let unsubscribeRevocations: (() => void) | null = null;
+  let unsubscribeTakeovers: (() => void) | null = null;
   let shuttingDown: Promise<void> | null = null;
   // SPEC §3 "Leases die with their holder": this broker's beat, and the release of gone brokers' leases.
   const heartbeat = new BrokerHeartbeat(ctx);
@@ -45,6 +46,8 @@ export function createHub(ctx: BrokerContext): Hub {
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
       // Revocations committed by this broker's revoke route (synchronously, before it answers) or another broker.
       unsubscribeRevocations = store.onRevocations((memberIds) => state.revocation.revoked(memberIds));
+      // Newer connections of identities connected here, admitted on other brokers (newest wins).
+      unsubscribeTakeovers = store.onTakeovers((takeovers) => state.takeovers.received(takeovers));
       timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
@@ -58,6 +61,7 @@ export function createHub(ctx: BrokerContext): Hub {
         unsubscribe?.();
         unsubscribeReceipts?.();
         unsubscribeRevocations?.();
+        unsubscribeTakeovers?.();
         await shutdown(state);
         await heartbeat.stop();
       })();

@@ -1,6 +1,6 @@
 // Presence and status of the peers this broker serves (SPEC §3 status model, Liveness): state, persistence, grace, working TTL.
 import type { Status, StatusSource } from "@claudemesh/protocol";
-import type { MemberRow, PresenceRow, Store } from "../store/types.js";
+import type { AdmitHelloInput, MemberRow, PresenceRow, Store } from "../store/types.js";
 import type { BrokerOptions, Clock, Logger } from "../context.js";
 import {
   applyStatus,
@@ -9,7 +9,7 @@ import {
   workingExpiresAt,
   type StatusRecord,
 } from "../core/status.js";
-import { isHeld, isOnline, type PeerViewTimings } from "../core/peers.js";
+import type { PeerViewTimings } from "../core/peers.js";
 
 /** What this broker knows about one peer it serves now or held within the grace. */
 export interface LocalPeer {
@@ -79,48 +79,87 @@ export class PresenceBook {
   }
 
   /**
-   * The stored row to restore from when this broker holds no state for the member (first connect
-   * here, or after a restart); null when local state exists or nothing is stored.
+   * What a hello of `memberId` writes through Store.admitHello: the connection's columns, and the
+   * status and summary of the peer when this broker holds it (live here or within its grace),
+   * written as they are. Otherwise the store keeps a stored row's status and summary while that row
+   * is live — online, or held within the grace on another broker or before a restart — and starts
+   * an idle peer otherwise (SPEC §3 Liveness: a reconnect within the grace is seamless).
    */
-  async loadStored(memberId: string): Promise<PresenceRow | null> {
-    if (this.peers.has(memberId)) return null;
-    return this.deps.store.getPresence(memberId);
+  admission(
+    memberId: string,
+    session: { presenceId: string; cwd: string; pid: number; sessionId: string },
+    now: number,
+  ): Pick<AdmitHelloInput, "presence" | "restore"> {
+    const held = this.peers.get(memberId);
+    const timings = this.timings();
+    const status = held ? effectiveStatus(held.status, now, timings) : initialStatus(now);
+    return {
+      presence: {
+        memberId,
+        presenceId: session.presenceId,
+        brokerId: this.deps.brokerId,
+        sessionId: session.sessionId,
+        pid: session.pid,
+        cwd: session.cwd,
+        online: true,
+        connectedAt: now,
+        lastSeenAt: now,
+        disconnectedAt: null,
+        status: status.status,
+        statusSource: status.source,
+        statusAt: status.at,
+        summary: held ? held.summary : null,
+      },
+      restore: held
+        ? null
+        : { onlineSince: now - timings.staleOnlineMs, heldSince: now - timings.presenceGraceMs },
+    };
   }
 
   /**
-   * Marks `member` connected under `presenceId` (synchronously, so the caller decides atomically who
-   * is live). A peer held within the grace — here, or on another broker as `stored` says — keeps its
-   * status and summary: the reconnect is seamless (SPEC §3 Liveness).
+   * Marks `member` connected as `row` says — the row its admission wrote (synchronously, so the
+   * caller decides atomically who is live). The status reads through the working TTL; when that
+   * flipped it, the row is brought up to date.
    */
-  connect(
-    member: MemberRow,
-    session: { presenceId: string; cwd: string; pid: number; sessionId: string },
-    stored: PresenceRow | null,
-  ): LocalPeer {
+  connect(member: MemberRow, row: PresenceRow): LocalPeer {
     const now = this.deps.clock.now();
     let peer = this.peers.get(member.id);
     if (!peer) {
       peer = this.blank(member);
       this.peers.set(member.id, peer);
-      if (stored && this.isRestorable(stored, now)) {
-        peer.status = { status: stored.status, source: stored.statusSource, at: stored.statusAt };
-        peer.summary = stored.summary;
-      }
     }
     if (peer.graceTimer) clearTimeout(peer.graceTimer);
     peer.graceTimer = null;
     peer.member = member;
-    peer.presenceId = session.presenceId;
+    peer.presenceId = row.presenceId;
     peer.online = true;
-    peer.cwd = session.cwd;
-    peer.pid = session.pid;
-    peer.sessionId = session.sessionId;
-    peer.connectedAt = now;
-    peer.lastSeenAt = now;
+    peer.cwd = row.cwd;
+    peer.pid = row.pid;
+    peer.sessionId = row.sessionId;
+    peer.connectedAt = row.connectedAt;
+    peer.lastSeenAt = row.lastSeenAt;
     peer.disconnectedAt = null;
-    peer.status = effectiveStatus(peer.status, now, this.timings());
+    const stored: StatusRecord = { status: row.status, source: row.statusSource, at: row.statusAt };
+    peer.status = effectiveStatus(stored, now, this.timings());
+    peer.summary = row.summary;
     this.armWorkingTimer(peer);
+    if (peer.status !== stored) void this.persist(peer);
     return peer;
+  }
+
+  /**
+   * A newer connection on another broker took the peer over (newest wins across brokers): it is
+   * dropped here without a write — the stored row is the new owner's now.
+   */
+  release(peer: LocalPeer): void {
+    if (peer.graceTimer) clearTimeout(peer.graceTimer);
+    if (peer.workingTimer) clearTimeout(peer.workingTimer);
+    peer.graceTimer = peer.workingTimer = null;
+    peer.online = false;
+    peer.presenceId = null;
+    if (this.peers.get(peer.member.id) !== peer) return;
+    this.peers.delete(peer.member.id);
+    this.events.onLeft(peer);
   }
 
   /** The socket went away: the peer is held offline for the grace, then it has left. */
@@ -287,11 +326,6 @@ export class PresenceBook {
       },
       Math.max(0, expiresAt - this.deps.clock.now()),
     );
-  }
-
-  private isRestorable(row: PresenceRow, now: number): boolean {
-    const timings = this.timings();
-    return isOnline(row, now, timings) || isHeld(row, now, timings);
   }
 
   private timings(): PeerViewTimings {

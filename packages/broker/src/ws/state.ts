@@ -11,6 +11,8 @@ import { PresenceBook } from "./presence.js";
 import { ReceiptRelay } from "./receipts.js";
 import { RevocationWatch } from "./revocation.js";
 import type { Session } from "./session.js";
+import { AdmissionSlots } from "./admission.js";
+import { TakeoverWatch } from "./takeover.js";
 
 export interface HubState {
   ctx: BrokerContext;
@@ -22,6 +24,10 @@ export interface HubState {
   teardowns: Map<string, Promise<void>>;
   /** Live connections per mesh (the `capacity` check). */
   perMesh: Map<string, number>;
+  /** Hellos in the store's admission, counted by the `capacity` check of the others. */
+  admissions: AdmissionSlots;
+  /** Connections here replaced by newer ones on other brokers (close 4001). */
+  takeovers: TakeoverWatch;
   presence: PresenceBook;
   membership: MembershipCache;
   committer: GroupCommitter;
@@ -49,6 +55,8 @@ export function createHubState(ctx: BrokerContext): HubState {
     sockets: new Set(),
     live: new Map(),
     perMesh: new Map(),
+    admissions: new AdmissionSlots(),
+    takeovers: null as unknown as TakeoverWatch,
     teardowns: new Map(),
     // Wired below: a peer becoming idle wakes its delivery loop; a peer leaving forgets its pushes.
     presence: new PresenceBook(
@@ -91,6 +99,7 @@ export function createHubState(ctx: BrokerContext): HubState {
   const hooks = directPushHooks(state);
   state.receipts = new ReceiptRelay(state);
   state.revocation = new RevocationWatch(state);
+  state.takeovers = new TakeoverWatch(state);
   return state;
 }
 

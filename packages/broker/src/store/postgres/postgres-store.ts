@@ -31,6 +31,10 @@ import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
 import { decodeWakeup, encodeWakeups } from "./wakeup-payload.js";
+import type { AdmitHelloInput, AdmitHelloResult } from "../admission.js";
+import { decideAdmission } from "../sql/admit.js";
+import { admitHelloPg } from "./admit-statement.js";
+import { decodeTakeoverNotice } from "./takeover-notice.js";
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -109,6 +113,11 @@ export class PostgresStore extends SqlStore {
       this.channel,
       {
         notification: (payload) => {
+          const notice = decodeTakeoverNotice(payload);
+          if (notice) {
+            if (notice.origin !== this.instanceId) this.takeovers.emit([notice.takeover]);
+            return;
+          }
           const wakeup = decodeWakeup(payload);
           if (!wakeup || wakeup.origin === this.instanceId) return;
           if (wakeup.kind === "receipts") this.receiptWakeups.emit(wakeup.recipients);
@@ -246,6 +255,16 @@ export class PostgresStore extends SqlStore {
       recipientIds(messages.filter((m) => !duplicates.has(m.messageId) && !revoked.has(m.messageId))),
     );
     return { duplicates, revoked };
+  }
+
+  /**
+   * One statement, one round trip (sql/admit.ts, admit-statement.ts); the NOTIFY to the replaced
+   * connection's broker rides in it and is delivered at commit.
+   */
+  override async admitHello(input: AdmitHelloInput): Promise<AdmitHelloResult> {
+    const notice = { channel: this.channel, origin: this.instanceId };
+    const outcome = await this.guard(() => this.autocommit(admitHelloPg(input, notice)));
+    return decideAdmission(input, outcome);
   }
 
   /** One NOTIFY per payload on the wake-up channel, kind `deliveries` (leases released by releaseGoneBrokers). */

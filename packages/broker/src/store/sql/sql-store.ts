@@ -24,6 +24,9 @@ import {
   type ReleasedBrokers,
   type Store,
 } from "../types.js";
+import type { AdmitHelloInput, AdmitHelloResult, Takeover, TakeoverListener } from "../admission.js";
+import { admitHelloSteps, decideAdmission, takeoverOf } from "./admit.js";
+import { TakeoverFanout } from "./takeovers.js";
 import type { Priority } from "@claudemesh/protocol";
 import type { StoreLog } from "../options.js";
 import type { Dialect } from "./dialect.js";
@@ -49,6 +52,8 @@ export abstract class SqlStore implements Store {
   protected readonly receiptWakeups: DeliveryWakeups;
   /** "These member ids were revoked" (same fan-out as delivery wake-ups). */
   protected readonly revocationWakeups: DeliveryWakeups;
+  /** "Your connection of this member was replaced" (admissions on other brokers of the store). */
+  protected readonly takeovers: TakeoverFanout;
   protected closed = false;
 
   protected constructor(
@@ -58,6 +63,7 @@ export abstract class SqlStore implements Store {
     this.wakeups = new DeliveryWakeups(log);
     this.receiptWakeups = new DeliveryWakeups(log);
     this.revocationWakeups = new DeliveryWakeups(log);
+    this.takeovers = new TakeoverFanout(log);
   }
 
   // ------------------------------------------------------------ adapter hooks
@@ -83,6 +89,8 @@ export abstract class SqlStore implements Store {
   protected async publishReceipts(_senderMemberIds: readonly string[]): Promise<void> {}
   /** Tells other brokers sharing the store that these member ids were revoked (PostgreSQL NOTIFY). */
   protected async publishRevocations(_memberIds: readonly string[]): Promise<void> {}
+  /** Tells the broker holding a replaced connection (SQLite: brokers of this process on the same file). */
+  protected publishTakeover(_takeover: Takeover): void {}
   /** Tells other brokers sharing the store that these recipients have deliveries to claim (PostgreSQL NOTIFY). */
   protected async publishDeliveries(_recipientMemberIds: readonly string[]): Promise<void> {}
 
@@ -425,6 +433,23 @@ export abstract class SqlStore implements Store {
       }
     }
     return { brokers: released, recipients: ids };
+  }
+
+  // ------------------------------------------------------------ the hello
+
+  /** Default: the steps in one transaction, then the takeover notice (PostgreSQL: one statement instead). */
+  async admitHello(input: AdmitHelloInput): Promise<AdmitHelloResult> {
+    const outcome = await this.atomic(() => admitHelloSteps(input));
+    const result = decideAdmission(input, outcome);
+    const takeover = takeoverOf(input, result);
+    if (takeover) this.publishTakeover(takeover);
+    return result;
+  }
+
+  onTakeovers(listener: TakeoverListener): () => void {
+    const unsubscribe = this.takeovers.subscribe(listener);
+    this.listenerAdded();
+    return unsubscribe;
   }
 
   // ------------------------------------------------------------ presence, status, channels

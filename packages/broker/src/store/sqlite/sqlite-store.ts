@@ -36,6 +36,7 @@ import { bodyValues, INSERT_BODY_SQL, isGroup } from "../sql/group-bodies.js";
 import { CLAIM_SEND_ID_SQL, isTracked, sendIdValues, STORED_SEND_ID_SQL } from "../sql/send-ids.js";
 import { liveSendersSql, senderIds } from "../sql/sender-guard.js";
 import { SqlStore } from "../sql/sql-store.js";
+import type { Takeover } from "../admission.js";
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
@@ -56,12 +57,20 @@ const INSERT_DELIVERY_SQL =
   `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS.join(", ")}) ` +
   `VALUES (${DELIVERY_INSERT_COLUMNS.map(() => "?").join(", ")}) ${DELIVERY_INSERT_CONFLICT}`;
 
+/**
+ * Open stores by database file, so brokers of one process on one file tell each other about
+ * takeovers (newest wins across them). Brokers in other processes are not told: see store/README.md.
+ */
+const storesByFile = new Map<string, Set<SqliteStore>>();
+
 export class SqliteStore extends SqlStore {
   readonly kind = "sqlite" as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   /** Runs a callback in a transaction; `.immediate` takes the write lock up front (no upgrade deadlocks). */
   private readonly inTransaction: Database.Transaction<(work: () => unknown) => unknown>;
+  /** The resolved database file (null for `:memory:`), the key of storesByFile. */
+  private readonly file: string | null = null;
 
   constructor(
     /** A file path, or `:memory:` (tests). */
@@ -96,6 +105,20 @@ export class SqliteStore extends SqlStore {
       throw new StoreUnavailableError(`cannot open SQLite database ${path}: ${reason}`, { cause: err });
     }
     this.inTransaction = this.db.transaction((work: () => unknown) => work());
+    if (path !== ":memory:") {
+      this.file = resolve(path);
+      const open = storesByFile.get(this.file) ?? new Set<SqliteStore>();
+      open.add(this);
+      storesByFile.set(this.file, open);
+    }
+  }
+
+  /** Tells the other stores of this process on the same file, after this turn (like a NOTIFY at commit). */
+  protected override publishTakeover(takeover: Takeover): void {
+    if (!this.file) return;
+    for (const store of storesByFile.get(this.file) ?? []) {
+      if (store !== this) setImmediate(() => store.takeovers.emit([takeover]));
+    }
   }
 
   protected describe(): string {
@@ -244,6 +267,11 @@ export class SqliteStore extends SqlStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.file) {
+      const open = storesByFile.get(this.file);
+      open?.delete(this);
+      if (open?.size === 0) storesByFile.delete(this.file);
+    }
     this.statements.clear();
     this.db.close();
   }
