@@ -197,11 +197,14 @@ export function* markDelivered(
   );
 }
 
-export function* releaseLeases(leaseOwner: string): Op<number> {
-  return yield* exec(
-    "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND delivered_at IS NULL",
+/** Frees the owner's leases; returns the recipients of the rows released (one per row). */
+export function* releaseLeases(leaseOwner: string): Op<string[]> {
+  const released = yield* rows(
+    `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND delivered_at IS NULL
+     RETURNING recipient_member_id`,
     [leaseOwner],
   );
+  return released.map((r) => String(r.recipient_member_id));
 }
 
 export function* earliestForeignLease(

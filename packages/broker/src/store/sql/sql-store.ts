@@ -233,8 +233,25 @@ export abstract class SqlStore implements Store {
     return changes.length;
   }
 
-  releaseLeases(leaseOwner: string): Promise<number> {
-    return this.direct(rules.releaseLeases(leaseOwner));
+  /**
+   * The released rows are claimable at once: their recipient is woken here and on every broker of
+   * the store (a connection that moved to another broker drains them now, not at lease expiry).
+   */
+  async releaseLeases(leaseOwner: string): Promise<number> {
+    const released = await this.direct(rules.releaseLeases(leaseOwner));
+    if (released.length > 0) {
+      const recipients = [...new Set(released)];
+      this.wakeups.emit(recipients);
+      try {
+        await this.publishDeliveries(recipients);
+      } catch (err) {
+        // Released: the recipient's next wake-up, hello or lease timer claims them.
+        this.log.warn("store.delivery_notify_failed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    return released.length;
   }
 
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null> {

@@ -1,0 +1,80 @@
+// Two brokers on one store act as one for connections (SPEC §3): newest wins across them (close 4001)
+// and the mesh connection cap counts every live broker's connections.
+import { describe, expect, it } from "vitest";
+import { CLOSE_CODES, type Push } from "@claudemesh/protocol";
+import { startTestBroker, type TestBroker } from "../helpers/broker.js";
+import { trackResources } from "../helpers/resources.js";
+import { createMeshWithMembers, type Member } from "../helpers/identity.js";
+import { connectPeer, helloFrame, openSocket, type CloseInfo, type TestPeer } from "../helpers/ws-client.js";
+import { STORE_KINDS, storeTarget, type StoreKind } from "../helpers/stores.js";
+import { directSend, listPeers, metric, open } from "./support.js";
+
+/** Resolves with the close, or rejects when it has not happened within `ms`. */
+function closedWithin(peer: TestPeer, ms: number): Promise<CloseInfo> {
+  return Promise.race([
+    peer.closed,
+    new Promise<CloseInfo>((_, reject) =>
+      setTimeout(() => reject(new Error(`socket not closed within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+// On SQLite the brokers of one process on one file tell each other in-process (store/README.md).
+describe.each(STORE_KINDS)("two brokers on one store act as one for connections (%s)", (kind) => {
+  const { brokers, peers, stores } = trackResources();
+
+  async function pair(storeKind: StoreKind, options: { maxConnectionsPerMesh?: number } = {}) {
+    const target = await storeTarget(storeKind);
+    stores.push(target);
+    const one: TestBroker = await startTestBroker({ kind: storeKind, store: target, ...options });
+    brokers.push(one);
+    const two: TestBroker = await startTestBroker({ kind: storeKind, store: target, ...options });
+    brokers.push(two);
+    return { one, two };
+  }
+
+  async function connect(broker: TestBroker, member: Member): Promise<Awaited<ReturnType<typeof connectPeer>>> {
+    const peer = await connectPeer(broker.wsUrl, member);
+    peers.push(peer);
+    return peer;
+  }
+
+  it("a newer connection on broker two closes the older on broker one with 4001; the row stays the new one's", async () => {
+    const { one, two } = await pair(kind);
+    const { members } = await createMeshWithMembers(one.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    // alice sends from broker two: on SQLite a delivery wake-up does not cross brokers.
+    const a = await connect(two, alice);
+    const older = await connect(one, bob);
+    const newer = await connect(two, bob);
+    const closed = await closedWithin(older, 1_000);
+    expect(closed.code).toBe(CLOSE_CODES.replaced);
+    expect(metric(one, "connections_taken_over_total")).toBe(1);
+    // Broker one's teardown left the row alone: it names the newer connection, online.
+    const row = await one.ctx.store.getPresence(bob.memberId);
+    expect(row).toMatchObject({ online: true, presenceId: newer.helloAck.presenceId, brokerId: two.ctx.brokerId });
+    expect((await listPeers(a)).find((p) => p.pubkey === bob.pubkey)?.online).toBe(true);
+    // The newer connection is the one that gets bob's messages.
+    a.send(directSend(alice, bob, "to the newer one"));
+    expect(open(await newer.next<Push>("push", { timeoutMs: 5_000 }), bob)).toBe("to the newer one");
+  });
+
+  it("the mesh connection cap counts the connections of every live broker: capacity", async () => {
+    const { one, two } = await pair(kind, { maxConnectionsPerMesh: 2 });
+    const { members } = await createMeshWithMembers(one.url, ["c1", "c2", "c3"]);
+    const [c1, c2, c3] = members as [Member, Member, Member];
+    await connect(one, c1);
+    const onTwo = await connect(two, c2);
+    for (const broker of [one, two]) {
+      const peer = await openSocket(broker.wsUrl);
+      peers.push(peer);
+      peer.send(helloFrame(c3));
+      expect(await peer.next("error")).toMatchObject({ code: "capacity" });
+      expect((await peer.closed).code).toBe(CLOSE_CODES.policyViolation);
+    }
+    // A connection that replaces the identity's own, on the other broker, does not count.
+    const moved = await connect(one, c2);
+    expect((await closedWithin(onTwo, 1_000)).code).toBe(CLOSE_CODES.replaced);
+    expect(moved.helloAck.presenceId).toBeTruthy();
+  });
+});
