@@ -4,6 +4,7 @@ import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import { StoreUnavailableError, type MemberRow, type Store } from "../../src/store/index.js";
 import { MAX_DISPLAY_NAME_CHARS, PRESENCE_UPSERT_ROWS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
 import { registerGroupContract } from "./group-contract.js";
+import { registerAdmitContract } from "./admit-contract.js";
 import {
   addMember,
   id,
@@ -1099,5 +1100,6 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
     });
 
     registerGroupContract(() => store);
+    registerAdmitContract(() => store);
   });
 }
