@@ -54,6 +54,12 @@ export type AdmitHelloResult =
       pendingHook: PendingHookStatus | null;
       /** The online connection this one replaced, per the stored row; null when there was none. */
       replaced: ReplacedPresence | null;
+      /**
+       * What waits for the member as of the admission: any undelivered delivery (leased or not),
+       * any receipt of its messages not pushed yet. False lets the broker skip the first drain
+       * round and receipt pull when no wake-up arrived since.
+       */
+      waiting: { deliveries: boolean; receipts: boolean };
     }
   | { kind: "unauthorized" | "revoked" | "replay" | "capacity" };
 

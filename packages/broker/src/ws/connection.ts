@@ -222,12 +222,14 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     if (state.closing) return session.close(CLOSE_CODES.goingAway, "broker shutting down");
     // The lease owner of this connection: starts with the broker id (leases die with their holder).
     const presenceId = connectionOwnerId(state.ctx.brokerId, cryptoLib().randomId());
+    // Wake-ups that arrive while the admission is in the store find no connection to wake yet.
+    const wakesBefore = { deliveries: state.storeWakeups, receipts: state.receipts.wakes };
     const verdict = await admitHello(state, hello, presenceId);
     if (!verdict.ok) {
       if (session.closed) return;
       return reject(state, session, verdict.code, verdict.message, hello);
     }
-    const { member, presence: row, pendingHook } = verdict.admitted;
+    const { member, presence: row, pendingHook, waiting } = verdict.admitted;
     // Registration is synchronous with the end of the admission (the cap slot passes to perMesh).
     let previous: Session | undefined;
     try {
@@ -293,10 +295,13 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       memberId: member.id,
       presenceId,
     });
-    // Then the offline queue drains, then the frames that were pipelined behind the hello.
-    session.drainer.enable();
+    // Then the offline queue drains, then the frames that were pipelined behind the hello; both
+    // skip their store round trip when the admission found nothing and no wake-up came since.
+    session.drainer.enable({
+      emptyMailbox: !waiting.deliveries && state.storeWakeups === wakesBefore.deliveries,
+    });
     // Receipts of this member's messages that changed while it was away.
-    state.receipts.pull(member.id);
+    if (waiting.receipts || state.receipts.wakes !== wakesBefore.receipts) state.receipts.pull(member.id);
     const held = session.held;
     session.held = [];
     for (const raw of held) processRaw(state, session, raw);

@@ -107,10 +107,20 @@ export class Drainer {
     private readonly deps: DrainDeps,
   ) {}
 
-  /** Lets pushes flow; called once `hello_ack` has gone out (so pushes never precede it). */
-  enable(): void {
+  /**
+   * Lets pushes flow; called once `hello_ack` has gone out (so pushes never precede it). With
+   * `emptyMailbox` (the hello's admission found no undelivered delivery and no wake-up came since)
+   * the first round is skipped: nothing is claimable, no other owner holds a lease here, and the
+   * next wake-up starts the loop.
+   */
+  enable(options: { emptyMailbox?: boolean } = {}): void {
     if (this.stopped) return;
     this.enabled = true;
+    if (options.emptyMailbox && !this.again) {
+      this.foreignChecked = true;
+      this.foreignLeases = false;
+      return;
+    }
     this.wake();
   }
 

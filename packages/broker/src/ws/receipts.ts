@@ -96,8 +96,12 @@ export class ReceiptRelay {
     for (const [state, n] of byState) this.state.ctx.metrics.inc("receipts_total", { state }, n);
   }
 
+  /** Receipt wake-ups received so far (a hello that found none waiting pulls anyway if one came meanwhile). */
+  wakes = 0;
+
   /** Store wake-up: these senders have receipts to pull; only the ones connected here act. */
   wake(senderMemberIds: Iterable<string>): void {
+    this.wakes++;
     for (const id of senderMemberIds) if (this.liveSession(id)) this.pull(id);
   }
 

@@ -21,12 +21,12 @@ describe("ws edge paths (sqlite)", () => {
     const { members } = await createMeshWithMembers(br.url, ["alice"]);
     const peer = await openSocket(br.wsUrl);
     peers.push(peer);
-    // A slow membership lookup keeps the hello pending while the frames behind it arrive.
+    // A slow admission (the hello's store round trip) keeps the hello pending while the frames behind it arrive.
     const store = br.ctx.store;
-    const getMember = store.getMember.bind(store);
-    store.getMember = async (meshId, pubkey) => {
+    const admitHello = store.admitHello.bind(store);
+    store.admitHello = async (input) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      return getMember(meshId, pubkey);
+      return admitHello(input);
     };
     peer.ws.send(JSON.stringify(helloFrame(members[0] as Member)));
     for (let i = 0; i < extra; i++) peer.ws.send(JSON.stringify({ type: "list_peers", id: `h${i}` }));

@@ -6,6 +6,9 @@ import {
   PREVIOUS_OWNER_COLUMNS,
   REMOTE_CONNECTIONS_SQL,
   REPLAY_SEEN_SQL,
+  WAITING_DELIVERIES_SQL,
+  WAITING_RECEIPTS_SQL,
+  waitingParams,
   presenceValues,
   remoteParams,
   takeoverParams,
@@ -69,7 +72,9 @@ SELECT
   (SELECT row_to_json(hook) FROM hook) AS hook,
   (SELECT row_to_json(prev) FROM prev) AS previous,
   (SELECT row_to_json(written) FROM written) AS written,
-  (SELECT COUNT(*) FROM notice) AS notices`;
+  (SELECT COUNT(*) FROM notice) AS notices,
+  ${WAITING_DELIVERIES_SQL} AS waiting_deliveries,
+  ${WAITING_RECEIPTS_SQL} AS waiting_receipts`;
 
 /** Parameters of ADMIT_SQL, in text order. */
 function admitParams(input: AdmitHelloInput, notice: { channel: string; origin: string }): unknown[] {
@@ -94,6 +99,7 @@ function admitParams(input: AdmitHelloInput, notice: { channel: string; origin: 
     notice.origin,
     input.memberId,
     input.presence.brokerId,
+    ...waitingParams(input),
   ];
 }
 
@@ -118,5 +124,6 @@ export function* admitHelloPg(
     previous: toPrevious(json("previous")),
     written: written ? toPresence(written) : null,
     racedInsert: written?.updated === true && json("previous") === null,
+    waiting: { deliveries: row?.waiting_deliveries === true, receipts: row?.waiting_receipts === true },
   };
 }

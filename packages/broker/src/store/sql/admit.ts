@@ -28,6 +28,7 @@ export interface AdmitOutcome {
    * admission inserted it meanwhile), so the connection it replaced is unknown.
    */
   racedInsert: boolean;
+  waiting: { deliveries: boolean; receipts: boolean };
 }
 
 /** The member row answers the hello: it exists, is the claimed member, and is not revoked (SPEC §3 check 4). */
@@ -57,6 +58,7 @@ export function decideAdmission(input: AdmitHelloInput, o: AdmitOutcome): AdmitH
     pendingHook: hook,
     replaced:
       previous && previous.online ? { brokerId: previous.brokerId, presenceId: previous.presenceId } : null,
+    waiting: o.waiting,
   };
 }
 
@@ -140,6 +142,27 @@ export function remoteParams(input: AdmitHelloInput): unknown[] {
   return [self, since, input.meshId, 1, input.memberId, self, since, input.capacity.limit];
 }
 
+/**
+ * What waits for the member: undelivered deliveries (through the unleased and leased indexes) and
+ * receipts not pushed yet (receipts_unnotified). Parameters: member id three times.
+ */
+export const WAITING_DELIVERIES_SQL = `(EXISTS (
+    SELECT 1 FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL
+  ) OR EXISTS (
+    SELECT 1 FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL
+  ))`;
+export const WAITING_RECEIPTS_SQL =
+  "EXISTS (SELECT 1 FROM receipts WHERE sender_member_id = ? AND NOT notified)";
+
+export function waitingParams(input: AdmitHelloInput): unknown[] {
+  return [input.memberId, input.memberId, input.memberId];
+}
+
+/** A 0/1, boolean or "t"/"f" column as a boolean. */
+export function truthy(value: unknown): boolean {
+  return value === true || value === 1 || value === "1" || value === "t";
+}
+
 export const REPLAY_SEEN_SQL = "SELECT 1 AS one FROM replay_keys WHERE replay_key = ? AND expires_at >= ?";
 export const TAKE_HOOK_SQL = `DELETE FROM pending_hook_status WHERE mesh_id = ? AND pubkey = ? RETURNING ${PENDING_HOOK_COLUMNS}`;
 export const PREVIOUS_OWNER_COLUMNS = "broker_id, presence_id, online";
@@ -150,7 +173,7 @@ export function toPrevious(row: RawRow | null): AdmitOutcome["previous"] {
   return {
     brokerId: text(row.broker_id),
     presenceId: text(row.presence_id),
-    online: row.online === true || row.online === 1 || row.online === "1" || row.online === "t",
+    online: truthy(row.online),
   };
 }
 
@@ -158,7 +181,8 @@ export function toPrevious(row: RawRow | null): AdmitOutcome["previous"] {
 
 function refused(member: MemberRow | null, extra: Partial<AdmitOutcome> = {}): AdmitOutcome {
   const none = { seen: false, remote: 0, claimed: false, hook: null, previous: null, written: null };
-  return { member, ...none, racedInsert: false, ...extra };
+  const waiting = { deliveries: false, receipts: false };
+  return { member, ...none, racedInsert: false, waiting, ...extra };
 }
 
 /**
@@ -184,6 +208,10 @@ export function* admitHelloSteps(input: AdmitHelloInput): Op<AdmitOutcome> {
     takeoverSql(`VALUES (${values.map(() => "?").join(", ")})`),
     [...values, ...takeoverParams(input)],
   );
+  const waiting = yield* first(
+    `SELECT ${WAITING_DELIVERIES_SQL} AS deliveries, ${WAITING_RECEIPTS_SQL} AS receipts`,
+    waitingParams(input),
+  );
   return {
     member,
     seen: false,
@@ -193,5 +221,6 @@ export function* admitHelloSteps(input: AdmitHelloInput): Op<AdmitOutcome> {
     previous: toPrevious(previous),
     written: written ? toPresence(written) : null,
     racedInsert: false,
+    waiting: { deliveries: truthy(waiting?.deliveries), receipts: truthy(waiting?.receipts) },
   };
 }
