@@ -1,0 +1,71 @@
+// A hello whose admission found an empty mailbox skips its first drain round and receipt pull; a
+// message or receipt that arrives while the admission is in the store must still reach it.
+import { afterEach, describe, expect, it } from "vitest";
+import type { Ack, Push, ReceiptPush, ServerFrame } from "@claudemesh/protocol";
+import { startTestBroker, type TestBroker } from "../helpers/broker.js";
+import { createMeshWithMembers, type Member } from "../helpers/identity.js";
+import { connectPeer, type TestPeer } from "../helpers/ws-client.js";
+import { STORE_KINDS } from "../helpers/stores.js";
+import { directSend, open } from "./support.js";
+
+const isReceipt = (f: ServerFrame): f is ReceiptPush => f.type === "receipt";
+
+describe.each(STORE_KINDS)("wake-ups during a hello's admission (%s)", (kind) => {
+  let broker: TestBroker | undefined;
+  const peers: TestPeer[] = [];
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map((p) => p.close()));
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  /** The next admission answers only after `during` ran (its store work is already done by then). */
+  function holdNextAdmission(br: TestBroker, during: () => Promise<void>): void {
+    const store = br.ctx.store;
+    const real = store.admitHello.bind(store);
+    store.admitHello = async (input) => {
+      store.admitHello = real;
+      const result = await real(input);
+      await during();
+      return result;
+    };
+  }
+
+  it("a message sent after the admission's read is pushed to the new connection", async () => {
+    broker = await startTestBroker({ kind });
+    const { members } = await createMeshWithMembers(broker.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    const a = await connectPeer(broker.wsUrl, alice);
+    peers.push(a);
+    holdNextAdmission(broker, async () => {
+      a.send(directSend(alice, bob, "while bob says hello"));
+      await a.next<Ack>("ack");
+    });
+    const b = await connectPeer(broker.wsUrl, bob);
+    peers.push(b);
+    expect(open(await b.next<Push>("push"), bob)).toBe("while bob says hello");
+  });
+
+  it("a receipt recorded after the admission's read is pushed to the new connection", async () => {
+    broker = await startTestBroker({ kind });
+    const { members } = await createMeshWithMembers(broker.url, ["alice", "bob"]);
+    const [alice, bob] = members as [Member, Member];
+    const a = await connectPeer(broker.wsUrl, alice);
+    const b = await connectPeer(broker.wsUrl, bob);
+    peers.push(b);
+    a.send(directSend(alice, bob, "ack me later"));
+    const ack = await a.next<Ack>("ack");
+    const push = await b.next<Push>("push");
+    await a.close();
+    holdNextAdmission(broker, async () => {
+      b.send({ type: "client_ack", messageIds: [push.messageId] });
+      const store = broker!.ctx.store;
+      for (let i = 0; i < 200 && (await store.countPending(bob.memberId)) > 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    });
+    const again = await connectPeer(broker.wsUrl, alice);
+    peers.push(again);
+    const receipt = await again.next<ReceiptPush>(isReceipt);
+    expect(receipt).toMatchObject({ messageId: ack.messageId, state: "delivered" });
+  });
+});
