@@ -24,3 +24,17 @@ export function messageId(now: number): string {
   offset += RANDOM_BYTES;
   return Math.max(0, Math.floor(now)).toString(16).padStart(TIME_HEX_DIGITS, "0") + random;
 }
+
+/**
+ * `bytes` CSPRNG bytes as base64url (a protocol OpaqueId) from the same pool: the connection and
+ * presence ids every hello makes (one CSPRNG call per id showed up in the handshake profile).
+ */
+export function pooledRandomId(bytes = 16): string {
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const id = pool.toString("base64url", offset, offset + bytes);
+  offset += bytes;
+  return id;
+}

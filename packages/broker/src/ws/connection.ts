@@ -9,7 +9,7 @@ import {
   type ParseResult,
   type Hello,
 } from "@claudemesh/protocol";
-import { cryptoLib } from "../crypto.js";
+import { pooledRandomId } from "../core/ids.js";
 import {
   StoreUnavailableError,
   type MemberRow,
@@ -36,7 +36,7 @@ export function acceptConnection(state: HubState, socket: WebSocket, request: In
   }
   const session: Session = new Session(
     socket,
-    cryptoLib().randomId(8),
+    pooledRandomId(8),
     request.socket.remoteAddress ?? "unknown",
     clock.now(),
     {
@@ -221,7 +221,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
     if (session.closed) return;
     if (state.closing) return session.close(CLOSE_CODES.goingAway, "broker shutting down");
     // The lease owner of this connection: starts with the broker id (leases die with their holder).
-    const presenceId = connectionOwnerId(state.ctx.brokerId, cryptoLib().randomId());
+    const presenceId = connectionOwnerId(state.ctx.brokerId, pooledRandomId());
     // Wake-ups that arrive while the admission is in the store find no connection to wake yet.
     const wakesBefore = { deliveries: state.storeWakeups, receipts: state.receipts.wakes };
     const verdict = await admitHello(state, hello, presenceId);

@@ -25,7 +25,7 @@ import {
   type Store,
 } from "../types.js";
 import type { AdmitHelloInput, AdmitHelloResult, Takeover, TakeoverListener } from "../admission.js";
-import { admitHelloSteps, decideAdmission, takeoverOf } from "./admit.js";
+import { admitHelloSteps, decideAdmission, takeoverOf, type AdmitOutcome } from "./admit.js";
 import { TakeoverFanout } from "./takeovers.js";
 import type { Priority } from "@claudemesh/protocol";
 import type { StoreLog } from "../options.js";
@@ -456,7 +456,11 @@ export abstract class SqlStore implements Store {
 
   /** Default: the steps in one transaction, then the takeover notice (PostgreSQL: one statement instead). */
   async admitHello(input: AdmitHelloInput): Promise<AdmitHelloResult> {
-    const outcome = await this.atomic(() => admitHelloSteps(input));
+    return this.admissionDecided(input, await this.atomic(() => admitHelloSteps(input)));
+  }
+
+  /** The answer to an admission's outcome; a takeover of another broker's connection is published. */
+  protected admissionDecided(input: AdmitHelloInput, outcome: AdmitOutcome): AdmitHelloResult {
     const result = decideAdmission(input, outcome);
     const takeover = takeoverOf(input, result);
     if (takeover) this.publishTakeover(takeover);

@@ -36,7 +36,8 @@ import { bodyValues, INSERT_BODY_SQL, isGroup } from "../sql/group-bodies.js";
 import { CLAIM_SEND_ID_SQL, isTracked, sendIdValues, STORED_SEND_ID_SQL } from "../sql/send-ids.js";
 import { liveSendersSql, senderIds } from "../sql/sender-guard.js";
 import { SqlStore } from "../sql/sql-store.js";
-import type { Takeover } from "../admission.js";
+import type { AdmitHelloInput, AdmitHelloResult, Takeover } from "../admission.js";
+import { admitHelloSteps, type AdmitOutcome } from "../sql/admit.js";
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
@@ -71,6 +72,12 @@ export class SqliteStore extends SqlStore {
   private readonly inTransaction: Database.Transaction<(work: () => unknown) => unknown>;
   /** The resolved database file (null for `:memory:`), the key of storesByFile. */
   private readonly file: string | null = null;
+  /** Admissions waiting for the next batch (one IMMEDIATE transaction per event-loop turn). */
+  private admissions: Array<{
+    input: AdmitHelloInput;
+    resolve: (result: AdmitHelloResult) => void;
+    reject: (error: unknown) => void;
+  }> = [];
 
   constructor(
     /** A file path, or `:memory:` (tests). */
@@ -110,6 +117,43 @@ export class SqliteStore extends SqlStore {
       const open = storesByFile.get(this.file) ?? new Set<SqliteStore>();
       open.add(this);
       storesByFile.set(this.file, open);
+    }
+  }
+
+  /**
+   * Hot path (every hello): the admissions that arrive in one event-loop turn run in one IMMEDIATE
+   * transaction, one after another (each sees the ones before it, as if committed alone), so a burst
+   * of hellos pays one commit rather than one each. A failure fails the whole batch (nothing of it
+   * is stored, so every hello of it may be retried).
+   */
+  override admitHello(input: AdmitHelloInput): Promise<AdmitHelloResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("SQLite store is closed"));
+    return new Promise((resolve, reject) => {
+      this.admissions.push({ input, resolve, reject });
+      if (this.admissions.length === 1) setImmediate(() => this.admitBatch());
+    });
+  }
+
+  private admitBatch(): void {
+    const batch = this.admissions;
+    this.admissions = [];
+    let outcomes: AdmitOutcome[];
+    try {
+      if (this.closed) throw new StoreUnavailableError("SQLite store is closed");
+      outcomes = this.inTransaction.immediate(() =>
+        batch.map((a) => driveSync(admitHelloSteps(a.input), this.execute)),
+      ) as AdmitOutcome[];
+    } catch (err) {
+      const mapped = this.mapError(err);
+      for (const a of batch) a.reject(mapped);
+      return;
+    }
+    for (const [i, a] of batch.entries()) {
+      try {
+        a.resolve(this.admissionDecided(a.input, outcomes[i]!));
+      } catch (err) {
+        a.reject(err);
+      }
     }
   }
 
