@@ -2,7 +2,13 @@
 // replay rule (a refused hello is never remembered), the cap across live brokers, the pending hook,
 // and the presence row it writes (stored status restored while live).
 import { beforeEach, describe, expect, it } from "vitest";
-import type { AdmitHelloInput, AdmitHelloResult, MemberRow, Store } from "../../src/store/index.js";
+import {
+  StoreUnavailableError,
+  type AdmitHelloInput,
+  type AdmitHelloResult,
+  type MemberRow,
+  type Store,
+} from "../../src/store/index.js";
 import { addMember, id, makeMesh, presence, T0, type MeshFixture } from "./fixtures.js";
 
 const SELF = "broker-self";
@@ -222,6 +228,16 @@ export function registerAdmitContract(getStore: () => Store): void {
       await store.upsertPresence(rows.held);
       const asGiven = input(bob, { restore: null });
       expect(admitted(await store.admitHello(asGiven)).presence).toEqual(asGiven.presence);
+    });
+
+    it("admissions in flight when the store closes reject StoreUnavailableError; none after close succeeds", async () => {
+      const inFlight = [store.admitHello(input(bob)), store.admitHello(input(f.owner))];
+      await store.close();
+      for (const result of await Promise.allSettled(inFlight)) {
+        // An admission already sent may have completed; one that did not is unavailable.
+        if (result.status === "rejected") expect(result.reason).toBeInstanceOf(StoreUnavailableError);
+      }
+      await expect(store.admitHello(input(bob))).rejects.toBeInstanceOf(StoreUnavailableError);
     });
 
     it("names the online connection it took over (this broker's or another's), none for an offline row", async () => {
