@@ -3,7 +3,9 @@
 import type { AdmitHelloInput } from "../admission.js";
 import { MEMBER_SELECT } from "../sql/members.js";
 import {
+  OTHER_LIVE_BROKER_SQL,
   PREVIOUS_OWNER_COLUMNS,
+  otherBrokerParams,
   REMOTE_CONNECTIONS_SQL,
   REPLAY_SEEN_SQL,
   WAITING_DELIVERIES_SQL,
@@ -34,7 +36,9 @@ const PRESENCE_CASTS = ["", "", "", "", "::integer", "", "::boolean", "::bigint"
 const ADMIT_SQL = `WITH
   mem AS (${MEMBER_SELECT} WHERE m.mesh_id = ? AND m.pubkey = ?),
   seen AS (${REPLAY_SEEN_SQL}),
-  remote AS (SELECT ${REMOTE_CONNECTIONS_SQL} AS n),
+  remote AS (
+    SELECT CASE WHEN EXISTS (${OTHER_LIVE_BROKER_SQL}) THEN (${REMOTE_CONNECTIONS_SQL}) ELSE 0 END AS n
+  ),
   go AS (
     SELECT mem.id FROM mem WHERE mem.id = ? AND mem.revoked_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM seen) AND ? + (SELECT n FROM remote) < ?
@@ -83,6 +87,7 @@ function admitParams(input: AdmitHelloInput, notice: { channel: string; origin: 
     input.pubkey,
     input.replayKey,
     input.now,
+    ...otherBrokerParams(input),
     ...remoteParams(input),
     input.memberId,
     input.capacity.localOthers,

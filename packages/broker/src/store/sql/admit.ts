@@ -118,28 +118,30 @@ export function presenceValues(input: AdmitHelloInput): unknown[] {
   return presenceParams({ ...input.presence, memberId: input.memberId });
 }
 
+/** Some broker other than this one has a fresh beat. Parameters: self broker id, brokersSince. */
+export const OTHER_LIVE_BROKER_SQL = "SELECT 1 AS one FROM brokers WHERE broker_id <> ? AND heartbeat_at >= ?";
+
 /**
- * Online connections of other identities in the mesh on other live brokers, counted up to the cap;
- * 0 without reading presence when no other broker is live (a single broker pays one probe).
- * Parameters: remoteParams.
+ * Online connections of other identities in the mesh on other live brokers, counted up to the cap
+ * (members by mesh, presence by key). Parameters: remoteParams.
  */
-export const REMOTE_CONNECTIONS_SQL = `CASE WHEN EXISTS (
-    SELECT 1 FROM brokers WHERE broker_id <> ? AND heartbeat_at >= ?
-  ) THEN (
-    SELECT COUNT(*) FROM (
-      SELECT 1 AS one FROM members rm
-      JOIN presence rp ON rp.member_id = rm.id
-      JOIN brokers rb ON rb.broker_id = rp.broker_id
-      WHERE rm.mesh_id = ? AND rm.revoked_at IS NULL AND rp.online = ? AND rp.member_id <> ?
-        AND rp.broker_id <> ? AND rb.heartbeat_at >= ?
-      LIMIT ?
-    ) counted
-  ) ELSE 0 END`;
+export const REMOTE_CONNECTIONS_SQL = `SELECT COUNT(*) FROM (
+    SELECT 1 AS one FROM members rm
+    JOIN presence rp ON rp.member_id = rm.id
+    JOIN brokers rb ON rb.broker_id = rp.broker_id
+    WHERE rm.mesh_id = ? AND rm.revoked_at IS NULL AND rp.online = ? AND rp.member_id <> ?
+      AND rp.broker_id <> ? AND rb.heartbeat_at >= ?
+    LIMIT ?
+  ) counted`;
+
+export function otherBrokerParams(input: AdmitHelloInput): unknown[] {
+  return [input.presence.brokerId ?? "", input.capacity.brokersSince];
+}
 
 export function remoteParams(input: AdmitHelloInput): unknown[] {
   const self = input.presence.brokerId ?? "";
   const since = input.capacity.brokersSince;
-  return [self, since, input.meshId, 1, input.memberId, self, since, input.capacity.limit];
+  return [input.meshId, 1, input.memberId, self, since, input.capacity.limit];
 }
 
 /**
@@ -193,7 +195,9 @@ export function* admitHelloSteps(input: AdmitHelloInput): Op<AdmitOutcome> {
   const member = yield* getMember(input.meshId, input.pubkey);
   if (memberVerdict(member, input) !== "ok") return refused(member);
   if (yield* first(REPLAY_SEEN_SQL, [input.replayKey, input.now])) return refused(member, { seen: true });
-  const counted = yield* first(`SELECT ${REMOTE_CONNECTIONS_SQL} AS n`, remoteParams(input));
+  // A single broker pays one probe of the brokers table, never the count.
+  const others = yield* first(OTHER_LIVE_BROKER_SQL, otherBrokerParams(input));
+  const counted = others ? yield* first(`SELECT (${REMOTE_CONNECTIONS_SQL}) AS n`, remoteParams(input)) : null;
   const remote = Number(counted?.n ?? 0);
   if (overCapacity(input, remote)) return refused(member, { remote });
   const claimed =
