@@ -63,7 +63,9 @@ function toPgText(sql: string): string {
 type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
 
 async function execute(on: Queryable, s: Statement): Promise<unknown> {
-  const result = await on.query(toPgText(s.sql), s.params as unknown[]);
+  const text = toPgText(s.sql);
+  const values = s.params as unknown[];
+  const result = await (s.name ? on.query({ name: s.name, text, values }) : on.query(text, values));
   return s.want === "rows" ? result.rows : (result.rowCount ?? 0);
 }
 

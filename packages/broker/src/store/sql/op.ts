@@ -7,6 +7,11 @@ export interface Statement {
   readonly params: readonly unknown[];
   /** `rows`: the statement returns rows (SELECT, RETURNING); `changes`: its affected-row count. */
   readonly want: "rows" | "changes";
+  /**
+   * Names a hot statement whose text never changes: PostgreSQL parses and plans it once per
+   * connection (a named prepared statement) instead of on every call. SQLite caches every text anyway.
+   */
+  readonly name?: string;
 }
 
 /**
