@@ -110,8 +110,16 @@ export function takeoverSql(source: string, extraReturning = ""): string {
 
 export function takeoverParams(input: AdmitHelloInput): unknown[] {
   const live = storedIsLiveParams(input);
-  return RESTORED_COLUMNS.flatMap(() => live);
+  // One set per restored column (RESTORED_COLUMNS), in SET order.
+  return [...live, ...live, ...live, ...live];
 }
+
+/** takeoverSql from one VALUES row (built once: a hot statement's text is its cache key). */
+const TAKEOVER_VALUES_SQL = takeoverSql(
+  `VALUES (${PRESENCE_COLUMNS.split(", ")
+    .map(() => "?")
+    .join(", ")})`,
+);
 
 /** The presence row's values in PRESENCE_COLUMNS order. */
 export function presenceValues(input: AdmitHelloInput): unknown[] {
@@ -181,6 +189,9 @@ export function toPrevious(row: RawRow | null): AdmitOutcome["previous"] {
 
 // ---------------------------------------------------------------- steps (one transaction)
 
+const COUNT_REMOTE_SQL = `SELECT (${REMOTE_CONNECTIONS_SQL}) AS n`;
+const WAITING_SQL = `SELECT ${WAITING_DELIVERIES_SQL} AS deliveries, ${WAITING_RECEIPTS_SQL} AS receipts`;
+
 function refused(member: MemberRow | null, extra: Partial<AdmitOutcome> = {}): AdmitOutcome {
   const none = { seen: false, remote: 0, claimed: false, hook: null, previous: null, written: null };
   const waiting = { deliveries: false, receipts: false };
@@ -197,7 +208,7 @@ export function* admitHelloSteps(input: AdmitHelloInput): Op<AdmitOutcome> {
   if (yield* first(REPLAY_SEEN_SQL, [input.replayKey, input.now])) return refused(member, { seen: true });
   // A single broker pays one probe of the brokers table, never the count.
   const others = yield* first(OTHER_LIVE_BROKER_SQL, otherBrokerParams(input));
-  const counted = others ? yield* first(`SELECT (${REMOTE_CONNECTIONS_SQL}) AS n`, remoteParams(input)) : null;
+  const counted = others ? yield* first(COUNT_REMOTE_SQL, remoteParams(input)) : null;
   const remote = Number(counted?.n ?? 0);
   if (overCapacity(input, remote)) return refused(member, { remote });
   const claimed =
@@ -207,15 +218,8 @@ export function* admitHelloSteps(input: AdmitHelloInput): Op<AdmitOutcome> {
   const previous = yield* first(`SELECT ${PREVIOUS_OWNER_COLUMNS} FROM presence WHERE member_id = ?`, [
     input.memberId,
   ]);
-  const values = presenceValues(input);
-  const written = yield* first(
-    takeoverSql(`VALUES (${values.map(() => "?").join(", ")})`),
-    [...values, ...takeoverParams(input)],
-  );
-  const waiting = yield* first(
-    `SELECT ${WAITING_DELIVERIES_SQL} AS deliveries, ${WAITING_RECEIPTS_SQL} AS receipts`,
-    waitingParams(input),
-  );
+  const written = yield* first(TAKEOVER_VALUES_SQL, [...presenceValues(input), ...takeoverParams(input)]);
+  const waiting = yield* first(WAITING_SQL, waitingParams(input));
   return {
     member,
     seen: false,
