@@ -82,7 +82,10 @@ function signatureRejection(
  * membership and replay the store decides in one round trip (the hello, Store.admitHello).
  * Null when they pass.
  */
-export function verifySigned(request: SignedRequest, deps: Pick<SignedDeps, "now" | "skewMs">): SignedRejection | null {
+export function verifySigned(
+  request: SignedRequest,
+  deps: Pick<SignedDeps, "now" | "skewMs">,
+): SignedRejection | null {
   const verdict = request.verify(deps.now, deps.skewMs);
   return verdict.ok ? null : signatureRejection(verdict.reason, request, deps);
 }

@@ -295,13 +295,18 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       memberId: member.id,
       presenceId,
     });
-    // Then the offline queue drains, then the frames that were pipelined behind the hello; both
-    // skip their store round trip when the admission found nothing and no wake-up came since.
+    // Then the offline queue drains, then the frames that were pipelined behind the hello. On
+    // SQLite both skip their store round trip when the admission found nothing and no wake-up came
+    // since: every write of this process wakes every listener of its store. PostgreSQL keeps them:
+    // a send on another broker whose wake-up went to this identity's previous broker is found only
+    // by a claim made after the admission's commit.
+    const wakeAll = store.kind === "sqlite";
     session.drainer.enable({
-      emptyMailbox: !waiting.deliveries && state.storeWakeups === wakesBefore.deliveries,
+      emptyMailbox: wakeAll && !waiting.deliveries && state.storeWakeups === wakesBefore.deliveries,
     });
     // Receipts of this member's messages that changed while it was away.
-    if (waiting.receipts || state.receipts.wakes !== wakesBefore.receipts) state.receipts.pull(member.id);
+    if (!wakeAll || waiting.receipts || state.receipts.wakes !== wakesBefore.receipts)
+      state.receipts.pull(member.id);
     const held = session.held;
     session.held = [];
     for (const raw of held) processRaw(state, session, raw);

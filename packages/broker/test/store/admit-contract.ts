@@ -92,7 +92,9 @@ export function registerAdmitContract(getStore: () => Store): void {
       const used = input(bob);
       admitted(await store.admitHello(used));
       await store.revokeMember(bob.id, NOW);
-      expect(await store.admitHello({ ...used, presence: { ...used.presence, presenceId: "again" } })).toEqual({
+      expect(
+        await store.admitHello({ ...used, presence: { ...used.presence, presenceId: "again" } }),
+      ).toEqual({
         kind: "revoked",
       });
       const fresh = input(bob);
@@ -128,7 +130,9 @@ export function registerAdmitContract(getStore: () => Store): void {
       expect(await store.admitHello(full)).toEqual({ kind: "capacity" });
       expect(await keyIsFree(full.replayKey)).toBe(true);
       expect(await store.getPresence(bob.id)).toBeNull();
-      admitted(await store.admitHello(input(bob, { capacity: { limit: 3, localOthers: 2, brokersSince: 0 } })));
+      admitted(
+        await store.admitHello(input(bob, { capacity: { limit: 3, localOthers: 2, brokersSince: 0 } })),
+      );
     });
 
     it("replay is answered before capacity", async () => {

@@ -33,7 +33,10 @@ describe.each(STORE_KINDS)("two brokers on one store act as one for connections 
     return { one, two };
   }
 
-  async function connect(broker: TestBroker, member: Member): Promise<Awaited<ReturnType<typeof connectPeer>>> {
+  async function connect(
+    broker: TestBroker,
+    member: Member,
+  ): Promise<Awaited<ReturnType<typeof connectPeer>>> {
     const peer = await connectPeer(broker.wsUrl, member);
     peers.push(peer);
     return peer;
@@ -52,7 +55,11 @@ describe.each(STORE_KINDS)("two brokers on one store act as one for connections 
     expect(metric(one, "connections_taken_over_total")).toBe(1);
     // Broker one's teardown left the row alone: it names the newer connection, online.
     const row = await one.ctx.store.getPresence(bob.memberId);
-    expect(row).toMatchObject({ online: true, presenceId: newer.helloAck.presenceId, brokerId: two.ctx.brokerId });
+    expect(row).toMatchObject({
+      online: true,
+      presenceId: newer.helloAck.presenceId,
+      brokerId: two.ctx.brokerId,
+    });
     expect((await listPeers(a)).find((p) => p.pubkey === bob.pubkey)?.online).toBe(true);
     // The newer connection is the one that gets bob's messages.
     a.send(directSend(alice, bob, "to the newer one"));

@@ -23,7 +23,22 @@ import { PENDING_HOOK_COLUMNS, toMember, toPendingHook, toPresence } from "../sq
 import { notifyTakeoverSql } from "./takeover-notice.js";
 
 /** Casts of PRESENCE_COLUMNS for a SELECT list of parameters (untyped parameters read as text). */
-const PRESENCE_CASTS = ["", "", "", "", "::integer", "", "::boolean", "::bigint", "::bigint", "::bigint", "", "", "::bigint", ""];
+const PRESENCE_CASTS = [
+  "",
+  "",
+  "",
+  "",
+  "::integer",
+  "",
+  "::boolean",
+  "::bigint",
+  "::bigint",
+  "::bigint",
+  "",
+  "",
+  "::bigint",
+  "",
+];
 
 /**
  * Every step is gated on the one before, in the SPEC §3 order: `go` holds the member only when its
@@ -116,7 +131,12 @@ export function* admitHelloPg(
   notice: { channel: string; origin: string },
 ): Op<AdmitOutcome> {
   // Named: its ~5 KB text is sent, parsed and planned once per pooled connection, not per hello.
-  const result = yield { sql: ADMIT_SQL, params: admitParams(input, notice), want: "rows", name: "claudemesh_admit_hello" };
+  const result = yield {
+    sql: ADMIT_SQL,
+    params: admitParams(input, notice),
+    want: "rows",
+    name: "claudemesh_admit_hello",
+  };
   const [row] = result as RawRow[];
   const json = (column: string) => (row?.[column] ?? null) as JsonRow;
   const member = json("member");

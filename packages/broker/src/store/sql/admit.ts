@@ -127,7 +127,8 @@ export function presenceValues(input: AdmitHelloInput): unknown[] {
 }
 
 /** Some broker other than this one has a fresh beat. Parameters: self broker id, brokersSince. */
-export const OTHER_LIVE_BROKER_SQL = "SELECT 1 AS one FROM brokers WHERE broker_id <> ? AND heartbeat_at >= ?";
+export const OTHER_LIVE_BROKER_SQL =
+  "SELECT 1 AS one FROM brokers WHERE broker_id <> ? AND heartbeat_at >= ?";
 
 /**
  * Online connections of other identities in the mesh on other live brokers, counted up to the cap
