@@ -22,6 +22,10 @@ import type {
   RecipientStatusRow,
   RecordReceiptsInput,
   DeliveryListener,
+  HookNotice,
+  HookAnswer,
+  HookNoticeListener,
+  HookAnswerListener,
 } from "./records.js";
 
 export type * from "./records.js";
@@ -227,6 +231,32 @@ export interface Store {
   stashPendingHook(entry: PendingHookStatus): Promise<void>;
   /** Removes and returns the pending hook status for (mesh, pubkey) if received at or after `notBefore`. */
   takePendingHook(meshId: string, pubkey: string, notBefore: number): Promise<PendingHookStatus | null>;
+
+  // hooks for a peer connected to another broker (SPEC §3 status model)
+  /**
+   * Stashes `entry` like stashPendingHook and, in the same write, tells every broker of the store
+   * (`onHookNotices`: this process's listeners after commit; PostgreSQL: a NOTIFY on the shared
+   * channel) so the one holding the member applies it now. Returns the member's presence row read by
+   * that write (null when it has none): the caller waits for an answer only if it names a live
+   * holder that `reachesBroker`.
+   */
+  relayHookStatus(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null>;
+  /** Subscribes to relayed hooks (see relayHookStatus); returns an unsubscribe function. */
+  onHookNotices(listener: HookNoticeListener): () => void;
+  /** Tells the broker `answer.toBrokerId` what became of its relayed hook (PostgreSQL: its own channel). */
+  answerHookStatus(answer: HookAnswer): Promise<void>;
+  /** Subscribes to answers addressed to a broker attached to this store; returns an unsubscribe function. */
+  onHookAnswers(listener: HookAnswerListener): () => void;
+  /**
+   * Whether notices and answers reach `brokerId`: on PostgreSQL every broker of the database; on
+   * SQLite only brokers attached to this very store object (no cross-process notices).
+   */
+  reachesBroker(brokerId: string): boolean;
+  /**
+   * This store serves broker `brokerId`: wake-ups and hook answers addressed to it reach this store's
+   * listeners (PostgreSQL: LISTEN on its own channel too). Call before it accepts connections.
+   */
+  attachBroker(brokerId: string): void;
   /**
    * Adds the member to the channel unless it is already in `maxChannels` (default
    * MAX_CHANNELS_PER_MEMBER) channels; false when the cap refused it (already a member: true).
