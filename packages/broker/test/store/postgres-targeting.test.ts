@@ -3,13 +3,8 @@
 // their answers travel between brokers (shared channel; the waiting broker's own channel).
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  openStore,
-  PostgresStore,
-  type HookAnswer,
-  type HookNotice,
-  type Store,
-} from "../../src/store/index.js";
+import type { PostgresStore } from "../../src/store/index.js";
+import { openStore, type HookAnswer, type HookNotice, type Store } from "../../src/store/index.js";
 import { addMember, makeMesh, message, T0 } from "./fixtures.js";
 import { DATABASE_URL, holdOnline, openIsolated, waitFor } from "./pg-harness.js";
 
