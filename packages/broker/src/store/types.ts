@@ -150,7 +150,10 @@ export interface Store {
    * before `now` (sweepReplayKeys; not counted), so the broker's sweep timer bounds that table.
    */
   sweepMessages(olderThan: number, now?: number): Promise<number>;
-  /** Subscribes to new-delivery wake-ups; returns an unsubscribe function. */
+  /**
+   * Subscribes to new-delivery wake-ups (this process's enqueues; on PostgreSQL also other brokers'
+   * enqueues for recipients online at a broker attached here); returns an unsubscribe function.
+   */
   onDeliveries(listener: DeliveryListener): () => void;
 
   // receipts (SPEC §3): forward-only per (message, recipient), kept for the retention window
