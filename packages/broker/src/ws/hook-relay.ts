@@ -113,6 +113,10 @@ export class HookRelay {
    * A hook relayed by some broker (this one included). Only the broker with the member registered
    * acts: it takes the stashed entry — of brokers and hellos racing for it exactly one gets it — applies
    * it and answers. Every other broker ignores the notice.
+   *
+   * No hook is lost to a hello racing the relay because the hello registers its session (`live`)
+   * before it takes the stashed entry: a notice arriving before the registration finds no session,
+   * but then the hello's own take comes after the stash and finds the entry.
    */
   async noticed(notice: HookNotice): Promise<void> {
     const { store, clock, options, log } = this.state.ctx;
