@@ -244,6 +244,8 @@ export interface Store {
    * holder that `reachesBroker`.
    */
   relayHookStatus(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null>;
+  /** Tells every broker again about a relayed hook (no stash): for a holder that missed the first notice. */
+  noticeHook(notice: HookNotice): Promise<void>;
   /** Subscribes to relayed hooks (see relayHookStatus); returns an unsubscribe function. */
   onHookNotices(listener: HookNoticeListener): () => void;
   /** Tells the broker `answer.toBrokerId` what became of its relayed hook (PostgreSQL: its own channel). */

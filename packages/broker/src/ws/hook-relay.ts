@@ -17,6 +17,11 @@ import type { HubState } from "./state.js";
  * stays stashed for the peer's next connect unless the holder took it meanwhile.
  */
 export const HOOK_ANSWER_TIMEOUT_MS = 1_000;
+/**
+ * Without an answer the notice is sent again this often (no second stash) until the timeout: a
+ * holder whose hello was registering its session, or whose LISTEN was reconnecting, missed it.
+ */
+export const HOOK_RENOTICE_MS = 250;
 /** Most relayed results remembered (see HookRelay.applied). */
 const MAX_REMEMBERED = 10_000;
 
@@ -59,32 +64,36 @@ export class HookRelay {
    * (applied on its next connect) or no answer came.
    */
   async relay(member: MemberRow, request: HookStatusRequest, now: number): Promise<HookResult> {
-    const { store, brokerId, options } = this.state.ctx;
-    const requestId = cryptoLib().randomId();
+    const { store, brokerId, options, log } = this.state.ctx;
+    const notice: HookNotice = {
+      requestId: cryptoLib().randomId(),
+      fromBrokerId: brokerId,
+      memberId: member.id,
+      meshId: member.meshId,
+      pubkey: member.pubkey,
+      status: request.status,
+      at: now,
+    };
     // Registered before the write: an answer may arrive before the write's own reply.
-    const answered = new Promise<HookResult>((resolve) => this.waiting.set(requestId, resolve));
-    let timer: NodeJS.Timeout | undefined;
+    let result: HookResult | null = null;
+    const answered = new Promise<HookResult>((resolve) =>
+      this.waiting.set(notice.requestId, (r) => {
+        result = r;
+        resolve(r);
+      }),
+    );
+    const timers: NodeJS.Timeout[] = [];
     try {
-      const holder = await store.relayHookStatus(
-        {
-          meshId: request.mesh_id,
-          pubkey: request.pubkey,
-          status: request.status,
-          cwd: request.cwd,
-          pid: request.pid,
-          sessionId: request.session_id ?? null,
-          receivedAt: now,
-        },
-        {
-          requestId,
-          fromBrokerId: brokerId,
-          memberId: member.id,
-          meshId: member.meshId,
-          pubkey: member.pubkey,
-          status: request.status,
-          at: now,
-        },
-      );
+      const entry = {
+        meshId: request.mesh_id,
+        pubkey: request.pubkey,
+        status: request.status,
+        cwd: request.cwd,
+        pid: request.pid,
+        sessionId: request.session_id ?? null,
+        receivedAt: now,
+      };
+      const holder = await store.relayHookStatus(entry, notice);
       const holderBroker = holder?.brokerId ?? null;
       const elsewhere =
         holder !== null &&
@@ -94,12 +103,23 @@ export class HookRelay {
         store.reachesBroker(holderBroker);
       if (!elsewhere) return "pending";
       const timeout = new Promise<HookResult>((resolve) => {
-        timer = setTimeout(() => resolve("pending"), HOOK_ANSWER_TIMEOUT_MS);
+        timers.push(setTimeout(() => resolve("pending"), HOOK_ANSWER_TIMEOUT_MS));
       });
+      // Bounded: at most HOOK_ANSWER_TIMEOUT_MS / HOOK_RENOTICE_MS repeats, none after an answer.
+      for (let at = HOOK_RENOTICE_MS; at < HOOK_ANSWER_TIMEOUT_MS; at += HOOK_RENOTICE_MS) {
+        timers.push(
+          setTimeout(() => {
+            if (result !== null) return;
+            store.noticeHook(notice).catch((error: unknown) => {
+              log.warn("ws.hook_renotice_failed", { memberId: member.id, error });
+            });
+          }, at),
+        );
+      }
       return await Promise.race([answered, timeout]);
     } finally {
-      clearTimeout(timer);
-      this.waiting.delete(requestId);
+      for (const timer of timers) clearTimeout(timer);
+      this.waiting.delete(notice.requestId);
     }
   }
 
@@ -114,9 +134,9 @@ export class HookRelay {
    * acts: it takes the stashed entry — of brokers and hellos racing for it exactly one gets it — applies
    * it and answers. Every other broker ignores the notice.
    *
-   * No hook is lost to a hello racing the relay because the hello registers its session (`live`)
-   * before it takes the stashed entry: a notice arriving before the registration finds no session,
-   * but then the hello's own take comes after the stash and finds the entry.
+   * A hello racing the relay: one that registers its session (`live`) before it takes the stashed
+   * entry finds the entry itself when the notice came too early; one that takes the entry first
+   * and registers later gets the repeated notice (HOOK_RENOTICE_MS) once registered.
    */
   async noticed(notice: HookNotice): Promise<void> {
     const { store, clock, options, log } = this.state.ctx;

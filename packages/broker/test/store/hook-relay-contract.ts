@@ -65,9 +65,14 @@ export function registerHookRelayContract(getStore: () => Store): void {
       expect(seen).toEqual([notice()]);
       await new Promise((r) => setTimeout(r, 20));
       expect(stashedWhenTold).toEqual([hook()]);
+      // Told again without a stash: listeners hear it, nothing new is stashed.
+      await store.noticeHook(notice({ requestId: "req-2" }));
+      expect(seen.map((n) => n.requestId)).toEqual(["req-1", "req-2"]);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(stashedWhenTold).toEqual([hook(), null]);
       off();
       await store.relayHookStatus(hook(), notice({ requestId: "req-3" }));
-      expect(seen).toHaveLength(1);
+      expect(seen).toHaveLength(2);
     });
 
     it("an answer to a broker attached to this store reaches its answer listeners; reach follows attachment", async () => {

@@ -162,6 +162,10 @@ describe.skipIf(!DATABASE_URL)("postgres store: targeted wake-ups and relayed ho
     expect(holderRow?.brokerId).toBe("broker-holder");
     await waitFor(() => notices.length > 0);
     expect(notices).toEqual([notice]);
+    // Told again (no stash): every broker hears it once more.
+    await w.sender.noticeHook(notice);
+    await waitFor(() => notices.length > 1);
+    expect(notices).toEqual([notice, notice]);
     const answer: HookAnswer = { requestId: "req-1", toBrokerId: "broker-sender", result: "applied" };
     await w.holder.answerHookStatus(answer);
     // Then one to the bystander, to sequence the check.

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { HookStatusRequest, Status } from "@claudemesh/protocol";
 import { loadCrypto } from "../../src/crypto.js";
 import { resolveOptions } from "../../src/options.js";
-import { applyHookToSession, HookRelay } from "../../src/ws/hook-relay.js";
+import { applyHookToSession, HOOK_RENOTICE_MS, HookRelay } from "../../src/ws/hook-relay.js";
+import { until } from "./support.js";
 import type { HubState } from "../../src/ws/state.js";
 import type { Session } from "../../src/ws/session.js";
 import type {
@@ -24,6 +25,7 @@ function world(options: { taken?: (PendingHookStatus | null)[]; holder?: Presenc
   const taken = [...(options.taken ?? [])];
   const answers: HookAnswer[] = [];
   const relayed: HookNotice[] = [];
+  const renoticed: HookNotice[] = [];
   const applied: { status: Status; at: number }[] = [];
   let takes = 0;
   const outcome: { next: "applied" | "ignored" } = { next: "applied" };
@@ -38,6 +40,9 @@ function world(options: { taken?: (PendingHookStatus | null)[]; holder?: Presenc
     relayHookStatus: async (_entry: PendingHookStatus, n: HookNotice) => {
       relayed.push(n);
       return options.holder ?? null;
+    },
+    noticeHook: async (n: HookNotice) => {
+      renoticed.push(n);
     },
     reachesBroker: () => true,
   };
@@ -65,6 +70,7 @@ function world(options: { taken?: (PendingHookStatus | null)[]; holder?: Presenc
     session,
     answers,
     relayed,
+    renoticed,
     applied,
     outcome,
     takes: () => takes,
@@ -168,6 +174,25 @@ describe("HookRelay", () => {
     w.relay.answered({ requestId: "someone-else", toBrokerId: "broker-self", result: "ignored" });
     w.relay.answered({ requestId, toBrokerId: "broker-self", result: "applied" });
     expect(await result).toBe("applied");
+  });
+
+  it("without an answer the notice is told again (no second stash) until the holder answers, then no more", async () => {
+    const holder = {
+      memberId: member.id,
+      brokerId: "broker-two",
+      online: true,
+      lastSeenAt: NOW,
+    } as PresenceRow;
+    const w = world({ holder });
+    const result = w.relay.relay(member, request, NOW);
+    await until(() => w.renoticed.length > 0);
+    expect(w.relayed).toHaveLength(1);
+    expect(w.renoticed).toEqual([w.relayed[0]]);
+    w.relay.answered({ requestId: w.relayed[0]!.requestId, toBrokerId: "broker-self", result: "applied" });
+    expect(await result).toBe("applied");
+    const told = w.renoticed.length;
+    await new Promise((r) => setTimeout(r, HOOK_RENOTICE_MS * 2));
+    expect(w.renoticed).toHaveLength(told);
   });
 
   it("a session whose hello is still completing keeps the newest hook for right after it", async () => {

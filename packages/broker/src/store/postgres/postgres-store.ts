@@ -334,6 +334,14 @@ export class PostgresStore extends SqlStore {
     return row && row.member_id !== null && row.member_id !== undefined ? toPresence(row) : null;
   }
 
+  /** On the shared channel, like relayHookStatus's notice. */
+  protected override async publishHookNotice(notice: HookNotice): Promise<void> {
+    await this.pool.query("SELECT pg_notify($1, $2)", [
+      this.channel,
+      encodeHookNotice(this.instanceId, notice),
+    ]);
+  }
+
   /** On the waiting broker's own channel. */
   protected override async publishHookAnswer(answer: HookAnswer): Promise<void> {
     const channel = brokerChannel(answer.toBrokerId);

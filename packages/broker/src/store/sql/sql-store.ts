@@ -105,6 +105,8 @@ export abstract class SqlStore implements Store {
     void notice;
     return this.atomic(() => rules.stashHookAndReadPresence(entry, notice.memberId));
   }
+  /** Tells every other broker about a relayed hook (PostgreSQL NOTIFY on the shared channel). */
+  protected async publishHookNotice(_notice: HookNotice): Promise<void> {}
   /** Tells the broker an answer is addressed to, when it is in another process (PostgreSQL NOTIFY). */
   protected async publishHookAnswer(_answer: HookAnswer): Promise<void> {}
   /** A broker was attached (PostgreSQL LISTENs on its channel). */
@@ -489,6 +491,11 @@ export abstract class SqlStore implements Store {
     // After commit, like every wake-up: a hello completing in this process takes the entry now.
     this.hookNotices.emit(notice);
     return holder;
+  }
+
+  async noticeHook(notice: HookNotice): Promise<void> {
+    this.hookNotices.emit(notice);
+    await this.guard(() => this.publishHookNotice(notice));
   }
 
   onHookNotices(listener: HookNoticeListener): () => void {
