@@ -23,9 +23,14 @@ export interface PairRun {
   intervalMs: number;
   window: number;
   payloadBytes: number;
+  /** Where the recipient connects (another broker on the same store); default the server's own URL. */
+  receiverWsUrl?: string;
 }
 
-/** Sends `run.count` direct messages from `a` to `b` on `server`; both role processes are stopped after. */
+/**
+ * Sends `run.count` direct messages from `a` (connected to `server`) to `b` (connected to `server`, or to
+ * `run.receiverWsUrl`); both role processes are stopped after. The CPU column is `server`'s.
+ */
 export async function measurePair(
   server: Server,
   mode: Mode,
@@ -36,7 +41,13 @@ export async function measurePair(
   const sender = startRole("sender");
   const receiver = startRole("receiver");
   try {
-    receiver.send({ type: "setup", mode, wsUrl: server.wsUrl, identity: b, expect: count });
+    receiver.send({
+      type: "setup",
+      mode,
+      wsUrl: run.receiverWsUrl ?? server.wsUrl,
+      identity: b,
+      expect: count,
+    });
     sender.send({
       type: "setup",
       mode,
