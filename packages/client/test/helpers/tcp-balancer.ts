@@ -9,6 +9,9 @@ export interface TcpBalancer {
   port: number;
   /** Which backend port each accepted connection went to, in order. */
   routed: number[];
+  /** New connections wait (accepted, not yet routed) until resume(): a front that holds clients during a switch-over. */
+  hold(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -30,12 +33,14 @@ function tryBackend(port: number): Promise<Socket | null> {
 export async function startTcpBalancer(backendPorts: readonly number[]): Promise<TcpBalancer> {
   const open = new Set<Socket>();
   const routed: number[] = [];
+  let gate: { promise: Promise<void>; open: () => void } | null = null;
   const server: Server = createServer((client) => {
     open.add(client);
     client.pause();
     client.on("error", () => client.destroy());
     client.once("close", () => open.delete(client));
     void (async () => {
+      await gate?.promise;
       for (const port of backendPorts) {
         if (client.destroyed) return;
         const backend = await tryBackend(port);
@@ -69,8 +74,18 @@ export async function startTcpBalancer(backendPorts: readonly number[]): Promise
     url: `http://127.0.0.1:${port}`,
     port,
     routed,
+    hold() {
+      let release = (): void => undefined;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      gate ??= { promise, open: release };
+    },
+    resume() {
+      gate?.open();
+      gate = null;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        gate?.open();
         for (const socket of open) socket.destroy();
         server.close(() => resolve());
       }),
