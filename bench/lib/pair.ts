@@ -9,6 +9,9 @@ import { rate, summarize, type LatencySummary } from "./stats.js";
 export interface PairResult {
   oneWay: LatencySummary;
   ack: LatencySummary;
+  /** The raw samples behind `oneWay` and `ack` (ms), for pooling several runs. */
+  oneWaySamples: number[];
+  ackSamples: number[];
   ackedPerSec: number;
   deliveredPerSec: number;
   duplicates: number;
@@ -77,10 +80,14 @@ export async function measurePair(
       duplicates: number;
     }>("done", 600_000);
     const cpuAfter = await cpuMicros(server.role);
-    const oneWay = Object.entries(got.recvTimes).map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN));
+    const oneWay = Object.entries(got.recvTimes)
+      .map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN))
+      .filter((v) => Number.isFinite(v));
     return {
-      oneWay: summarize(oneWay.filter((v) => Number.isFinite(v))),
+      oneWay: summarize(oneWay),
       ack: summarize(sent.ackLatencies),
+      oneWaySamples: oneWay,
+      ackSamples: sent.ackLatencies,
       ackedPerSec: rate(count, sent.lastAck - sent.firstSend),
       deliveredPerSec: rate(count, got.lastRecv - sent.firstSend),
       duplicates: got.duplicates,
