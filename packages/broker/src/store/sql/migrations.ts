@@ -260,12 +260,14 @@ export const MIGRATIONS: readonly Migration[] = [
     // and look-alikes folded), and a unique index over (mesh_id, name_key) answers "is it taken"
     // with an indexed lookup — and makes two members with one skeleton impossible even when joins
     // race on different brokers. Revoked members keep their keys (their names stay taken). The
-    // peers list pages in (created_at, id) order on members_mesh_created.
+    // peers list pages in (created_at, id) order on members_mesh_created, and reads the channels
+    // of a page's members on channel_members_member.
     statements: () => [`ALTER TABLE members ADD COLUMN name_key TEXT`],
     backfill: backfillNameKeys,
     after: () => [
       `CREATE UNIQUE INDEX members_mesh_name_key ON members (mesh_id, name_key)`,
       `CREATE INDEX members_mesh_created ON members (mesh_id, created_at, id)`,
+      `CREATE INDEX channel_members_member ON channel_members (member_id)`,
     ],
   },
 ];
