@@ -65,7 +65,7 @@ export function pickFreeName(
 }
 
 /** Candidate suffixes probed per indexed lookup; each further round probes twice as many. */
-const FIRST_PROBE_BATCH = 8;
+const FIRST_PROBE_BATCH = 64;
 /** The largest batch: keeps one lookup far below either store's parameter limit. */
 const MAX_PROBE_BATCH = 512;
 
