@@ -392,7 +392,9 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
   async listPeersPage(
     options: { limit?: number | undefined; after?: string | undefined } = {},
   ): Promise<PeersPage> {
-    const frame = await this.requests.request("peers", (id) => listPeersFrame(id, options.limit, options.after));
+    const frame = await this.requests.request("peers", (id) =>
+      listPeersFrame(id, options.limit, options.after),
+    );
     return { peers: frame.peers, next: frame.next ?? null };
   }
 

@@ -12,9 +12,16 @@ export interface PeersPage {
 export const DEFAULT_MAX_PEERS = 10_000;
 
 /** The list_peers frame for one page; throws `invalid_argument` for a limit the broker would refuse. */
-export function listPeersFrame(id: string, limit: number | undefined, after: string | undefined): ClientFrame {
+export function listPeersFrame(
+  id: string,
+  limit: number | undefined,
+  after: string | undefined,
+): ClientFrame {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_PEERS_PAGE)) {
-    throw new ClientError("invalid_argument", `limit must be a whole number from 1 to ${MAX_PEERS_PAGE}, not ${limit}`);
+    throw new ClientError(
+      "invalid_argument",
+      `limit must be a whole number from 1 to ${MAX_PEERS_PAGE}, not ${limit}`,
+    );
   }
   return {
     type: "list_peers",

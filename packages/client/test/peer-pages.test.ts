@@ -16,7 +16,9 @@ afterEach(() => {
 async function answer(socket: FakeSocket, start: number, count: number, next?: string) {
   await tick();
   const request = socket.framesOfType("list_peers").at(-1);
-  const peers = Array.from({ length: count }, (_, i) => peer(`${start + i}`.padStart(64, "0"), `p${start + i}`));
+  const peers = Array.from({ length: count }, (_, i) =>
+    peer(`${start + i}`.padStart(64, "0"), `p${start + i}`),
+  );
   socket.receive({ type: "peers", id: request?.id, peers, ...(next === undefined ? {} : { next }) });
   return request;
 }

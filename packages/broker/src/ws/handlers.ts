@@ -214,7 +214,15 @@ async function handleListPeers(state: HubState, session: Session, frame: ListPee
     if (local.online || !stored || !isOnline(stored, now, timings))
       presence.set(member.id, state.presence.toRow(local));
   }
-  const peers = buildPeerList({ viewer: me, members, presence, channelsByMember, parentPubkeys, now, timings });
+  const peers = buildPeerList({
+    viewer: me,
+    members,
+    presence,
+    channelsByMember,
+    parentPubkeys,
+    now,
+    timings,
+  });
   // claudemesh extension (docs/PROTOCOL.md): the viewer's own entry says what its status holds back.
   const self = peers.find((p) => p.pubkey === me.pubkey);
   if (self && session.peer) {
@@ -223,6 +231,8 @@ async function handleListPeers(state: HubState, session: Session, frame: ListPee
   }
   const last = members[members.length - 1];
   session.send(
-    page.more && last ? { type: "peers", id: frame.id, peers, next: last.id } : { type: "peers", id: frame.id, peers },
+    page.more && last
+      ? { type: "peers", id: frame.id, peers, next: last.id }
+      : { type: "peers", id: frame.id, peers },
   );
 }

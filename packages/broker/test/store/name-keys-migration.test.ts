@@ -28,13 +28,9 @@ it("backfills name_key in creation order, leaves later twins NULL, and keeps nam
     s.want === "rows" ? raw.prepare(s.sql).all(...s.params) : raw.prepare(s.sql).run(...s.params).changes;
   for (const migration of MIGRATIONS.filter((m) => m.version < (NAME_KEYS?.version ?? 0)))
     driveSync(applyMigration(sqliteDialect, migration, T0), execute);
-  raw.prepare("INSERT INTO meshes (id, slug, name, owner_member_id, created_at) VALUES (?, ?, ?, ?, ?)").run(
-    "mesh_a",
-    "a",
-    "A",
-    "m1",
-    T0,
-  );
+  raw
+    .prepare("INSERT INTO meshes (id, slug, name, owner_member_id, created_at) VALUES (?, ?, ?, ?, ?)")
+    .run("mesh_a", "a", "A", "m1", T0);
   const member = raw.prepare(
     `INSERT INTO members (id, mesh_id, pubkey, display_name, role, created_at, revoked_at)
      VALUES (?, 'mesh_a', ?, ?, 'member', ?, ?)`,

@@ -70,7 +70,12 @@ describe.each(STORE_KINDS)("list_peers pages (%s)", (kind) => {
     expect(new Set(pubkeys).size).toBe(pubkeys.length);
     // Everyone once; the late joiners (created after the first page was read) come last.
     expect(seen.map((p) => p.displayName).sort()).toEqual([...names, "p1-agent", "late1", "late2"].sort());
-    expect(seen.slice(-2).map((p) => p.displayName).sort()).toEqual(["late1", "late2"]);
+    expect(
+      seen
+        .slice(-2)
+        .map((p) => p.displayName)
+        .sort(),
+    ).toEqual(["late1", "late2"]);
     expect(pages).toBe(3);
     expect(seen.find((p) => p.pubkey === agent.pubkey)?.parent).toBe(members[1]!.pubkey);
     // The agent's parent is on another page than a page of one would put it: still named.
@@ -91,7 +96,14 @@ describe.each(STORE_KINDS)("list_peers pages (%s)", (kind) => {
     const rows = Array.from({ length: extra }, (_, i) => ({
       sql: `INSERT INTO members (id, mesh_id, pubkey, display_name, name_key, role, created_at)
             VALUES (?, ?, ?, ?, ?, 'member', ?)`,
-      params: [`mem_${randomUUID()}`, owner.meshId, randomBytes(32).toString("hex"), `m${i}`, `m${i}`, Date.now() + i],
+      params: [
+        `mem_${randomUUID()}`,
+        owner.meshId,
+        randomBytes(32).toString("hex"),
+        `m${i}`,
+        `m${i}`,
+        Date.now() + i,
+      ],
     }));
     await rawStore(broker.store, rows);
     const peer = await connectPeer(broker.wsUrl, owner);

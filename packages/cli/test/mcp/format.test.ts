@@ -158,7 +158,12 @@ describe("mcp instructions", () => {
 describe("mcp format - list_peers bound", () => {
   const many = (n: number, youAt: number) =>
     Array.from({ length: n }, (_, i) =>
-      peer({ memberId: `m${i}`, displayName: `peer${i}`, pubkey: i.toString(16).padStart(64, "0"), you: i === youAt }),
+      peer({
+        memberId: `m${i}`,
+        displayName: `peer${i}`,
+        pubkey: i.toString(16).padStart(64, "0"),
+        you: i === youAt,
+      }),
     );
 
   it(`shows at most ${MAX_LISTED_PEERS} peers per mesh, keeps your own entry and says how many it left out`, () => {

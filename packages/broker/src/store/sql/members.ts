@@ -103,7 +103,11 @@ function* takenKeys(meshId: string, keys: readonly string[]): Op<Set<string>> {
 function* uniqueDisplayName(meshId: string, wanted: string): Op<string> {
   const wantedKey = displayNameSkeleton(wanted);
   if ((yield* takenKeys(meshId, [wantedKey])).size === 0) return wanted;
-  for (let from = 2, count = FIRST_PROBE_BATCH; ; from += count, count = Math.min(count * 2, MAX_PROBE_BATCH)) {
+  for (
+    let from = 2, count = FIRST_PROBE_BATCH;
+    ;
+    from += count, count = Math.min(count * 2, MAX_PROBE_BATCH)
+  ) {
     const candidates = suffixedNames(wanted, from, count);
     const taken = yield* takenKeys(meshId, candidates.map(displayNameSkeleton));
     const free = candidates.find((name) => !taken.has(displayNameSkeleton(name)));
