@@ -271,10 +271,27 @@ export interface Store {
   listChannelMembers(meshId: string, channel: string): Promise<string[]>;
   /** channel names by member id, for list_peers. */
   listChannelsByMember(meshId: string): Promise<Map<string, string[]>>;
+  /**
+   * One page of list_peers (SPEC §3): up to `limit` active (non-revoked) members in join order
+   * ((created_at, id)) after the member `after` (null: from the first), read on indexes. Null when
+   * `after` is not a member of the mesh.
+   */
+  listPeersPage(meshId: string, page: { after: string | null; limit: number }): Promise<PeersPage | null>;
 
   // audit
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(meshId: string, limit: number): Promise<AuditEntry[]>;
+}
+
+/** One list_peers page as stored: the members and, for exactly those, what their entries show. */
+export interface PeersPage {
+  members: MemberRow[];
+  /** parent member id → its pubkey, for the agents on the page. */
+  parentPubkeys: Map<string, string>;
+  presence: PresenceRow[];
+  channelsByMember: Map<string, string[]>;
+  /** True when more active members follow the last one on the page. */
+  more: boolean;
 }
 
 /** Thrown by enrollAgent when the parent already has `maxAgents` active agents (SPEC §7). */

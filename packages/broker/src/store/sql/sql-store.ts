@@ -12,6 +12,7 @@ import {
   type NewMessage,
   type StoredEnvelope,
   type PendingHookStatus,
+  type PeersPage,
   type PresenceRow,
   type ReceiptChange,
   type RecipientStatusRow,
@@ -36,6 +37,7 @@ import * as brokers from "./brokers.js";
 import * as groupAcks from "./group-acks.js";
 import { sweepBodiesStep } from "./group-bodies.js";
 import * as inspect from "./inspect.js";
+import { listPeersPage } from "./peers-page.js";
 import * as receipts from "./receipts.js";
 import * as replayKeys from "./replay-keys.js";
 import * as rules from "./rules.js";
@@ -542,6 +544,10 @@ export abstract class SqlStore implements Store {
 
   listChannelsByMember(meshId: string): Promise<Map<string, string[]>> {
     return this.direct(rules.listChannelsByMember(meshId));
+  }
+
+  listPeersPage(meshId: string, page: { after: string | null; limit: number }): Promise<PeersPage | null> {
+    return this.direct(listPeersPage(meshId, page));
   }
 
   // ------------------------------------------------------------ audit
