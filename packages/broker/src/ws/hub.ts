@@ -24,8 +24,9 @@ export function createHub(ctx: BrokerContext): Hub {
   let unsubscribeReceipts: (() => void) | null = null;
   let unsubscribeRevocations: (() => void) | null = null;
   let shuttingDown: Promise<void> | null = null;
-  // A tick spreads over many event-loop turns; one still running when the next is due lets that one pass.
-  let ticking: Promise<void> | null = null;
+  // The tick's store phase (presence heartbeat, revocation check) spreads over many event-loop turns;
+  // one still running when the next tick is due (a slow store) lets that tick's pass.
+  let storeBeat: Promise<void> | null = null;
   // SPEC §3 "Leases die with their holder": this broker's beat, and the release of gone brokers' leases.
   const heartbeat = new BrokerHeartbeat(ctx);
 
@@ -50,10 +51,11 @@ export function createHub(ctx: BrokerContext): Hub {
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
       // Revocations committed by this broker's revoke route (synchronously, before it answers) or another broker.
       unsubscribeRevocations = store.onRevocations((memberIds) => state.revocation.revoked(memberIds));
-      const tick = (): void => {
-        ticking ??= livenessTick(state).finally(() => (ticking = null));
+      const tick = async (): Promise<void> => {
+        await pingAll(state);
+        storeBeat ??= storePhase(state).finally(() => (storeBeat = null));
       };
-      timers.push(setInterval(tick, options.pingIntervalMs));
+      timers.push(setInterval(() => void tick(), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
       ctx.metrics.set("connections_active", 0);
@@ -66,7 +68,7 @@ export function createHub(ctx: BrokerContext): Hub {
         unsubscribe?.();
         unsubscribeReceipts?.();
         unsubscribeRevocations?.();
-        await ticking;
+        await storeBeat;
         await shutdown(state);
         await heartbeat.stop();
       })();
@@ -75,13 +77,15 @@ export function createHub(ctx: BrokerContext): Hub {
   };
 }
 
-/**
- * Ping every live socket; drop those silent past `deadAfterMs` (SPEC §3 Liveness, close 4004);
- * re-write live presence rows (heartbeat for other brokers); close connections of revoked members.
- * Every phase is sliced (PING_SLICE sockets, HEARTBEAT_CHUNK presence rows, REVOCATION_CHECK_CHUNK
- * ids per event-loop turn), so its cost per turn does not grow with the number of connections.
+/*
+ * The liveness tick, every pingIntervalMs: pingAll, then storePhase (skipped while the previous one
+ * still runs). Every part is sliced (PING_SLICE sockets, HEARTBEAT_CHUNK presence rows,
+ * REVOCATION_CHECK_CHUNK ids per event-loop turn), so its cost per turn does not grow with the
+ * number of connections.
  */
-async function livenessTick(state: HubState): Promise<void> {
+
+/** Ping every socket; drop those silent past `deadAfterMs` (SPEC §3 Liveness, close 4004). In memory only. */
+async function pingAll(state: HubState): Promise<void> {
   const { clock, options, metrics, log } = state.ctx;
   const now = clock.now();
   await forEachInSlices([...state.sockets], PING_SLICE, (session) => {
@@ -100,6 +104,14 @@ async function livenessTick(state: HubState): Promise<void> {
     }
   });
   state.replay.prune(now);
+}
+
+/**
+ * Re-write live presence rows (heartbeat for other brokers); close connections of revoked members
+ * (the periodic check).
+ */
+async function storePhase(state: HubState): Promise<void> {
+  const { log } = state.ctx;
   try {
     await state.presence.heartbeat();
     await state.revocation.checkLive();
