@@ -7,15 +7,7 @@ import type { HookResult, Hub } from "../hub-api.js";
 import { acceptConnection, teardown } from "./connection.js";
 import { createHubState, wakeRecipients, type HubState } from "./state.js";
 import { BrokerHeartbeat } from "./broker-heartbeat.js";
-import { forEachInSlices } from "./slices.js";
-
-/**
- * Sockets pinged (or found dead) per event-loop turn: the tick never holds the loop for all of them
- * at once (each ping is a socket write, tens of µs on a loaded machine).
- */
-export const PING_SLICE = 100;
-/** A dead socket that does not answer our close frame is cut this much later. */
-const TERMINATE_AFTER_CLOSE_MS = 2_000;
+import { livenessSettled, livenessTick } from "./liveness.js";
 
 export function createHub(ctx: BrokerContext): Hub {
   const state = createHubState(ctx);
@@ -24,9 +16,6 @@ export function createHub(ctx: BrokerContext): Hub {
   let unsubscribeReceipts: (() => void) | null = null;
   let unsubscribeRevocations: (() => void) | null = null;
   let shuttingDown: Promise<void> | null = null;
-  // The tick's store phase (presence heartbeat, revocation check) spreads over many event-loop turns;
-  // one still running when the next tick is due (a slow store) lets that tick's pass.
-  let storeBeat: Promise<void> | null = null;
   // SPEC §3 "Leases die with their holder": this broker's beat, and the release of gone brokers' leases.
   const heartbeat = new BrokerHeartbeat(ctx);
 
@@ -51,11 +40,7 @@ export function createHub(ctx: BrokerContext): Hub {
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
       // Revocations committed by this broker's revoke route (synchronously, before it answers) or another broker.
       unsubscribeRevocations = store.onRevocations((memberIds) => state.revocation.revoked(memberIds));
-      const tick = async (): Promise<void> => {
-        await pingAll(state);
-        storeBeat ??= storePhase(state).finally(() => (storeBeat = null));
-      };
-      timers.push(setInterval(() => void tick(), options.pingIntervalMs));
+      timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
       ctx.metrics.set("connections_active", 0);
@@ -68,56 +53,12 @@ export function createHub(ctx: BrokerContext): Hub {
         unsubscribe?.();
         unsubscribeReceipts?.();
         unsubscribeRevocations?.();
-        await storeBeat;
         await shutdown(state);
         await heartbeat.stop();
       })();
       return shuttingDown;
     },
   };
-}
-
-/*
- * The liveness tick, every pingIntervalMs: pingAll, then storePhase (skipped while the previous one
- * still runs). Every part is sliced (PING_SLICE sockets, HEARTBEAT_CHUNK presence rows,
- * REVOCATION_CHECK_CHUNK ids per event-loop turn), so its cost per turn does not grow with the
- * number of connections.
- */
-
-/** Ping every socket; drop those silent past `deadAfterMs` (SPEC §3 Liveness, close 4004). In memory only. */
-async function pingAll(state: HubState): Promise<void> {
-  const { clock, options, metrics, log } = state.ctx;
-  const now = clock.now();
-  await forEachInSlices([...state.sockets], PING_SLICE, (session) => {
-    if (now - session.lastSeenAt > options.deadAfterMs) {
-      metrics.inc("dead_peers_total");
-      log.info("ws.dead_peer", {
-        conn: session.connId,
-        memberId: session.member?.id,
-        silentMs: now - session.lastSeenAt,
-      });
-      session.close(CLOSE_CODES.deadPeer, "dead_peer: no frame or pong within the liveness window");
-      setTimeout(() => session.socket.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
-      void teardown(state, session);
-    } else if (session.isOpen) {
-      session.socket.ping();
-    }
-  });
-  state.replay.prune(now);
-}
-
-/**
- * Re-write live presence rows (heartbeat for other brokers); close connections of revoked members
- * (the periodic check).
- */
-async function storePhase(state: HubState): Promise<void> {
-  const { log } = state.ctx;
-  try {
-    await state.presence.heartbeat();
-    await state.revocation.checkLive();
-  } catch (error) {
-    log.error("ws.liveness_tick_failed", { error });
-  }
 }
 
 /**
@@ -184,6 +125,7 @@ async function applyHookStatus(state: HubState, request: HookStatusRequest): Pro
  */
 async function shutdown(state: HubState): Promise<void> {
   const { store, clock, brokerId, log } = state.ctx;
+  await livenessSettled(state);
   const sessions = [...state.sockets];
   await Promise.all(sessions.map((session) => session.sendChain));
   await state.committer.flush();

@@ -2,6 +2,7 @@
 import type { Status, StatusSource } from "@claudemesh/protocol";
 import type { MemberRow, PresenceRow, Store } from "../store/types.js";
 import type { BrokerOptions, Clock, Logger } from "../context.js";
+import { forEachChunk } from "./slices.js";
 import {
   applyStatus,
   effectiveStatus,
@@ -10,10 +11,6 @@ import {
   type StatusRecord,
 } from "../core/status.js";
 import { isHeld, isOnline, type PeerViewTimings } from "../core/peers.js";
-import { forEachChunk } from "./slices.js";
-
-/** Presence rows per heartbeat write (one multi-row upsert statement; one write per event-loop turn). */
-export const HEARTBEAT_CHUNK = 200;
 
 /** What this broker knows about one peer it serves now or held within the grace. */
 export interface LocalPeer {
@@ -55,6 +52,9 @@ export function viewTimings(options: BrokerOptions): PeerViewTimings {
     staleOnlineMs: options.deadAfterMs + 2 * options.pingIntervalMs,
   };
 }
+
+/** Presence rows per heartbeat write (one multi-row upsert statement; one write per event-loop turn). */
+export const HEARTBEAT_CHUNK = 100;
 
 /**
  * Owns the LocalPeer records. Every change goes through here so that the persisted row (read by
