@@ -9,6 +9,8 @@ import type { HubState } from "./state.js";
  * at once (each ping is a socket write, tens of µs on a loaded machine).
  */
 export const PING_SLICE = 100;
+/** Remembered hello signatures looked at per event-loop turn when the expired ones are dropped. */
+const REPLAY_PRUNE_SLICE = 5_000;
 /** A dead socket that does not answer our close frame is cut this much later. */
 const TERMINATE_AFTER_CLOSE_MS = 2_000;
 
@@ -52,7 +54,7 @@ async function pingAll(state: HubState): Promise<void> {
       session.socket.ping();
     }
   });
-  state.replay.prune(now);
+  await state.replay.pruneInSlices(now, REPLAY_PRUNE_SLICE);
 }
 
 /** Re-writes live presence rows (heartbeat for other brokers); closes connections of revoked members. */
