@@ -9,6 +9,9 @@ import { rate, summarize, type LatencySummary } from "./stats.js";
 export interface PairResult {
   oneWay: LatencySummary;
   ack: LatencySummary;
+  /** The raw samples behind `oneWay` and `ack` (ms), for pooling several runs. */
+  oneWaySamples: number[];
+  ackSamples: number[];
   ackedPerSec: number;
   deliveredPerSec: number;
   duplicates: number;
@@ -23,9 +26,14 @@ export interface PairRun {
   intervalMs: number;
   window: number;
   payloadBytes: number;
+  /** Where the recipient connects (another broker on the same store); default the server's own URL. */
+  receiverWsUrl?: string;
 }
 
-/** Sends `run.count` direct messages from `a` to `b` on `server`; both role processes are stopped after. */
+/**
+ * Sends `run.count` direct messages from `a` (connected to `server`) to `b` (connected to `server`, or to
+ * `run.receiverWsUrl`); both role processes are stopped after. The CPU column is `server`'s.
+ */
 export async function measurePair(
   server: Server,
   mode: Mode,
@@ -36,7 +44,13 @@ export async function measurePair(
   const sender = startRole("sender");
   const receiver = startRole("receiver");
   try {
-    receiver.send({ type: "setup", mode, wsUrl: server.wsUrl, identity: b, expect: count });
+    receiver.send({
+      type: "setup",
+      mode,
+      wsUrl: run.receiverWsUrl ?? server.wsUrl,
+      identity: b,
+      expect: count,
+    });
     sender.send({
       type: "setup",
       mode,
@@ -66,10 +80,14 @@ export async function measurePair(
       duplicates: number;
     }>("done", 600_000);
     const cpuAfter = await cpuMicros(server.role);
-    const oneWay = Object.entries(got.recvTimes).map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN));
+    const oneWay = Object.entries(got.recvTimes)
+      .map(([id, t]) => t - (sent.sendTimes[id] ?? Number.NaN))
+      .filter((v) => Number.isFinite(v));
     return {
-      oneWay: summarize(oneWay.filter((v) => Number.isFinite(v))),
+      oneWay: summarize(oneWay),
       ack: summarize(sent.ackLatencies),
+      oneWaySamples: oneWay,
+      ackSamples: sent.ackLatencies,
       ackedPerSec: rate(count, sent.lastAck - sent.firstSend),
       deliveredPerSec: rate(count, got.lastRecv - sent.firstSend),
       duplicates: got.duplicates,

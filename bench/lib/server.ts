@@ -18,6 +18,43 @@ export interface Server {
   cleanup: () => Promise<void>;
 }
 
+/** A fresh store for the broker: a SQLite file in a temp dir, or a new PostgreSQL database (dropped by `cleanup`). */
+export async function createStoreTarget(
+  target: "sqlite" | "postgres",
+): Promise<{ db: string; cleanup: () => Promise<void> }> {
+  if (target === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "claudemesh-bench-"));
+    return { db: join(dir, "bench.db"), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const base = process.env.DATABASE_URL as string;
+  const name = `claudemesh_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    db: url.toString(),
+    cleanup: async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Starts one broker process on `db` (its own port on 127.0.0.1); `cleanup` is left to whoever made the store. */
+export async function startBrokerOn(
+  db: string,
+  brokerOptions: Record<string, unknown> = {},
+): Promise<Omit<Server, "cleanup">> {
+  const role = startRole("broker", [db, JSON.stringify(brokerOptions)]);
+  const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
+  return { role, ...ready };
+}
+
 /** Starts `target`; `brokerOptions` (broker only) are passed to startBroker on top of the bench defaults. */
 export async function startServer(
   target: Target,
@@ -28,32 +65,8 @@ export async function startServer(
     const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
     return { role, ...ready, cleanup: async () => {} };
   }
-  let db: string;
-  let cleanup: () => Promise<void>;
-  if (target === "sqlite") {
-    const dir = mkdtempSync(join(tmpdir(), "claudemesh-bench-"));
-    db = join(dir, "bench.db");
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const base = process.env.DATABASE_URL as string;
-    const name = `claudemesh_bench_${process.pid}_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    db = url.toString();
-    cleanup = async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
-  const role = startRole("broker", [db, JSON.stringify(brokerOptions)]);
-  const ready = await role.next<{ type: "ready"; httpUrl: string; wsUrl: string }>("ready");
-  return { role, ...ready, cleanup };
+  const { db, cleanup } = await createStoreTarget(target);
+  return { ...(await startBrokerOn(db, brokerOptions)), cleanup };
 }
 
 /** `count` identities: members of one new mesh on the broker, or bare keypairs for the relay. */

@@ -1,12 +1,17 @@
 // Load check: N peers in a ring, each sends M messages to the next; verifies 100% delivery, no duplicate, per-sender order.
+// With `wsUrls` peer i connects to wsUrls[i % n] (brokers on one store: every ring hop crosses brokers when n > 1).
 import { decryptDirect, encryptDirect } from "@claudemesh/crypto";
 import { awaitCommand, report } from "../lib/child.js";
 import type { BenchIdentity } from "../lib/mesh.js";
-import { connectPeer, type WirePeer } from "../lib/peer.js";
+import { connectPeer, type Mode, type WirePeer } from "../lib/peer.js";
 
 interface Setup {
   type: "setup";
+  /** Default "broker"; "relay" runs the same ring through the raw-ws relay baseline. */
+  mode?: Mode;
   wsUrl: string;
+  /** When given, peers are spread over these servers round-robin instead of all on `wsUrl`. */
+  wsUrls?: string[];
   identities: BenchIdentity[];
   perPeer: number;
   window: number;
@@ -15,7 +20,9 @@ interface Setup {
 const setup = await awaitCommand<Setup>("setup");
 const ids = setup.identities;
 const peers: WirePeer[] = [];
-for (const identity of ids) peers.push(await connectPeer("broker", setup.wsUrl, identity));
+const urls = setup.wsUrls && setup.wsUrls.length > 0 ? setup.wsUrls : [setup.wsUrl];
+for (const [i, identity] of ids.entries())
+  peers.push(await connectPeer(setup.mode ?? "broker", urls[i % urls.length] as string, identity));
 
 const total = ids.length * setup.perPeer;
 let received = 0;

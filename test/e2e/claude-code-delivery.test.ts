@@ -53,6 +53,8 @@ interface AgentOptions {
   hooks?: boolean;
   settings?: Record<string, unknown>;
   mcpEnv?: Record<string, string>;
+  /** Start in this existing home (the same user and project, a new Claude Code session) instead of a new one. */
+  home?: ScratchHome;
 }
 
 /** A scratch Claude Code home whose MCP server is `claudemesh mcp --name <name>` for `person`'s config dir. */
@@ -63,6 +65,7 @@ async function agentHome(options: AgentOptions): Promise<{ home: ScratchHome; ap
     permissions: { allow: ["mcp__claudemesh"] },
     ...options.settings,
   };
+  if (options.home) return { home: options.home, api };
   const withHooks = options.hooks
     ? addClaudemeshHooks(settings as never, `${process.execPath} ${CLI_BIN}`)
     : settings;
@@ -225,15 +228,22 @@ describe("claude code - exactly once across routes, restarts and redelivery", ()
       expect(JSON.stringify(toolResults(checked.body))).toContain("No new messages.");
       expect(timesInContext(first.api, `| ${m1}`)).toBe(1);
 
-      // A new Claude Code (and MCP server) on the same agent identity, and a broker restart (kill -9):
-      // the ledger on disk keeps m1 out; m2 arrives once.
+      // A new Claude Code session (and MCP server) of the same user and project on the same agent
+      // identity, and a broker restart (kill -9): the ledger on disk — or, when the first server was
+      // stopped before it saw the transcript confirm m1, that transcript — keeps m1 out; m2 arrives once.
       await first.session.stop();
       await mesh.restartBroker();
       // Sent while beta is away: queued on the broker, then delivered and shown once beta is back.
       const m2 = unique("second message");
       const away = await runCli(["send", "beta", m2, "--wait-shown", "1"], mesh.env("alice"), 30_000);
       expect(away.stdout).toMatch(/not shown within 1s: 1 queued/);
-      const second = await printAgent({ person: "bob", name: "beta", script: scriptB, hooks: true });
+      const second = await printAgent({
+        person: "bob",
+        name: "beta",
+        script: scriptB,
+        hooks: true,
+        home: first.home,
+      });
       await second.api.waitForRequest(carrying(`| ${m2}`), 60_000);
       second.session.sendUserTurn("check now");
       await second.api.waitForRequest((r) => r.kind === "main" && endsWithToolResult(r.body), 60_000);

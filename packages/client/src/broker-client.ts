@@ -14,6 +14,7 @@ import { CLOSE_WAIT_MS, Connection } from "./connection.js";
 import { ClientError } from "./errors.js";
 import { fanoutRecipients } from "./fanout.js";
 import { InboundPipeline } from "./inbound.js";
+import { collectPeers, DEFAULT_MAX_PEERS, listPeersFrame, type PeersPage } from "./peer-pages.js";
 import { PresenceSettings } from "./presence-settings.js";
 import { ReceiptQueue } from "./receipts.js";
 import { Requests } from "./requests.js";
@@ -30,6 +31,7 @@ import type {
 } from "./types.js";
 
 export type { SendOptions } from "./send-pump.js";
+export { DEFAULT_MAX_PEERS, type PeersPage } from "./peer-pages.js";
 export {
   DEFAULT_DEDUP_MAX,
   DEFAULT_MAX_MISMATCH_RETRIES,
@@ -184,7 +186,8 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
     this.receipts = new ReceiptQueue(link, this.opts.receiptBacklogMax, (error) => this.emitError(error));
     this.presence = new PresenceSettings({
       link,
-      barrier: () => this.requests.request("peers", (id) => ({ type: "list_peers", id }), true),
+      // The smallest reply the broker can give: only its ordering matters, not the peers.
+      barrier: () => this.requests.request("peers", (id) => ({ type: "list_peers", id, limit: 1 }), true),
       stopped: () => (this.conn.state === "closed" ? this.conn.closedReason() : null),
     });
   }
@@ -365,10 +368,34 @@ export class BrokerClient extends EventEmitter<BrokerClientEvents> {
 
   // ------------------------------------------------------------------ requests
 
-  /** The mesh's peers as the broker sees them now (SPEC §3 list_peers); includes this session. */
-  async listPeers(): Promise<Peer[]> {
-    const frame = await this.requests.request("peers", (id) => ({ type: "list_peers", id }));
-    return frame.peers;
+  /**
+   * The mesh's peers as the broker sees them now (SPEC §3 list_peers); includes this session.
+   * Pages through the broker's replies and stops after `max` peers (default DEFAULT_MAX_PEERS);
+   * listPeersBounded says whether it stopped early.
+   */
+  async listPeers(options: { max?: number } = {}): Promise<Peer[]> {
+    return (await this.listPeersBounded(options.max ?? DEFAULT_MAX_PEERS)).peers;
+  }
+
+  /** Up to `max` peers in join order; `truncated` is true when the mesh has more. */
+  listPeersBounded(max: number): Promise<{ peers: Peer[]; truncated: boolean }> {
+    return collectPeers((limit, after) => this.listPeersPage({ limit, after }), max);
+  }
+
+  /**
+   * One list_peers reply (claudemesh extension, docs/PROTOCOL.md): up to `limit` peers (1 to
+   * MAX_PEERS_PAGE; omitted: the broker's default, DEFAULT_PEERS_PAGE) after the cursor `after`
+   * (the `next` of the previous page); `next` is null on the last page. Rejects with
+   * `invalid_argument` for a bad limit, with the wire code `malformed` for a cursor the broker
+   * does not know.
+   */
+  async listPeersPage(
+    options: { limit?: number | undefined; after?: string | undefined } = {},
+  ): Promise<PeersPage> {
+    const frame = await this.requests.request("peers", (id) =>
+      listPeersFrame(id, options.limit, options.after),
+    );
+    return { peers: frame.peers, next: frame.next ?? null };
   }
 
   /**

@@ -9,6 +9,8 @@ export {
   BrokerClient,
   DEFAULT_DEDUP_MAX,
   DEFAULT_MAX_MISMATCH_RETRIES,
+  DEFAULT_MAX_PEERS,
+  type PeersPage,
   type BrokerClientConfig,
   type BrokerClientEvents,
   type BrokerClientOptions,

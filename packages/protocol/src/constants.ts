@@ -33,6 +33,10 @@ export const MAX_FRAME_BYTES = 64 * 1024;
  * 48 KB message fits).
  */
 export const MAX_GROUP_BODY_CIPHERTEXT_CHARS = 64 * 1024;
+/** Peers in one `peers` reply when `list_peers` names no `limit` (claudemesh extension, docs/PROTOCOL.md). */
+export const DEFAULT_PEERS_PAGE = 500;
+/** Largest `limit` a `list_peers` request may ask for. */
+export const MAX_PEERS_PAGE = 1_000;
 /** Most recipients of one group send: the mesh connection cap (SPEC §7). */
 export const MAX_GROUP_RECIPIENTS = 1_000;
 /** What a group frame may grow per recipient, on top of MAX_FRAME_BYTES (SPEC §7). */

@@ -7,6 +7,7 @@ import {
   MAX_GROUP_BODY_CIPHERTEXT_CHARS,
   MAX_GROUP_RECIPIENTS,
   MAX_NAME_CHARS,
+  MAX_PEERS_PAGE,
   MAX_PID,
   MAX_SUMMARY_CHARS,
   PUBKEY_HEX_RE,
@@ -267,9 +268,20 @@ export const SetSummarySchema = z.object({
   summary: SummarySchema,
 });
 
+/**
+ * claudemesh extension (docs/PROTOCOL.md): a `peers` reply holds at most `limit` peers (default
+ * DEFAULT_PEERS_PAGE) in join order; `after` is the `next` of the previous reply.
+ */
 export const ListPeersSchema = z.object({
   type: z.literal("list_peers"),
   id: RequestIdSchema,
+  limit: z
+    .number()
+    .int("must be a whole number of peers")
+    .min(1, "must be at least 1")
+    .max(MAX_PEERS_PAGE, `must be at most ${MAX_PEERS_PAGE} (page through with after/next)`)
+    .optional(),
+  after: OpaqueIdSchema.optional(),
 });
 
 export const JoinChannelSchema = z.object({
@@ -397,6 +409,8 @@ export const PeersSchema = z.object({
   type: z.literal("peers"),
   id: RequestIdSchema,
   peers: z.array(PeerSchema),
+  /** claudemesh extension: present when more peers follow; pass it as the next request's `after`. */
+  next: OpaqueIdSchema.optional(),
 });
 
 /** One state change of one (message, recipient), pushed to the message's sender (SPEC §3). Metadata only. */

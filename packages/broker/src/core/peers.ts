@@ -50,11 +50,13 @@ export function buildPeerList(input: {
   members: readonly MemberRow[];
   presence: ReadonlyMap<string, PresenceRow>;
   channelsByMember: ReadonlyMap<string, readonly string[]>;
+  /** Parent member id → pubkey when `members` is one page (a parent may be on another); default: looked up in `members`. */
+  parentPubkeys?: ReadonlyMap<string, string>;
   now: number;
   timings: PeerViewTimings;
 }): Peer[] {
   const { viewer, members, presence, channelsByMember, now, timings } = input;
-  const pubkeyById = new Map(members.map((member) => [member.id, member.pubkey]));
+  const pubkeyById = input.parentPubkeys ?? new Map(members.map((member) => [member.id, member.pubkey]));
   const peers: Peer[] = [];
   for (const member of members) {
     if (member.revokedAt !== null) continue;

@@ -275,3 +275,32 @@ export interface RecordReceiptsInput {
 
 /** Wake-up from the store: new deliveries are waiting for these recipients (cross-broker on PostgreSQL). */
 export type DeliveryListener = (recipientMemberIds: readonly string[]) => void;
+
+/**
+ * "A hook status for this member is stashed" (POST /hook/set-status for a peer not connected to the
+ * broker that received it), told to every broker of the store. The broker holding the member takes
+ * the stashed entry (`takePendingHook`, so it is applied once) and answers. Metadata only.
+ */
+export interface HookNotice {
+  /** Ties the answer to the waiting request. */
+  requestId: string;
+  /** The broker waiting for the answer. */
+  fromBrokerId: string;
+  memberId: string;
+  meshId: string;
+  pubkey: string;
+  status: Status;
+  /** When the hook was received (its `receivedAt`). */
+  at: number;
+}
+
+/** What the broker holding the member did with a relayed hook (the wire's `result`). */
+export interface HookAnswer {
+  requestId: string;
+  /** The broker that waits for it (HookNotice.fromBrokerId). */
+  toBrokerId: string;
+  result: "applied" | "ignored" | "pending";
+}
+
+export type HookNoticeListener = (notice: HookNotice) => void;
+export type HookAnswerListener = (answer: HookAnswer) => void;

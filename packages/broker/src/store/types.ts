@@ -22,6 +22,10 @@ import type {
   RecipientStatusRow,
   RecordReceiptsInput,
   DeliveryListener,
+  HookNotice,
+  HookAnswer,
+  HookNoticeListener,
+  HookAnswerListener,
 } from "./records.js";
 
 export type * from "./records.js";
@@ -146,7 +150,10 @@ export interface Store {
    * before `now` (sweepReplayKeys; not counted), so the broker's sweep timer bounds that table.
    */
   sweepMessages(olderThan: number, now?: number): Promise<number>;
-  /** Subscribes to new-delivery wake-ups; returns an unsubscribe function. */
+  /**
+   * Subscribes to new-delivery wake-ups (this process's enqueues; on PostgreSQL also other brokers'
+   * enqueues for recipients online at a broker attached here); returns an unsubscribe function.
+   */
   onDeliveries(listener: DeliveryListener): () => void;
 
   // receipts (SPEC §3): forward-only per (message, recipient), kept for the retention window
@@ -227,6 +234,34 @@ export interface Store {
   stashPendingHook(entry: PendingHookStatus): Promise<void>;
   /** Removes and returns the pending hook status for (mesh, pubkey) if received at or after `notBefore`. */
   takePendingHook(meshId: string, pubkey: string, notBefore: number): Promise<PendingHookStatus | null>;
+
+  // hooks for a peer connected to another broker (SPEC §3 status model)
+  /**
+   * Stashes `entry` like stashPendingHook and, in the same write, tells every broker of the store
+   * (`onHookNotices`: this process's listeners after commit; PostgreSQL: a NOTIFY on the shared
+   * channel) so the one holding the member applies it now. Returns the member's presence row read by
+   * that write (null when it has none): the caller waits for an answer only if it names a live
+   * holder that `reachesBroker`.
+   */
+  relayHookStatus(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null>;
+  /** Tells every broker again about a relayed hook (no stash): for a holder that missed the first notice. */
+  noticeHook(notice: HookNotice): Promise<void>;
+  /** Subscribes to relayed hooks (see relayHookStatus); returns an unsubscribe function. */
+  onHookNotices(listener: HookNoticeListener): () => void;
+  /** Tells the broker `answer.toBrokerId` what became of its relayed hook (PostgreSQL: its own channel). */
+  answerHookStatus(answer: HookAnswer): Promise<void>;
+  /** Subscribes to answers addressed to a broker attached to this store; returns an unsubscribe function. */
+  onHookAnswers(listener: HookAnswerListener): () => void;
+  /**
+   * Whether notices and answers reach `brokerId`: on PostgreSQL every broker of the database; on
+   * SQLite only brokers attached to this very store object (no cross-process notices).
+   */
+  reachesBroker(brokerId: string): boolean;
+  /**
+   * This store serves broker `brokerId`: wake-ups and hook answers addressed to it reach this store's
+   * listeners (PostgreSQL: LISTEN on its own channel too). Call before it accepts connections.
+   */
+  attachBroker(brokerId: string): void;
   /**
    * Adds the member to the channel unless it is already in `maxChannels` (default
    * MAX_CHANNELS_PER_MEMBER) channels; false when the cap refused it (already a member: true).
@@ -236,10 +271,27 @@ export interface Store {
   listChannelMembers(meshId: string, channel: string): Promise<string[]>;
   /** channel names by member id, for list_peers. */
   listChannelsByMember(meshId: string): Promise<Map<string, string[]>>;
+  /**
+   * One page of list_peers (SPEC §3): up to `limit` active (non-revoked) members in join order
+   * ((created_at, id)) after the member `after` (null: from the first), read on indexes. Null when
+   * `after` is not a member of the mesh.
+   */
+  listPeersPage(meshId: string, page: { after: string | null; limit: number }): Promise<PeersPage | null>;
 
   // audit
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(meshId: string, limit: number): Promise<AuditEntry[]>;
+}
+
+/** One list_peers page as stored: the members and, for exactly those, what their entries show. */
+export interface PeersPage {
+  members: MemberRow[];
+  /** parent member id → its pubkey, for the agents on the page. */
+  parentPubkeys: Map<string, string>;
+  presence: PresenceRow[];
+  channelsByMember: Map<string, string[]>;
+  /** True when more active members follow the last one on the page. */
+  more: boolean;
 }
 
 /** Thrown by enrollAgent when the parent already has `maxAgents` active agents (SPEC §7). */

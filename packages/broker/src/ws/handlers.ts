@@ -1,5 +1,12 @@
 // Frames of an authenticated connection (SPEC §3 Messages): send, client_ack, receipts, set_status, set_summary, list_peers, channels.
-import type { ClientFrame, JoinChannel, LeaveChannel, ListPeers, Send } from "@claudemesh/protocol";
+import {
+  DEFAULT_PEERS_PAGE,
+  type ClientFrame,
+  type JoinChannel,
+  type LeaveChannel,
+  type ListPeers,
+  type Send,
+} from "@claudemesh/protocol";
 import { messageId } from "../core/ids.js";
 import type { NewMessage, PresenceRow } from "../store/types.js";
 import { routeSend, type RouteResult } from "../core/routing.js";
@@ -174,18 +181,31 @@ async function handleSend(state: HubState, session: Session, frame: Send): Promi
     );
 }
 
-/** `list_peers` (SPEC §3): read fresh from the store, with this broker's live peers laid over it. */
+/**
+ * `list_peers` (SPEC §3): one page read fresh from the store, with this broker's live peers laid
+ * over it. At most `limit` peers (default DEFAULT_PEERS_PAGE) in join order; `next` names where the
+ * following page starts (claudemesh extension, docs/PROTOCOL.md).
+ */
 async function handleListPeers(state: HubState, session: Session, frame: ListPeers): Promise<void> {
   const { store, clock, options } = state.ctx;
   const me = session.me;
-  const [members, rows, channelsByMember] = await Promise.all([
-    store.listMembers(me.meshId),
-    store.listPresence(me.meshId),
-    store.listChannelsByMember(me.meshId),
-  ]);
+  const page = await store.listPeersPage(me.meshId, {
+    after: frame.after ?? null,
+    limit: frame.limit ?? DEFAULT_PEERS_PAGE,
+  });
+  if (!page) {
+    state.ctx.metrics.inc("frames_rejected_total", { reason: "malformed" });
+    session.sendError(
+      "malformed",
+      `invalid list_peers: after: ${frame.after ?? ""} is not a member of this mesh; pass the next of the previous peers reply, or omit after to start from the first peer`,
+      { id: frame.id },
+    );
+    return;
+  }
+  const { members, parentPubkeys, channelsByMember } = page;
   const now = clock.now();
   const timings = viewTimings(options);
-  const presence = new Map<string, PresenceRow>(rows.map((row) => [row.memberId, row]));
+  const presence = new Map<string, PresenceRow>(page.presence.map((row) => [row.memberId, row]));
   for (const member of members) {
     const local = state.presence.get(member.id);
     if (!local) continue;
@@ -194,12 +214,25 @@ async function handleListPeers(state: HubState, session: Session, frame: ListPee
     if (local.online || !stored || !isOnline(stored, now, timings))
       presence.set(member.id, state.presence.toRow(local));
   }
-  const peers = buildPeerList({ viewer: me, members, presence, channelsByMember, now, timings });
+  const peers = buildPeerList({
+    viewer: me,
+    members,
+    presence,
+    channelsByMember,
+    parentPubkeys,
+    now,
+    timings,
+  });
   // claudemesh extension (docs/PROTOCOL.md): the viewer's own entry says what its status holds back.
   const self = peers.find((p) => p.pubkey === me.pubkey);
   if (self && session.peer) {
     const { status, source } = effectiveStatus(session.peer.status, now, timings);
     self.held = { count: await store.countHeld(me.id, allowedPriorities(status)), status, source };
   }
-  session.send({ type: "peers", id: frame.id, peers });
+  const last = members[members.length - 1];
+  session.send(
+    page.more && last
+      ? { type: "peers", id: frame.id, peers, next: last.id }
+      : { type: "peers", id: frame.id, peers },
+  );
 }

@@ -7,6 +7,7 @@ import type { HookResult, Hub } from "../hub-api.js";
 import { acceptConnection, teardown } from "./connection.js";
 import { createHubState, wakeRecipients, type HubState } from "./state.js";
 import { BrokerHeartbeat } from "./broker-heartbeat.js";
+import { applyHookToSession, HookRelay } from "./hook-relay.js";
 import { livenessSettled, livenessTick } from "./liveness.js";
 
 export function createHub(ctx: BrokerContext): Hub {
@@ -15,6 +16,8 @@ export function createHub(ctx: BrokerContext): Hub {
   let unsubscribe: (() => void) | null = null;
   let unsubscribeReceipts: (() => void) | null = null;
   let unsubscribeRevocations: (() => void) | null = null;
+  let unsubscribeHooks: (() => void)[] = [];
+  const hooks = new HookRelay(state);
   let shuttingDown: Promise<void> | null = null;
   // SPEC §3 "Leases die with their holder": this broker's beat, and the release of gone brokers' leases.
   const heartbeat = new BrokerHeartbeat(ctx);
@@ -23,10 +26,12 @@ export function createHub(ctx: BrokerContext): Hub {
     handleConnection(socket: WebSocket, request: IncomingMessage): void {
       acceptConnection(state, socket, request);
     },
-    applyHookStatus: (request) => applyHookStatus(state, request),
+    applyHookStatus: (request) => applyHookStatus(state, hooks, request),
     connectionCount: () => state.live.size,
     async start(): Promise<void> {
       const { store, clock, options, brokerId } = ctx;
+      // Wake-ups and hook answers addressed to this broker (PostgreSQL: its own channel).
+      store.attachBroker(brokerId);
       // Rows this broker id left online (a previous run that crashed) are not live any more.
       await store.markBrokerPresencesOffline(brokerId, clock.now());
       // Before the first hello: leases of brokers with a stale beat (and of no broker) come back.
@@ -40,6 +45,11 @@ export function createHub(ctx: BrokerContext): Hub {
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
       // Revocations committed by this broker's revoke route (synchronously, before it answers) or another broker.
       unsubscribeRevocations = store.onRevocations((memberIds) => state.revocation.revoked(memberIds));
+      // Hooks received by any broker for a peer registered here, and answers to the ones this broker relayed.
+      unsubscribeHooks = [
+        store.onHookNotices((notice) => void hooks.noticed(notice)),
+        store.onHookAnswers((answer) => hooks.answered(answer)),
+      ];
       timers.push(setInterval(() => void livenessTick(state), options.pingIntervalMs));
       timers.push(setInterval(() => void sweep(state), options.sweepIntervalMs));
       for (const timer of timers) timer.unref();
@@ -53,6 +63,7 @@ export function createHub(ctx: BrokerContext): Hub {
         unsubscribe?.();
         unsubscribeReceipts?.();
         unsubscribeRevocations?.();
+        for (const off of unsubscribeHooks) off();
         await shutdown(state);
         await heartbeat.stop();
       })();
@@ -86,37 +97,23 @@ async function sweep(state: HubState): Promise<void> {
 }
 
 /**
- * A verified hook status (POST /hook/set-status). Applied at once to a peer connected here; for a
- * peer whose hello is still completing it is kept on the connection; otherwise it is stashed in the
- * store and applied when the session connects within `pendingHookMs` (SPEC §3).
+ * A verified hook status (POST /hook/set-status). Applied at once to a peer connected here (kept on
+ * the connection while its hello completes); otherwise stashed in the store — applied when the
+ * session connects within `pendingHookMs` (SPEC §3) — and relayed to the broker holding the peer,
+ * which applies it now and answers (ws/hook-relay.ts).
  */
-async function applyHookStatus(state: HubState, request: HookStatusRequest): Promise<HookResult> {
-  const { store, clock } = state.ctx;
-  const now = clock.now();
+async function applyHookStatus(
+  state: HubState,
+  hooks: HookRelay,
+  request: HookStatusRequest,
+): Promise<HookResult> {
+  const now = state.ctx.clock.now();
   let member = (await state.membership.get(request.mesh_id)).byPubkey.get(request.pubkey);
   member ??= (await state.membership.load(request.mesh_id)).byPubkey.get(request.pubkey);
   if (!member) return "ignored";
   const session = state.live.get(member.id);
-  if (session?.phase === "ready" && session.peer) {
-    const outcome = state.presence.setStatus(session.peer, request.status, "hook", now);
-    // "applied" means recorded: peers on other brokers read the stored row.
-    if (outcome === "applied") await state.presence.written(session.peer);
-    return outcome;
-  }
-  if (session && session.phase === "authenticating") {
-    session.earlyHook = { status: request.status, at: now };
-    return "pending";
-  }
-  await store.stashPendingHook({
-    meshId: request.mesh_id,
-    pubkey: request.pubkey,
-    status: request.status,
-    cwd: request.cwd,
-    pid: request.pid,
-    sessionId: request.session_id ?? null,
-    receivedAt: now,
-  });
-  return "pending";
+  if (session) return applyHookToSession(state, session, request.status, now);
+  return hooks.relay(member, request, now);
 }
 
 /**

@@ -4,6 +4,7 @@ import { MAX_NAME_CHARS } from "@claudemesh/protocol";
 import { StoreUnavailableError, type MemberRow, type Store } from "../../src/store/index.js";
 import { MAX_DISPLAY_NAME_CHARS, PRESENCE_UPSERT_ROWS, SWEEP_CHUNK_ROWS } from "../../src/store/sql/rules.js";
 import { registerGroupContract } from "./group-contract.js";
+import { registerHookRelayContract } from "./hook-relay-contract.js";
 import {
   addMember,
   id,
@@ -794,11 +795,15 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
       });
 
       it("a send whose (mesh, sender, send id) is stored is not stored again and names the stored message", async () => {
-        const first = send("c1");
-        expect((await store.enqueueMessages([first])).duplicates).toEqual(new Map());
-        const retry = send("c1");
         const woken: string[][] = [];
         const unsubscribe = store.onDeliveries((ids) => woken.push([...ids]));
+        // PostgreSQL: once LISTEN is up, its catch-up wake-up (recipients with queued rows) has run.
+        await (store as { whenListening?: () => Promise<void> }).whenListening?.();
+        const first = send("c1");
+        expect((await store.enqueueMessages([first])).duplicates).toEqual(new Map());
+        expect(woken).toEqual([[bob]]);
+        woken.length = 0;
+        const retry = send("c1");
         expect((await store.enqueueMessages([retry])).duplicates).toEqual(
           new Map([[retry.messageId, first.messageId]]),
         );
@@ -1099,5 +1104,6 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
     });
 
     registerGroupContract(() => store);
+    registerHookRelayContract(() => store);
   });
 }

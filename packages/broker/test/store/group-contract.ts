@@ -160,6 +160,96 @@ export function registerGroupContract(getStore: () => Store): void {
       expect(await store.recordReceiptsMany([])).toEqual([]);
     });
 
+    it("recordReceiptsMany: shown reports of many recipients in one batch, own copies only, forward only", async () => {
+      const g = groupMessage(f.mesh.id, f.owner.id, [bob.id, carol.id, dave.id]);
+      const g2 = groupMessage(f.mesh.id, f.owner.id, [bob.id, carol.id, dave.id]);
+      const toBobOnly = message(f.mesh.id, f.owner.id, [bob.id]);
+      await store.enqueueMessages([g, g2, toBobOnly]);
+      // bob had acked g earlier; dave had already shown g2.
+      await store.recordReceiptsMany([
+        { recipientMemberId: bob.id, delivered: [g.messageId], shown: [], now: T0 + 1 },
+        { recipientMemberId: dave.id, delivered: [], shown: [g2.messageId], now: T0 + 1 },
+      ]);
+      const pushTo = new Set([f.owner.id]);
+      const changes = await store.recordReceiptsMany([
+        // delivered → shown for g; queued → shown for g2 (also in delivered: shown wins).
+        {
+          recipientMemberId: bob.id,
+          delivered: [g2.messageId],
+          shown: [g.messageId, g2.messageId],
+          now: T0 + 5,
+          pushTo,
+        },
+        // carol reports bob's direct message shown: not her copy, nothing changes for it.
+        {
+          recipientMemberId: carol.id,
+          delivered: [g.messageId],
+          shown: [toBobOnly.messageId, g2.messageId],
+          now: T0 + 5,
+          pushTo,
+        },
+        // dave acks g2 again after showing it: shown never goes back to delivered.
+        {
+          recipientMemberId: dave.id,
+          delivered: [g2.messageId, g.messageId],
+          shown: [],
+          now: T0 + 5,
+          pushTo,
+        },
+      ]);
+      const name = (c: { recipientMemberId: string }) =>
+        c.recipientMemberId === bob.id ? "bob" : c.recipientMemberId === carol.id ? "carol" : "dave";
+      const summary = changes
+        .map(
+          (c) =>
+            `${name(c)}:${c.messageId === g.messageId ? "g" : c.messageId === g2.messageId ? "g2" : "d"}:${c.from}>${c.state}`,
+        )
+        .sort();
+      expect(summary).toEqual(
+        [
+          "bob:g:delivered>shown",
+          "bob:g2:queued>shown",
+          "carol:g:queued>delivered",
+          "carol:g2:queued>shown",
+          "dave:g:queued>delivered",
+        ].sort(),
+      );
+      expect(changes.every((c) => c.at === T0 + 5)).toBe(true);
+      expect(new Set(changes.map((c) => c.recipientPubkey))).toEqual(
+        new Set([bob.pubkey, carol.pubkey, dave.pubkey]),
+      );
+      expect(await store.countPending(bob.id)).toBe(1); // toBobOnly: carol's report did not touch it
+      const { statuses } = await store.messageStatus(
+        f.owner.id,
+        [g.messageId, g2.messageId, toBobOnly.messageId],
+        100,
+      );
+      const byKey = new Map([bob, carol, dave].map((m) => [m.pubkey, m.id]));
+      const states = [g, g2, toBobOnly].map((m) =>
+        (statuses.get(m.messageId) ?? [])
+          .map((r) => `${name({ recipientMemberId: byKey.get(r.recipientPubkey) ?? "" })}:${r.state}`)
+          .sort(),
+      );
+      expect(states).toEqual([
+        ["bob:shown", "carol:delivered", "dave:delivered"],
+        ["bob:shown", "carol:shown", "dave:shown"],
+        ["bob:queued"],
+      ]);
+      // Repeating the batch changes nothing.
+      expect(
+        await store.recordReceiptsMany([
+          {
+            recipientMemberId: bob.id,
+            delivered: [],
+            shown: [g.messageId, g2.messageId],
+            now: T0 + 6,
+            pushTo,
+          },
+          { recipientMemberId: carol.id, delivered: [g.messageId], shown: [g2.messageId], now: T0 + 6 },
+        ]),
+      ).toEqual([]);
+    });
+
     it("the body is swept with the last delivery that names it, not before", async () => {
       const g = groupMessage(f.mesh.id, f.owner.id, [bob.id, carol.id]);
       await store.enqueueMessages([g]);

@@ -4,6 +4,7 @@ import net from "node:net";
 import pg from "pg";
 import { openStore, type OpenStoreOptions, type Store } from "../../src/store/index.js";
 import type { StoreHarness } from "./contract.js";
+import { presence } from "./fixtures.js";
 
 export const DATABASE_URL = process.env.DATABASE_URL;
 
@@ -106,4 +107,17 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5_00
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`waitFor: condition not met within ${ms} ms`);
+}
+
+/**
+ * `store` serves broker `brokerId` and these members are online there (as that broker's hellos would
+ * record): delivery and receipt wake-ups for them are sent to that broker's channel only.
+ */
+export async function holdOnline(
+  store: Store,
+  brokerId: string,
+  memberIds: readonly string[],
+): Promise<void> {
+  store.attachBroker(brokerId);
+  await store.upsertPresences(memberIds.map((memberId) => presence(memberId, { brokerId, online: true })));
 }

@@ -12,7 +12,15 @@ import {
 } from "../../src/store/index.js";
 import { registerStoreContract, type StoreHarness } from "./contract.js";
 import { addMember, id, makeMesh, message, T0 } from "./fixtures.js";
-import { DATABASE_URL, dropSchema, openIsolated, TcpProxy, uniqueSchema, waitFor } from "./pg-harness.js";
+import {
+  DATABASE_URL,
+  dropSchema,
+  holdOnline,
+  openIsolated,
+  TcpProxy,
+  uniqueSchema,
+  waitFor,
+} from "./pg-harness.js";
 
 if (!DATABASE_URL) {
   console.warn("PostgreSQL store suite skipped: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/test");
@@ -111,11 +119,13 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(new Set(seen).size).toBe(1000);
   });
 
-  it("an enqueue on one broker wakes listeners of another; local listeners are woken once", async () => {
+  it("an enqueue on one broker wakes listeners of the broker holding the recipient; local listeners are woken once", async () => {
     const h = await isolated();
     const other = (await sibling(h.schema)) as PostgresStore;
     const f = await makeMesh(h.store);
     const bob = await addMember(h.store, f.mesh.id, "bob");
+    await holdOnline(other, "broker-other", [bob.id]);
+    await holdOnline(h.store, "broker-self", [f.owner.id]);
     const remote: string[][] = [];
     const local: string[][] = [];
     other.onDeliveries((ids) => remote.push([...ids]));
@@ -126,11 +136,13 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(local).toEqual([[bob.id]]);
     await waitFor(() => remote.length > 0);
     expect(remote).toEqual([[bob.id]]);
-    // Our own NOTIFY came back on our LISTEN connection too, after the other broker got it: give it
-    // the same round trip, then check it was not delivered twice locally.
+    // A recipient held by the enqueuing broker itself is woken in-process only: no NOTIFY comes back
+    // to it, and the other broker hears nothing of it. The next wake-up of bob sequences the check.
     await h.store.enqueueMessages([message(f.mesh.id, f.owner.id, [f.owner.id])]);
+    await h.store.enqueueMessages([message(f.mesh.id, f.owner.id, [bob.id])]);
     await waitFor(() => remote.length > 1);
-    expect(local).toEqual([[bob.id], [f.owner.id]]);
+    expect(remote).toEqual([[bob.id], [bob.id]]);
+    expect(local).toEqual([[bob.id], [f.owner.id], [bob.id]]);
   });
 
   it("a receipt stored unpushed on one broker wakes the other broker's receipt listeners, once", async () => {
@@ -138,6 +150,7 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     const other = (await sibling(h.schema)) as PostgresStore;
     const f = await makeMesh(h.store);
     const bob = await addMember(h.store, f.mesh.id, "bob");
+    await holdOnline(other, "broker-other", [bob.id, f.owner.id]);
     const remote: string[][] = [];
     const remoteDeliveries: string[][] = [];
     other.onReceipts((ids) => remote.push([...ids]));
@@ -210,6 +223,11 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     const f = await makeMesh(h.store);
     const members = await Promise.all(
       Array.from({ length: 400 }, (_, i) => addMember(h.store, f.mesh.id, `m${i}`)),
+    );
+    await holdOnline(
+      other,
+      "broker-other",
+      members.map((m) => m.id),
     );
     const received = new Set<string>();
     let notifications = 0;
@@ -298,6 +316,7 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     const viaProxy = (await sibling(schema, proxy.url(url))) as PostgresStore;
     const f = await makeMesh(direct);
     const bob = await addMember(direct, f.mesh.id, "bob");
+    await holdOnline(viaProxy, "broker-proxied", [f.owner.id]);
     const woken: string[][] = [];
     viaProxy.onDeliveries((ids) => woken.push([...ids]));
     await viaProxy.whenListening();

@@ -106,13 +106,13 @@ describe.each(STORE_KINDS)("ws liveness and limits (%s)", (kind) => {
     const { br, members } = await setup({});
     const a = await connect(br, members[0]!);
     const store = br.ctx.store;
-    const original = store.listPresence.bind(store);
-    store.listPresence = () => Promise.reject(new Error("boom"));
+    const original = store.listPeersPage.bind(store);
+    store.listPeersPage = () => Promise.reject(new Error("boom"));
     try {
       a.send({ type: "list_peers", id: "fails" });
       expect(await a.next("error")).toMatchObject({ code: "internal", id: "fails" });
     } finally {
-      store.listPresence = original;
+      store.listPeersPage = original;
     }
     expect(await listPeers(a)).toHaveLength(2);
   });

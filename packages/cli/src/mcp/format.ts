@@ -28,7 +28,28 @@ export function formatPeer(peer: ListedPeer): string {
   return peer.summary ? `${line}\n    summary: ${neutralizeLine(peer.summary)}` : line;
 }
 
-/** The list_peers reply, grouped by mesh (one section per mesh, in the order given). */
+/** Most peers the list_peers tool shows per mesh: its reply to the model stays a few thousand tokens. */
+export const MAX_LISTED_PEERS = 100;
+
+/**
+ * At most `max` of `peers`, in order, always keeping the session's own entry ("(you)"); `omitted`
+ * counts the rest.
+ */
+export function boundPeers<T extends { you: boolean }>(
+  peers: readonly T[],
+  max = MAX_LISTED_PEERS,
+): { shown: T[]; omitted: number } {
+  if (peers.length <= max) return { shown: [...peers], omitted: 0 };
+  const you = peers.find((p) => p.you);
+  const others = peers.filter((p) => p !== you).slice(0, you ? max - 1 : max);
+  const shown = you ? peers.filter((p) => p === you || others.includes(p)) : others;
+  return { shown, omitted: peers.length - shown.length };
+}
+
+/**
+ * The list_peers reply, grouped by mesh (one section per mesh, in the order given). A mesh with
+ * more than MAX_LISTED_PEERS peers is cut there, and its section says how many were left out.
+ */
 export function formatPeerList(
   groups: ReadonlyArray<{ meshSlug: string; peers: readonly ListedPeer[] }>,
 ): string {
@@ -36,8 +57,13 @@ export function formatPeerList(
   return groups
     .map(({ meshSlug, peers }) => {
       const noun = peers.length === 1 ? "peer" : "peers";
-      const lines = peers.length > 0 ? peers.map(formatPeer).join("\n") : "  (nobody yet)";
-      return `mesh ${meshSlug} — ${peers.length} ${noun}:\n${lines}`;
+      const { shown, omitted } = boundPeers(peers);
+      const lines = shown.length > 0 ? shown.map(formatPeer).join("\n") : "  (nobody yet)";
+      const more =
+        omitted > 0
+          ? `\n  (truncated: ${omitted} more ${omitted === 1 ? "peer" : "peers"} not shown; send_message still reaches any of them by name)`
+          : "";
+      return `mesh ${meshSlug} — ${peers.length} ${noun}:\n${lines}${more}`;
     })
     .join("\n\n");
 }

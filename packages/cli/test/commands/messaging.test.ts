@@ -227,6 +227,22 @@ describe("messaging", () => {
     expect(text.stdout).toMatch(/alice \(you\)\s+admin/);
   });
 
+  it("peers --limit - lists the first N in join order, says it truncated, refuses a bad N", async () => {
+    const res = await cli(["peers", "--json", "--limit", "2"], bob);
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout) as { peers: Record<string, unknown>[]; truncated: boolean };
+    expect(out.peers).toHaveLength(2);
+    expect(out.truncated).toBe(true);
+    const all = JSON.parse((await cli(["peers", "--json", "--limit", "3"], bob)).stdout) as typeof out;
+    expect(all.truncated).toBe(false);
+    const text = await cli(["peers", "--limit", "1"], bob);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toBe('showing the first 1 peers of "crew"; --limit N lists more\n');
+    const bad = await cli(["peers", "--limit", "0"], bob);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--limit must be a whole number from 1");
+  });
+
   it("status - sets the member's manual status", async () => {
     const res = await cli(["status", "dnd"], bob);
     expect(res.code).toBe(0);

@@ -1,6 +1,6 @@
 // mcp formatting — list_peers text (peer fields neutralized), args and instructions.
 import { describe, expect, it } from "vitest";
-import { formatPeerList, type ListedPeer } from "../../src/mcp/format.js";
+import { formatPeerList, MAX_LISTED_PEERS, type ListedPeer } from "../../src/mcp/format.js";
 import { McpUsageError, parseMcpArgs } from "../../src/mcp/args.js";
 import { serverInstructions } from "../../src/mcp/instructions.js";
 
@@ -152,5 +152,34 @@ describe("mcp instructions", () => {
       "message_status",
     ])
       expect(text).toContain(tool);
+  });
+});
+
+describe("mcp format - list_peers bound", () => {
+  const many = (n: number, youAt: number) =>
+    Array.from({ length: n }, (_, i) =>
+      peer({
+        memberId: `m${i}`,
+        displayName: `peer${i}`,
+        pubkey: i.toString(16).padStart(64, "0"),
+        you: i === youAt,
+      }),
+    );
+
+  it(`shows at most ${MAX_LISTED_PEERS} peers per mesh, keeps your own entry and says how many it left out`, () => {
+    const text = formatPeerList([{ meshSlug: "big", peers: many(150, 120) }]);
+    const lines = text.split("\n").filter((l) => l.startsWith("- "));
+    expect(lines).toHaveLength(MAX_LISTED_PEERS);
+    expect(lines.filter((l) => l.includes("(you)"))).toEqual([expect.stringContaining("peer120 (you)")]);
+    expect(lines[0]).toContain("peer0 ");
+    expect(lines.at(-1)).toContain("peer120 (you)");
+    expect(text).toContain("mesh big — 150 peers:");
+    expect(text).toContain("(truncated: 50 more peers not shown;");
+  });
+
+  it("a mesh within the bound is listed whole, without a truncation note", () => {
+    const text = formatPeerList([{ meshSlug: "small", peers: many(MAX_LISTED_PEERS, 3) }]);
+    expect(text.split("\n").filter((l) => l.startsWith("- "))).toHaveLength(MAX_LISTED_PEERS);
+    expect(text).not.toContain("truncated");
   });
 });

@@ -1,5 +1,6 @@
 // A dedicated PostgreSQL connection that LISTENs for cross-broker delivery wake-ups and reconnects
-// with backoff when it drops (the pool's connections cannot hold a LISTEN).
+// with backoff when it drops (the pool's connections cannot hold a LISTEN). It listens on the shared
+// channel and on each channel added later (a broker's own, holder-wakeups.ts).
 import type pg from "pg";
 import { pgDriver } from "./driver.js";
 import type { StoreLog } from "../options.js";
@@ -8,7 +9,7 @@ const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
 export interface ListenerEvents {
-  /** One NOTIFY payload on the channel. */
+  /** One NOTIFY payload on one of the channels. */
   notification(payload: string): void;
   /** LISTEN is (again) in place; notifications sent while it was down were lost. Awaited before whenListening() resolves. */
   established(): Promise<void>;
@@ -21,13 +22,29 @@ export class NotificationListener {
   private backoffMs = MIN_BACKOFF_MS;
   private waiters: Array<() => void> = [];
   private listening = false;
+  private readonly channels: Set<string>;
 
   constructor(
     private readonly config: pg.ClientConfig,
-    private readonly channel: string,
+    channel: string,
     private readonly events: ListenerEvents,
     private readonly log: StoreLog,
-  ) {}
+  ) {
+    this.channels = new Set([channel]);
+  }
+
+  /**
+   * Also LISTENs on `channel` (now when connected, and after every reconnect). Notifications sent on
+   * it before its LISTEN is in place are not received.
+   */
+  addChannel(channel: string): void {
+    if (this.channels.has(channel)) return;
+    this.channels.add(channel);
+    // A connection still connecting runs it once connected (pg queues queries; a repeated LISTEN is a
+    // no-op); a failure drops the connection, and the reconnect LISTENs on every channel.
+    const client = this.client;
+    if (client) void client.query(listenSql(channel)).catch((err: unknown) => this.dropped(client, err));
+  }
 
   /** Starts listening (idempotent); failures are retried in the background. */
   start(): void {
@@ -61,12 +78,12 @@ export class NotificationListener {
     client.on("error", (err) => this.dropped(client, err));
     client.on("end", () => this.dropped(client, null));
     client.on("notification", (message) => {
-      if (message.channel === this.channel && message.payload !== undefined)
+      if (this.channels.has(message.channel) && message.payload !== undefined)
         this.events.notification(message.payload);
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${this.channel}`);
+      for (const channel of this.channels) await client.query(listenSql(channel));
     } catch (err) {
       this.dropped(client, err);
       return;
@@ -98,4 +115,9 @@ export class NotificationListener {
     this.retryTimer.unref();
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
   }
+}
+
+/** Channel names are built from identifiers ([A-Za-z0-9_-]); quoted, so case and `-` survive. */
+function listenSql(channel: string): string {
+  return `LISTEN "${channel.replace(/"/g, '""')}"`;
 }

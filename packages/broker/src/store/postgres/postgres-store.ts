@@ -1,9 +1,17 @@
 // PostgreSQL adapter (pg Pool): shared rules over pooled clients, multi-row INSERT + NOTIFY as the
-// hot path, an advisory-locked migrator, and a LISTEN connection for cross-broker wake-ups.
+// hot path, an advisory-locked migrator, and a LISTEN connection for cross-broker wake-ups (the
+// shared channel, plus each attached broker's own channel for wake-ups targeted at it).
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { pgDriver } from "./driver.js";
-import type { EnqueueResult, NewMessage } from "../types.js";
+import type {
+  EnqueueResult,
+  HookAnswer,
+  HookNotice,
+  NewMessage,
+  PendingHookStatus,
+  PresenceRow,
+} from "../types.js";
 import { silentLog, type OpenStoreOptions } from "../options.js";
 import { postgresDialect } from "../sql/dialect.js";
 import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
@@ -16,28 +24,24 @@ import {
   type Op,
   type Statement,
 } from "../sql/op.js";
-import {
-  DELIVERY_INSERT_COLUMNS,
-  DELIVERY_INSERT_CONFLICT,
-  deliveryValues,
-  pendingRecipients,
-  recipientIds,
-} from "../sql/rules.js";
+import { deliveryValues, pendingRecipients, recipientIds } from "../sql/rules.js";
 import { bodyArrays, insertBodiesPg, isGroup } from "../sql/group-bodies.js";
 import { unnotifiedSenders } from "../sql/receipts.js";
 import { claimSendIdsPg, isTracked, sendIdArrays, storedMessageIds } from "../sql/send-ids.js";
-import { liveSenderCtesPg, liveSendersSql, senderIds } from "../sql/sender-guard.js";
+import { liveSendersSql, senderIds } from "../sql/sender-guard.js";
 import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
 import { decodeWakeup, encodeWakeups } from "./wakeup-payload.js";
+import { decodeHookMessage, encodeHookAnswer, encodeHookNotice } from "./hook-payload.js";
+import { brokerChannel, holderWakeupsSql, pushHolderParams } from "./holder-wakeups.js";
+import { chunked, guardedInsertStatement, insertStatement, type HolderWake } from "./enqueue-statements.js";
+import { PRESENCE_COLUMNS, toPresence } from "../sql/rows.js";
+import { pendingHookParams, STASH_PENDING_HOOK_SQL } from "../sql/presence.js";
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
-/** PostgreSQL allows 65,535 bind parameters per statement; stay well below. */
-const MAX_PARAMS_PER_STATEMENT = 60_000;
-const ROWS_PER_INSERT = Math.floor(MAX_PARAMS_PER_STATEMENT / DELIVERY_INSERT_COLUMNS.length);
 const CHANNEL = "claudemesh_deliveries";
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
 const LIVE_SENDERS_SQL = liveSendersSql(postgresDialect);
@@ -71,6 +75,8 @@ export class PostgresStore extends SqlStore {
   private readonly channel: string;
   /** Tags our own NOTIFYs: local listeners were already woken right after commit. */
   private readonly instanceId = randomUUID();
+  /** Post-commit wake-ups of recipients the enqueue found online nowhere (awaited by close()). */
+  private readonly lateWakeups = new Set<Promise<void>>();
 
   constructor(url: string, options: OpenStoreOptions = {}) {
     super(postgresDialect, options.log ?? silentLog);
@@ -109,6 +115,13 @@ export class PostgresStore extends SqlStore {
       this.channel,
       {
         notification: (payload) => {
+          const hook = decodeHookMessage(payload);
+          if (hook) {
+            if (hook.origin === this.instanceId) return;
+            if (hook.kind === "hook") this.hookNotices.emit(hook.notice);
+            else if (this.attachedBrokers.has(hook.answer.toBrokerId)) this.hookAnswers.emit(hook.answer);
+            return;
+          }
           const wakeup = decodeWakeup(payload);
           if (!wakeup || wakeup.origin === this.instanceId) return;
           if (wakeup.kind === "receipts") this.receiptWakeups.emit(wakeup.recipients);
@@ -195,19 +208,23 @@ export class PostgresStore extends SqlStore {
     const values: unknown[][] = [];
     for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
     if (values.length === 0 && !messages.some(isTracked)) return { duplicates, revoked };
-    const payloads = encodeWakeups(this.instanceId, recipientIds(messages));
+    const wake: HolderWake = {
+      ids: recipientIds(messages),
+      origin: this.instanceId,
+      exclude: [...this.attachedBrokers],
+    };
     const chunks = chunked(values);
-    const channel = this.channel;
     /** Message ids of the batch whose send id was already stored (nothing stored for them). */
     let repeatedIds = new Set<string>();
+    /** Recipients with no online presence row as the write saw it: nobody was woken for them. */
+    let unheld: string[] = [];
     await this.guard(async () => {
       if (chunks.length <= 1) {
-        const result = await this.pool.query(
-          guardedInsertStatement(messages, chunks[0] ?? [], channel, payloads),
-        );
+        const result = await this.pool.query(guardedInsertStatement(messages, chunks[0] ?? [], wake));
         for (const row of result.rows as { message_id: unknown; outcome: unknown }[]) {
           if (!isString(row.message_id)) continue;
-          (row.outcome === "revoked" ? revoked : repeatedIds).add(row.message_id);
+          if (row.outcome === "unheld") unheld.push(row.message_id);
+          else (row.outcome === "revoked" ? revoked : repeatedIds).add(row.message_id);
         }
         return;
       }
@@ -226,18 +243,23 @@ export class PostgresStore extends SqlStore {
         const storedValues: unknown[][] = [];
         for (const m of stored) for (const d of m.deliveries) storedValues.push(deliveryValues(m, d));
         const parts = chunked(storedValues);
+        let unwoken: string[] = [];
         for (const [i, chunk] of parts.entries()) {
-          const statement = insertStatement(chunk, channel, i === parts.length - 1 ? payloads : []);
-          yield* rows(statement.text, statement.values);
+          const statement = insertStatement(chunk, i === parts.length - 1 ? wake : null);
+          const result = yield* rows(statement.text, statement.values);
+          unwoken = result.map((r) => r.unheld).filter(isString);
         }
         return {
           refused: messages.filter((m) => !live.has(m.senderMemberId)).map((m) => m.messageId),
           repeated: tracked.filter((m) => !free.has(m.messageId)).map((m) => m.messageId),
+          unwoken,
         };
       });
       revoked = new Set(outcome.refused);
       repeatedIds = new Set(outcome.repeated);
+      unheld = outcome.unwoken;
     });
+    if (unheld.length > 0) this.wakeLate(unheld);
     if (repeatedIds.size > 0) {
       const repeated = messages.filter(isTracked).filter((m) => repeatedIds.has(m.messageId));
       duplicates = await this.guard(() => this.autocommit(storedMessageIds(repeated)));
@@ -248,20 +270,94 @@ export class PostgresStore extends SqlStore {
     return { duplicates, revoked };
   }
 
-  /** One NOTIFY per payload on the wake-up channel, kind `deliveries` (leases released by releaseGoneBrokers). */
+  /**
+   * Kind `deliveries` to the brokers holding these recipients online, after the rows' commit (leases
+   * released by releaseGoneBrokers; recipients an enqueue found online nowhere, see wakeLate).
+   */
   protected override async publishDeliveries(recipientMemberIds: readonly string[]): Promise<void> {
-    const payloads = encodeWakeups(this.instanceId, recipientMemberIds, "deliveries");
-    await this.guard(() =>
-      this.pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.channel, payloads]),
-    );
+    await this.notifyHolders(recipientMemberIds, "deliveries");
   }
 
-  /** One NOTIFY per payload on the wake-up channel, kind `receipts` (after the receipts' commit). */
+  /** Kind `receipts` to the brokers holding these senders online, after the receipts' commit. */
   protected override async publishReceipts(senderMemberIds: readonly string[]): Promise<void> {
-    const payloads = encodeWakeups(this.instanceId, senderMemberIds, "receipts");
-    await this.guard(() =>
-      this.pool.query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", [this.channel, payloads]),
+    await this.notifyHolders(senderMemberIds, "receipts");
+  }
+
+  /** One statement: a NOTIFY per payload on the channel of each broker holding some of `ids` online. */
+  private async notifyHolders(ids: readonly string[], kind: "deliveries" | "receipts"): Promise<void> {
+    if (ids.length === 0) return;
+    const params: unknown[] = [];
+    const numbers = pushHolderParams(params, ids, this.instanceId, [...this.attachedBrokers]);
+    await this.guard(() => this.pool.query(holderWakeupsSql(numbers, kind), params));
+  }
+
+  /**
+   * The enqueue woke the brokers holding its recipients as its own snapshot saw them; a recipient
+   * whose hello committed its presence after that snapshot began but drained before the enqueue
+   * committed would be missed. So the recipients it found online nowhere are looked up again after
+   * the commit: a presence committed before this read is woken now, one committed after it drains
+   * rows that were already committed. Off the send's path (the ack does not wait for it).
+   */
+  private wakeLate(recipientMemberIds: readonly string[]): void {
+    const done = this.publishDeliveries(recipientMemberIds)
+      .catch((err: unknown) => {
+        this.log.warn("store.delivery_notify_failed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      })
+      .finally(() => this.lateWakeups.delete(done));
+    this.lateWakeups.add(done);
+  }
+
+  /** Stash, presence read and the notice to every broker (shared channel, delivered at commit): one statement. */
+  protected override async stashAndNotifyHook(
+    entry: PendingHookStatus,
+    notice: HookNotice,
+  ): Promise<PresenceRow | null> {
+    const params = [
+      ...pendingHookParams(entry),
+      this.channel,
+      encodeHookNotice(this.instanceId, notice),
+      notice.memberId,
+    ];
+    const n = params.length - 3;
+    const columns = PRESENCE_COLUMNS.split(", ")
+      .map((c) => `p.${c}`)
+      .join(", ");
+    const result = await this.pool.query(
+      `WITH stash AS (${toPgText(STASH_PENDING_HOOK_SQL)})
+       SELECT pg_notify($${n + 1}, $${n + 2}) AS notified, ${columns}
+       FROM (SELECT 1) AS one LEFT JOIN presence p ON p.member_id = $${n + 3}`,
+      params,
     );
+    const row = result.rows[0] as Record<string, unknown> | undefined;
+    return row && row.member_id !== null && row.member_id !== undefined ? toPresence(row) : null;
+  }
+
+  /** On the shared channel, like relayHookStatus's notice. */
+  protected override async publishHookNotice(notice: HookNotice): Promise<void> {
+    await this.pool.query("SELECT pg_notify($1, $2)", [
+      this.channel,
+      encodeHookNotice(this.instanceId, notice),
+    ]);
+  }
+
+  /** On the waiting broker's own channel. */
+  protected override async publishHookAnswer(answer: HookAnswer): Promise<void> {
+    const channel = brokerChannel(answer.toBrokerId);
+    if (!channel) return;
+    await this.pool.query("SELECT pg_notify($1, $2)", [channel, encodeHookAnswer(this.instanceId, answer)]);
+  }
+
+  /** Every broker of the database hears the shared channel and its own. */
+  override reachesBroker(_brokerId: string): boolean {
+    return true;
+  }
+
+  protected override brokerAttached(brokerId: string): void {
+    const channel = brokerChannel(brokerId);
+    if (!channel) throw new Error(`broker id "${brokerId}" cannot name a NOTIFY channel`);
+    this.listener.addChannel(channel);
   }
 
   /** One NOTIFY per payload on the wake-up channel, kind `revoked` (after the revocation's commit). */
@@ -312,6 +408,7 @@ export class PostgresStore extends SqlStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.lateWakeups]);
     await this.listener.stop();
     await this.pool.end();
   }
@@ -319,113 +416,4 @@ export class PostgresStore extends SqlStore {
 
 function isString(value: unknown): value is string {
   return typeof value === "string";
-}
-
-/** Delivery rows cut into INSERTs that stay under the bind-parameter limit. */
-function chunked(values: readonly unknown[][]): unknown[][][] {
-  const chunks: unknown[][][] = [];
-  for (let i = 0; i < values.length; i += ROWS_PER_INSERT) chunks.push(values.slice(i, i + ROWS_PER_INSERT));
-  return chunks;
-}
-
-/** Casts for DELIVERY_INSERT_COLUMNS in the VALUES list a SELECT reads from (text needs none). */
-const DELIVERY_PG_CASTS = DELIVERY_INSERT_COLUMNS.map((c) =>
-  c === "created_at" || c === "lease_until" ? "::bigint" : "",
-);
-
-/**
- * One statement storing a batch of at most one chunk of deliveries (SPEC §2, §3): checks the
- * senders (`live`: neither they nor their parent revoked; rows locked FOR SHARE, so a revocation
- * committing meanwhile either waits for this commit or is seen), claims the send ids of live
- * senders' messages, inserts the bodies and deliveries of the messages stored (`stored`: send id
- * free, or untracked, and sender live), NOTIFYs, and returns each message not stored with its
- * outcome: `revoked` (sender revoked) or `duplicate` (send id already stored) — usually no row.
- */
-function guardedInsertStatement(
-  messages: readonly NewMessage[],
-  chunk: readonly unknown[][],
-  channel: string,
-  payloads: readonly string[],
-): pg.QueryConfig {
-  const tracked = messages.filter(isTracked);
-  const groups = messages.filter(isGroup);
-  // $1–$5 send ids, $6–$7 the batch (message id, sender), $8 untracked message ids.
-  const params: unknown[] = [
-    ...sendIdArrays(tracked),
-    messages.map((m) => m.messageId),
-    messages.map((m) => m.senderMemberId),
-    messages.filter((m) => !isTracked(m)).map((m) => m.messageId),
-  ];
-  const isStored = "IN (SELECT message_id FROM stored)";
-  let bodies = "";
-  if (groups.length > 0) {
-    // Group bodies once per message (SPEC §4), under the same condition as the deliveries.
-    const first = params.length + 1;
-    params.push(...bodyArrays(groups));
-    bodies = `, bodies AS (${insertBodiesPg(first, `b.message_id ${isStored}`)})`;
-  }
-  let inserted = "";
-  if (chunk.length > 0) {
-    const tuples: string[] = [];
-    for (const row of chunk) {
-      const base = params.length;
-      // Untyped parameters in a VALUES list read as text; only the bigint columns need a cast.
-      tuples.push(`(${row.map((_, i) => `$${base + i + 1}${DELIVERY_PG_CASTS[i]}`).join(", ")})`);
-      params.push(...row);
-    }
-    const columns = DELIVERY_INSERT_COLUMNS.join(", ");
-    inserted = `, inserted AS (
-      INSERT INTO deliveries (${columns})
-      SELECT * FROM (VALUES ${tuples.join(", ")}) AS v (${columns})
-      WHERE v.message_id ${isStored}
-      ${DELIVERY_INSERT_CONFLICT}
-    )`;
-  }
-  let notify = "";
-  if (payloads.length > 0) {
-    params.push(channel, [...payloads]);
-    notify = ` UNION ALL SELECT NULL, NULL FROM (SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p) AS n`;
-  }
-  const isLive = "IN (SELECT id FROM live)";
-  return {
-    text:
-      `WITH batch AS (SELECT * FROM unnest($6::text[], $7::text[]) AS t (message_id, sender_member_id)),
-      ${liveSenderCtesPg("SELECT sender_member_id FROM batch")},
-      kept AS (${claimSendIdsPg(1, `s.sender_member_id ${isLive}`)}),
-      stored AS (
-        SELECT message_id FROM kept
-        UNION ALL
-        SELECT b.message_id FROM batch b WHERE b.message_id = ANY($8::text[]) AND b.sender_member_id ${isLive}
-      )${bodies}${inserted} ` +
-      `SELECT b.message_id, CASE WHEN b.sender_member_id ${isLive} THEN 'duplicate' ELSE 'revoked' END AS outcome ` +
-      `FROM batch b WHERE b.message_id NOT ${isStored}${notify}`,
-    values: params,
-  };
-}
-
-/**
- * `INSERT … VALUES ($1…$9), ($10…$18), …` for one chunk, wrapped so the same statement also
- * NOTIFYs each payload (a data-modifying CTE always runs to completion even when unreferenced).
- */
-function insertStatement(
-  chunk: readonly unknown[][],
-  channel: string,
-  payloads: readonly string[],
-): pg.QueryConfig {
-  const width = DELIVERY_INSERT_COLUMNS.length;
-  const tuples: string[] = [];
-  const params: unknown[] = [];
-  for (const row of chunk) {
-    const base = params.length;
-    tuples.push(`(${row.map((_, i) => `$${base + i + 1}`).join(", ")})`);
-    params.push(...row);
-  }
-  if (tuples.length * width !== params.length) throw new Error("insertStatement: ragged delivery rows");
-  const insert = `INSERT INTO deliveries (${DELIVERY_INSERT_COLUMNS.join(", ")}) VALUES ${tuples.join(", ")} ${DELIVERY_INSERT_CONFLICT}`;
-  if (payloads.length === 0) return { text: insert, values: params };
-  params.push(channel, [...payloads]);
-  return {
-    text: `WITH inserted AS (${insert}) SELECT pg_notify($${params.length - 1}, p) FROM unnest($${params.length}::text[]) AS p`,
-    values: params,
-  };
 }

@@ -143,14 +143,15 @@ export function claimReadParams(o: ClaimOptions): { unleased: unknown[]; expired
  * client_ack) are never stepped over; with `behindForeignLeases` neither are a sender's rows leased
  * to another owner (a later row of that sender waits). On PostgreSQL each lookup skips rows another claimer holds
  * locked; on SQLite the statement runs in an IMMEDIATE transaction. Either way a delivery with a
- * live lease is never handed out twice.
+ * live lease is never handed out twice. The lease commits without waiting for a disk flush
+ * (Dialect.unflushedCommit): a crash may lose it, which only makes the row claimable again.
  */
 export function* claimDeliveries(d: Dialect, o: ClaimOptions): Op<DeliveryRow[]> {
   if (o.limit <= 0 || o.priorities.length === 0) return [];
   const claimed = yield* rows(
     `${claimableSeqs(d, o.behindForeignLeases === true)}
      UPDATE deliveries SET lease_until = ?, lease_owner = ?
-     WHERE seq IN (SELECT seq FROM picked)
+     WHERE seq IN (SELECT seq FROM picked) AND ${d.unflushedCommit}
      RETURNING ${DELIVERY_COLUMNS}`,
     [...claimableParams(o), o.now + o.leaseMs, o.leaseOwner],
   );

@@ -25,6 +25,13 @@ export interface Dialect {
    * one (SQLite's `INDEXED BY`); PostgreSQL's planner gets no hint.
    */
   indexedBy(index: string): string;
+  /**
+   * A condition, always true, whose evaluation lets the statement's transaction commit without
+   * waiting for its WAL to reach disk (PostgreSQL: `synchronous_commit` off for that transaction
+   * only). For writes a crash may lose without harm — a claim's lease: a lost lease only makes the
+   * row claimable again (redelivered, at-least-once) — never for a stored message or an ack.
+   */
+  readonly unflushedCommit: string;
   /** `column` matches any value of one list parameter (bound with `list`): keeps one SQL text per query. */
   anyOf(column: string): string;
   /** Binds a list of values for an `anyOf` placeholder. */
@@ -38,6 +45,8 @@ export const sqliteDialect: Dialect = {
   // One writer at a time: the claim runs in an IMMEDIATE transaction instead.
   skipLocked: "",
   lockForUpdate: "",
+  // Commits are local to the file (WAL, synchronous=NORMAL): nothing to skip.
+  unflushedCommit: "1 = 1",
   indexedBy: (index) => `INDEXED BY ${index}`,
   anyOf: (column) => `${column} IN (SELECT value FROM json_each(?))`,
   list: (values) => JSON.stringify(values),
@@ -53,6 +62,8 @@ export const postgresDialect: Dialect = {
   skipLocked: "FOR UPDATE SKIP LOCKED",
   // Not FOR UPDATE: that would also block the foreign-key checks (FOR KEY SHARE) of concurrent inserts.
   lockForUpdate: "FOR NO KEY UPDATE",
+  // is_local: the setting ends with the statement's own (autocommit) transaction. Evaluated once.
+  unflushedCommit: "(SELECT set_config('synchronous_commit', 'off', true)) = 'off'",
   indexedBy: () => "",
   anyOf: (column) => `${column} = ANY(?)`,
   list: (values) => [...values],

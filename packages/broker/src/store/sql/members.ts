@@ -48,7 +48,8 @@ export function* listMembers(meshId: string): Op<MemberRow[]> {
 
 /**
  * The first free name among `wanted`, `wanted-2`, `wanted-3`, … (the base is shortened when the
- * suffix would push the name past MAX_DISPLAY_NAME_CHARS).
+ * suffix would push the name past MAX_DISPLAY_NAME_CHARS), against a known set of taken names: the
+ * rule uniqueDisplayName applies with indexed lookups instead of a set of every name.
  */
 export function pickFreeName(
   wanted: string,
@@ -56,28 +57,84 @@ export function pickFreeName(
   key: (name: string) => string = (name) => name,
 ): string {
   if (!taken.has(key(wanted))) return wanted;
-  // taken is finite, so one of the first taken.size + 2 suffixes is free.
-  const chars = [...wanted];
-  for (let n = 2; n <= taken.size + 2; n++) {
-    const suffix = `-${n}`;
-    // Cut by characters, not UTF-16 units, so a non-BMP letter is never split.
-    const candidate = `${chars.slice(0, MAX_DISPLAY_NAME_CHARS - suffix.length).join("")}${suffix}`;
+  // taken is finite, so one of the first taken.size + 1 suffixes is free.
+  for (const candidate of suffixedNames(wanted, 2, taken.size + 1)) {
     if (!taken.has(key(candidate))) return candidate;
   }
   throw new Error("pickFreeName: no free name found (unreachable)");
 }
 
-function* uniqueDisplayName(meshId: string, wanted: string): Op<string> {
-  // An index-only range scan of (mesh_id, display_name); meshes hold at most thousands of members.
-  const taken = yield* rows("SELECT display_name FROM members WHERE mesh_id = ?", [meshId]);
-  // Compared by skeleton (SPEC §1 names; protocol display-name.ts): `José`, `jose` and `јose`
-  // (Cyrillic ј) are one name, so a look-alike is admitted only with a suffix, never as a twin.
-  return pickFreeName(
-    wanted,
-    new Set(taken.map((r) => displayNameSkeleton(String(r.display_name)))),
-    displayNameSkeleton,
-  );
+/** Candidate suffixes probed per indexed lookup; each further round probes twice as many. */
+const FIRST_PROBE_BATCH = 64;
+/** The largest batch: keeps one lookup far below either store's parameter limit. */
+const MAX_PROBE_BATCH = 512;
+
+/**
+ * The candidates pickFreeName would try after `wanted`, numbered from..from+count-1 (`wanted-2`, …),
+ * with the base shortened when the suffix would push the name past MAX_DISPLAY_NAME_CHARS.
+ */
+export function suffixedNames(wanted: string, from: number, count: number): string[] {
+  // Cut by characters, not UTF-16 units, so a non-BMP letter is never split.
+  const chars = [...wanted];
+  const names: string[] = [];
+  for (let n = from; n < from + count; n++) {
+    const suffix = `-${n}`;
+    names.push(`${chars.slice(0, MAX_DISPLAY_NAME_CHARS - suffix.length).join("")}${suffix}`);
+  }
+  return names;
 }
+
+/** Which of these name keys (skeletons) the mesh already holds: one lookup on members_mesh_name_key. */
+function* takenKeys(meshId: string, keys: readonly string[]): Op<Set<string>> {
+  const found = yield* rows(
+    `SELECT name_key FROM members WHERE mesh_id = ? AND name_key IN (${keys.map(() => "?").join(", ")})`,
+    [meshId, ...keys],
+  );
+  return new Set(found.map((r) => String(r.name_key)));
+}
+
+/**
+ * The first name among `wanted`, `wanted-2`, … whose skeleton no member of the mesh holds (revoked
+ * members keep their names). Compared by skeleton (SPEC §1 names; protocol display-name.ts): `José`,
+ * `jose` and `јose` (Cyrillic ј) are one name, so a look-alike is admitted only with a suffix, never
+ * as a twin. Each round is one indexed lookup of a batch of candidates (batches double), so the cost
+ * follows how many members share this name, not how many the mesh has.
+ */
+function* uniqueDisplayName(meshId: string, wanted: string): Op<string> {
+  const wantedKey = displayNameSkeleton(wanted);
+  if ((yield* takenKeys(meshId, [wantedKey])).size === 0) return wanted;
+  for (
+    let from = 2, count = FIRST_PROBE_BATCH;
+    ;
+    from += count, count = Math.min(count * 2, MAX_PROBE_BATCH)
+  ) {
+    const candidates = suffixedNames(wanted, from, count);
+    const taken = yield* takenKeys(meshId, candidates.map(displayNameSkeleton));
+    const free = candidates.find((name) => !taken.has(displayNameSkeleton(name)));
+    if (free !== undefined) return free;
+  }
+}
+
+/**
+ * Fills members.name_key for rows written before it existed (migration "display-name keys"), in
+ * creation order: a row whose skeleton an earlier row of its mesh already holds keeps NULL (the
+ * unique index admits any number of NULLs), so old look-alike twins survive and new names still
+ * collide with the first of them.
+ */
+export function* backfillNameKeys(): Op<void> {
+  const all = yield* rows("SELECT id, mesh_id, display_name FROM members ORDER BY created_at, id");
+  const held = new Set<string>();
+  for (const r of all) {
+    const key = displayNameSkeleton(String(r.display_name));
+    const scoped = `${String(r.mesh_id)}\n${key}`;
+    if (held.has(scoped)) continue;
+    held.add(scoped);
+    yield* exec("UPDATE members SET name_key = ? WHERE id = ?", [key, r.id]);
+  }
+}
+
+/** Name-taken retries inside one insert before the whole transaction is run again. */
+const NAME_ATTEMPTS = 8;
 
 interface NewMember {
   id: string;
@@ -91,18 +148,34 @@ interface NewMember {
 }
 
 /**
- * Inserts a member under a unique display name. A unique-key race lost to a concurrent transaction
- * (same pubkey or same name committed meanwhile) restarts the whole operation.
+ * Inserts a member under a unique display name. The unique index on (mesh_id, name_key) makes a
+ * twin impossible: a name committed meanwhile by a concurrent transaction makes the insert do
+ * nothing (PostgreSQL waits for that transaction first), and the next free name is probed again —
+ * each statement sees what was committed before it. A lost pubkey race restarts the operation.
  */
 function* insertMember(m: NewMember): Op<MemberRow> {
-  const displayName = yield* uniqueDisplayName(m.meshId, m.displayName);
-  const row = yield* first(
-    `INSERT INTO members (id, mesh_id, pubkey, display_name, role, parent_member_id, created_at, revoked_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING ${MEMBER_COLUMNS}`,
-    [m.id, m.meshId, m.pubkey, displayName, m.role, m.parentMemberId, m.createdAt, m.revokedAt],
-  );
-  if (!row) throw new RetryTransaction(`member insert conflicted in mesh ${m.meshId}`);
-  return toMember(row);
+  for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+    const displayName = yield* uniqueDisplayName(m.meshId, m.displayName);
+    const row = yield* first(
+      `INSERT INTO members (id, mesh_id, pubkey, display_name, name_key, role, parent_member_id, created_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING ${MEMBER_COLUMNS}`,
+      [
+        m.id,
+        m.meshId,
+        m.pubkey,
+        displayName,
+        displayNameSkeleton(displayName),
+        m.role,
+        m.parentMemberId,
+        m.createdAt,
+        m.revokedAt,
+      ],
+    );
+    if (row) return toMember(row);
+    if (yield* first("SELECT 1 AS hit FROM members WHERE mesh_id = ? AND pubkey = ?", [m.meshId, m.pubkey]))
+      break;
+  }
+  throw new RetryTransaction(`member insert conflicted in mesh ${m.meshId}`);
 }
 
 export function* createMesh(input: Input<"createMesh">): Op<{ mesh: MeshRow; owner: MemberRow } | null> {

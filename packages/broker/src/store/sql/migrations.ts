@@ -1,11 +1,16 @@
 // Versioned schema migrations, written once against the dialect's column types (applied by migrate()).
 import type { Dialect } from "./dialect.js";
+import { backfillNameKeys } from "./members.js";
 import { exec, first, type Op } from "./op.js";
 
 export interface Migration {
   readonly version: number;
   readonly name: string;
   statements(d: Dialect): string[];
+  /** Rewrites existing rows with a rule written in TypeScript, after the statements that need it. */
+  backfill?: () => Op<void>;
+  /** Statements run after the backfill (e.g. a unique index over the backfilled column). */
+  after?: (d: Dialect) => string[];
 }
 
 /** Append-only: never edit a released migration, add the next version instead. */
@@ -247,6 +252,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX deliveries_expiry ON deliveries (created_at) WHERE delivered_at IS NULL`,
     ],
   },
+  {
+    version: 11,
+    name: "display-name keys",
+    // Joins and agent enrolments checked a new name against every name of the mesh (a full read
+    // per join). name_key holds the name's skeleton (protocol displayNameSkeleton: case, accents
+    // and look-alikes folded), and a unique index over (mesh_id, name_key) answers "is it taken"
+    // with an indexed lookup — and makes two members with one skeleton impossible even when joins
+    // race on different brokers. Revoked members keep their keys (their names stay taken). The
+    // peers list pages in (created_at, id) order on members_mesh_created, and reads the channels
+    // of a page's members on channel_members_member.
+    statements: () => [`ALTER TABLE members ADD COLUMN name_key TEXT`],
+    backfill: backfillNameKeys,
+    after: () => [
+      `CREATE UNIQUE INDEX members_mesh_name_key ON members (mesh_id, name_key)`,
+      `CREATE INDEX members_mesh_created ON members (mesh_id, created_at, id)`,
+      `CREATE INDEX channel_members_member ON channel_members (member_id)`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -282,6 +305,8 @@ export function* applyMigration(d: Dialect, migration: Migration, now: number): 
   ]);
   if (applied) return false;
   for (const statement of migration.statements(d)) yield* exec(statement);
+  if (migration.backfill) yield* migration.backfill();
+  for (const statement of migration.after?.(d) ?? []) yield* exec(statement);
   yield* exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
     migration.version,
     migration.name,

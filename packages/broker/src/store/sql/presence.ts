@@ -70,13 +70,23 @@ export function* markBrokerPresencesOffline(brokerId: string, now: number): Op<n
 }
 
 /** The newest hook status per (mesh, pubkey) wins (SPEC §3: kept until the session connects). */
-export function* stashPendingHook(e: PendingHookStatus): Op<void> {
-  yield* exec(
-    `INSERT INTO pending_hook_status (${PENDING_HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+export const STASH_PENDING_HOOK_SQL = `INSERT INTO pending_hook_status (${PENDING_HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (mesh_id, pubkey) DO UPDATE SET status = excluded.status, cwd = excluded.cwd, pid = excluded.pid,
-       session_id = excluded.session_id, received_at = excluded.received_at`,
-    [e.meshId, e.pubkey, e.status, e.cwd, e.pid, e.sessionId, e.receivedAt],
-  );
+       session_id = excluded.session_id, received_at = excluded.received_at`;
+
+/** STASH_PENDING_HOOK_SQL's parameters. */
+export function pendingHookParams(e: PendingHookStatus): unknown[] {
+  return [e.meshId, e.pubkey, e.status, e.cwd, e.pid, e.sessionId, e.receivedAt];
+}
+
+export function* stashPendingHook(e: PendingHookStatus): Op<void> {
+  yield* exec(STASH_PENDING_HOOK_SQL, pendingHookParams(e));
+}
+
+/** Stashes a hook and reads the member's presence row (relayHookStatus without a NOTIFY). */
+export function* stashHookAndReadPresence(e: PendingHookStatus, memberId: string): Op<PresenceRow | null> {
+  yield* stashPendingHook(e);
+  return yield* getPresence(memberId);
 }
 
 /** Removes the stashed entry either way (a stale one is useless); returns it only when fresh. */

@@ -12,6 +12,7 @@ import {
   type NewMessage,
   type StoredEnvelope,
   type PendingHookStatus,
+  type PeersPage,
   type PresenceRow,
   type ReceiptChange,
   type RecipientStatusRow,
@@ -23,6 +24,10 @@ import {
   type ReleaseGoneBrokersInput,
   type ReleasedBrokers,
   type Store,
+  type HookAnswer,
+  type HookAnswerListener,
+  type HookNotice,
+  type HookNoticeListener,
 } from "../types.js";
 import type { Priority } from "@claudemesh/protocol";
 import type { StoreLog } from "../options.js";
@@ -32,12 +37,14 @@ import * as brokers from "./brokers.js";
 import * as groupAcks from "./group-acks.js";
 import { sweepBodiesStep } from "./group-bodies.js";
 import * as inspect from "./inspect.js";
+import { listPeersPage } from "./peers-page.js";
 import * as receipts from "./receipts.js";
 import * as replayKeys from "./replay-keys.js";
 import * as rules from "./rules.js";
 import * as revocation from "./revocation.js";
 import { sweepSendIdsStep } from "./send-ids.js";
 import { DeliveryWakeups } from "./wakeups.js";
+import { NoticeListeners } from "./notices.js";
 
 /** Agents retired per transaction by retireIdleAgents. */
 const RETIRE_STEP = 500;
@@ -49,6 +56,11 @@ export abstract class SqlStore implements Store {
   protected readonly receiptWakeups: DeliveryWakeups;
   /** "These member ids were revoked" (same fan-out as delivery wake-ups). */
   protected readonly revocationWakeups: DeliveryWakeups;
+  /** Relayed hooks and their answers (same fan-out; PostgreSQL adds other brokers). */
+  protected readonly hookNotices: NoticeListeners<HookNotice>;
+  protected readonly hookAnswers: NoticeListeners<HookAnswer>;
+  /** Broker ids served by this store object (attachBroker). */
+  protected readonly attachedBrokers = new Set<string>();
   protected closed = false;
 
   protected constructor(
@@ -58,6 +70,8 @@ export abstract class SqlStore implements Store {
     this.wakeups = new DeliveryWakeups(log);
     this.receiptWakeups = new DeliveryWakeups(log);
     this.revocationWakeups = new DeliveryWakeups(log);
+    this.hookNotices = new NoticeListeners(log, "hook_notice");
+    this.hookAnswers = new NoticeListeners(log, "hook_answer");
   }
 
   // ------------------------------------------------------------ adapter hooks
@@ -85,6 +99,20 @@ export abstract class SqlStore implements Store {
   protected async publishRevocations(_memberIds: readonly string[]): Promise<void> {}
   /** Tells other brokers sharing the store that these recipients have deliveries to claim (PostgreSQL NOTIFY). */
   protected async publishDeliveries(_recipientMemberIds: readonly string[]): Promise<void> {}
+  /**
+   * relayHookStatus's write: stash and presence read (one statement on PostgreSQL, with the NOTIFY to
+   * other brokers). Default: one transaction, no other broker told (SQLite).
+   */
+  protected stashAndNotifyHook(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null> {
+    void notice;
+    return this.atomic(() => rules.stashHookAndReadPresence(entry, notice.memberId));
+  }
+  /** Tells every other broker about a relayed hook (PostgreSQL NOTIFY on the shared channel). */
+  protected async publishHookNotice(_notice: HookNotice): Promise<void> {}
+  /** Tells the broker an answer is addressed to, when it is in another process (PostgreSQL NOTIFY). */
+  protected async publishHookAnswer(_answer: HookAnswer): Promise<void> {}
+  /** A broker was attached (PostgreSQL LISTENs on its channel). */
+  protected brokerAttached(_brokerId: string): void {}
 
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<boolean>;
@@ -462,6 +490,50 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.takePendingHook(meshId, pubkey, notBefore));
   }
 
+  // ------------------------------------------------------------ hooks relayed to the holding broker
+
+  async relayHookStatus(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null> {
+    const holder = await this.guard(() => this.stashAndNotifyHook(entry, notice));
+    // After commit, like every wake-up: a hello completing in this process takes the entry now.
+    this.hookNotices.emit(notice);
+    return holder;
+  }
+
+  async noticeHook(notice: HookNotice): Promise<void> {
+    this.hookNotices.emit(notice);
+    await this.guard(() => this.publishHookNotice(notice));
+  }
+
+  onHookNotices(listener: HookNoticeListener): () => void {
+    const unsubscribe = this.hookNotices.subscribe(listener);
+    this.listenerAdded();
+    return unsubscribe;
+  }
+
+  async answerHookStatus(answer: HookAnswer): Promise<void> {
+    if (this.attachedBrokers.has(answer.toBrokerId)) {
+      this.hookAnswers.emit(answer);
+      return;
+    }
+    await this.guard(() => this.publishHookAnswer(answer));
+  }
+
+  onHookAnswers(listener: HookAnswerListener): () => void {
+    const unsubscribe = this.hookAnswers.subscribe(listener);
+    this.listenerAdded();
+    return unsubscribe;
+  }
+
+  reachesBroker(brokerId: string): boolean {
+    return this.attachedBrokers.has(brokerId);
+  }
+
+  attachBroker(brokerId: string): void {
+    if (this.attachedBrokers.has(brokerId)) return;
+    this.attachedBrokers.add(brokerId);
+    this.brokerAttached(brokerId);
+  }
+
   joinChannel(meshId: string, channel: string, memberId: string, maxChannels?: number): Promise<boolean> {
     return this.direct(rules.joinChannel(meshId, channel, memberId, maxChannels));
   }
@@ -476,6 +548,10 @@ export abstract class SqlStore implements Store {
 
   listChannelsByMember(meshId: string): Promise<Map<string, string[]>> {
     return this.direct(rules.listChannelsByMember(meshId));
+  }
+
+  listPeersPage(meshId: string, page: { after: string | null; limit: number }): Promise<PeersPage | null> {
+    return this.direct(listPeersPage(meshId, page));
   }
 
   // ------------------------------------------------------------ audit
