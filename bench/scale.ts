@@ -1,7 +1,9 @@
 // Scale benchmark: N idle connections against the broker and the raw-ws relay of the same run —
 // handshakes/s and server CPU per handshake while they connect, RSS per connection, and, while they are held,
 // the worst direct-message latency of a paced pair and the server's worst event-loop delay (liveness ticks
-// included). `--quick`: 2,000 connections held 12 s with a 5 s ping interval; `--conns=N`, `--hold=S`.
+// included). `--quick`: 2,000 connections held 12 s with a 5 s ping interval; `--conns=N`, `--hold=S`, `--stores=…`.
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { cpuMicros, processStats, startRole } from "./lib/child.js";
 import { createBenchMesh, type BenchIdentity } from "./lib/mesh.js";
 import { measurePair } from "./lib/pair.js";
@@ -39,6 +41,14 @@ async function idleIdentities(mode: Mode, server: Server, count: number): Promis
   return (await Promise.all(sizes.map((size) => createBenchMesh(server.httpUrl, size)))).flat();
 }
 
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** With BENCH_STALL_DIR (see lib/child.ts): the hold window of each server, to pick its stalls out. */
+function markHold(target: Target, pid: number | undefined, fromUs: number, toUs: number): void {
+  const dir = process.env.BENCH_STALL_DIR;
+  if (dir) appendFileSync(join(dir, "holds.jsonl"), `${JSON.stringify({ target, pid, fromUs, toUs })}\n`);
+}
+
 async function runScale(target: Target): Promise<ScaleResult> {
   const mode: Mode = target === "relay" ? "relay" : "broker";
   const server = await startServer(target, { pingIntervalMs: PING_INTERVAL_MS });
@@ -55,6 +65,7 @@ async function runScale(target: Target): Promise<ScaleResult> {
     );
     const cpuAfter = await cpuMicros(server.role);
     const afterConnect = await processStats(server.role); // also resets the loop-delay window
+    const holdFromUs = monotonicUs();
     const count = Math.floor((HOLD_S * 1000) / PAIR_INTERVAL_MS);
     const latency = await measurePair(server, mode, pair, {
       count,
@@ -63,6 +74,7 @@ async function runScale(target: Target): Promise<ScaleResult> {
       payloadBytes: 256,
     });
     const held = await processStats(server.role);
+    markHold(target, server.role.child.pid, holdFromUs, monotonicUs());
     return {
       handshakesPerSec: (connected.count / connected.elapsedMs) * 1000,
       cpuPerHandshakeUs: (cpuAfter - cpuBefore) / connected.count,
@@ -79,8 +91,13 @@ async function runScale(target: Target): Promise<ScaleResult> {
   }
 }
 
-const targets: Target[] = ["relay", "sqlite"];
-if (process.env.DATABASE_URL) targets.push("postgres");
+// `--stores=sqlite` or `--stores=postgres` narrows a run (the relay baseline always runs first).
+const stores = (flag("stores") ?? "sqlite,postgres").split(",");
+const targets: Target[] = ["relay"];
+if (stores.includes("sqlite")) targets.push("sqlite");
+if (!stores.includes("postgres")) {
+  // not asked for
+} else if (process.env.DATABASE_URL) targets.push("postgres");
 else console.error("bench:scale: DATABASE_URL not set — PostgreSQL runs skipped");
 
 const results = new Map<Target, ScaleResult>();

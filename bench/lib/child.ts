@@ -1,5 +1,7 @@
 // Spawns a benchmark role as its own Node process and talks to it over IPC.
 import { fork, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
@@ -51,7 +53,8 @@ export function startRole(name: string, args: string[] = []): RoleProcess {
     stop(): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       return new Promise((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        // A profiled process is slower to shut down and still has its profile to write.
+        const timer = setTimeout(() => child.kill("SIGKILL"), profileDir ? 60_000 : 5_000);
         child.once("exit", () => {
           clearTimeout(timer);
           resolve();
@@ -94,6 +97,7 @@ export function awaitCommand<T extends { type: string }>(type: T["type"]): Promi
 export function serveCpuUsage(): void {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  traceStalls();
   process.on("message", (raw) => {
     const type = (raw as { type?: string }).type;
     if (type === "cpu") {
@@ -109,6 +113,34 @@ export function serveCpuUsage(): void {
       loop.reset();
     }
   });
+}
+
+/**
+ * BENCH_STALL_DIR=dir (server roles): every event-loop turn delayed more than BENCH_STALL_MS (default 15)
+ * appends `{"atUs":…,"delayMs":…,"cpuMs":…}` to `dir/stalls-<pid>.jsonl`. `atUs` is the monotonic clock in µs, the
+ * clock of V8 CPU profile timestamps, so a stall can be looked up in a BENCH_PROFILE_DIR profile of the
+ * same run. For finding what holds the loop; off by default (the 2 ms timer costs a little CPU).
+ */
+function traceStalls(): void {
+  const dir = process.env.BENCH_STALL_DIR;
+  if (!dir) return;
+  const threshold = Number(process.env.BENCH_STALL_MS ?? 15);
+  const file = join(dir, `stalls-${process.pid}.jsonl`);
+  const periodMs = 2;
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  setInterval(() => {
+    const now = performance.now();
+    const delayMs = now - last - periodMs;
+    const cpu = process.cpuUsage(lastCpu);
+    last = now;
+    lastCpu = process.cpuUsage();
+    if (delayMs <= threshold) return;
+    const atUs = Number(process.hrtime.bigint() / 1000n);
+    // cpuMs: CPU the process used meanwhile (all its threads). Far below delayMs: the machine, not this process, held it.
+    const cpuMs = Math.round((cpu.user + cpu.system) / 100) / 10;
+    appendFileSync(file, `${JSON.stringify({ atUs, delayMs: Math.round(delayMs * 10) / 10, cpuMs })}\n`);
+  }, periodMs).unref();
 }
 
 /** Asks a server role for its CPU time so far (µs). */

@@ -1,5 +1,6 @@
 // Replay protection for every signed request (hello and signed HTTP): the ReplayGuard interface, its bounded in-memory form and the store-backed guard.
 import { createHash } from "node:crypto";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Clock } from "../context.js";
 import type { Store } from "../store/types.js";
 
@@ -49,9 +50,22 @@ export class MemoryReplayGuard implements ReplayGuard {
     this.entries.delete(key);
   }
 
-  /** Drops expired entries (the broker's periodic timer calls this; `seen` also does when full). */
+  /** Drops expired entries (`seen` does this when full). */
   prune(now: number = this.clock.now()): void {
     for (const [key, expiresAt] of this.entries) if (expiresAt < now) this.entries.delete(key);
+  }
+
+  /**
+   * `prune` spread over event-loop turns, `sliceSize` entries looked at per turn (the broker's
+   * liveness tick: up to `maxEntries` entries are never walked in one turn). Entries recorded
+   * meanwhile are looked at too; they have not expired, so they stay.
+   */
+  async pruneInSlices(now: number, sliceSize: number): Promise<void> {
+    let visited = 0;
+    for (const [key, expiresAt] of this.entries) {
+      if (expiresAt < now) this.entries.delete(key);
+      if (++visited % sliceSize === 0) await nextTurn();
+    }
   }
 
   size(): number {
@@ -112,5 +126,10 @@ export class StoreReplayGuard implements ReplayGuard {
   /** Drops expired entries of the in-memory fast path (the store's rows go with the sweep). */
   prune(now: number = this.clock.now()): void {
     this.recent.prune(now);
+  }
+
+  /** `prune`, `sliceSize` entries per event-loop turn (see MemoryReplayGuard.pruneInSlices). */
+  pruneInSlices(now: number, sliceSize: number): Promise<void> {
+    return this.recent.pruneInSlices(now, sliceSize);
   }
 }

@@ -7,13 +7,8 @@ import type { HookResult, Hub } from "../hub-api.js";
 import { acceptConnection, teardown } from "./connection.js";
 import { createHubState, wakeRecipients, type HubState } from "./state.js";
 import { BrokerHeartbeat } from "./broker-heartbeat.js";
-import { forEachInSlices } from "./slices.js";
 import { applyHookToSession, HookRelay } from "./hook-relay.js";
-
-/** Sockets pinged (or found dead) per event-loop turn: the tick never holds the loop for all of them at once. */
-const PING_SLICE = 500;
-/** A dead socket that does not answer our close frame is cut this much later. */
-const TERMINATE_AFTER_CLOSE_MS = 2_000;
+import { livenessSettled, livenessTick } from "./liveness.js";
 
 export function createHub(ctx: BrokerContext): Hub {
   const state = createHubState(ctx);
@@ -82,37 +77,6 @@ export function createHub(ctx: BrokerContext): Hub {
 }
 
 /**
- * Ping every live socket; drop those silent past `deadAfterMs` (SPEC §3 Liveness, close 4004);
- * re-write live presence rows (heartbeat for other brokers); close connections of revoked members.
- */
-async function livenessTick(state: HubState): Promise<void> {
-  const { clock, options, metrics, log } = state.ctx;
-  const now = clock.now();
-  await forEachInSlices([...state.sockets], PING_SLICE, (session) => {
-    if (now - session.lastSeenAt > options.deadAfterMs) {
-      metrics.inc("dead_peers_total");
-      log.info("ws.dead_peer", {
-        conn: session.connId,
-        memberId: session.member?.id,
-        silentMs: now - session.lastSeenAt,
-      });
-      session.close(CLOSE_CODES.deadPeer, "dead_peer: no frame or pong within the liveness window");
-      setTimeout(() => session.socket.terminate(), TERMINATE_AFTER_CLOSE_MS).unref();
-      void teardown(state, session);
-    } else if (session.isOpen) {
-      session.socket.ping();
-    }
-  });
-  state.replay.prune(now);
-  try {
-    await state.presence.heartbeat();
-    await state.revocation.checkLive();
-  } catch (error) {
-    log.error("ws.liveness_tick_failed", { error });
-  }
-}
-
-/**
  * Retention (SPEC §3 Offline queue: default 7 days): drops old undelivered and delivered rows; and
  * agent retirement (SPEC §7): agents not connected for `agentIdleRetireMs` are revoked.
  */
@@ -162,6 +126,7 @@ async function applyHookStatus(
  */
 async function shutdown(state: HubState): Promise<void> {
   const { store, clock, brokerId, log } = state.ctx;
+  await livenessSettled(state);
   const sessions = [...state.sockets];
   await Promise.all(sessions.map((session) => session.sendChain));
   await state.committer.flush();

@@ -74,8 +74,8 @@ export class MembershipCache {
     this.entries.delete(meshId);
   }
 
-  /** Drops snapshots of meshes nobody on this broker uses any more. */
-  retain(meshIds: ReadonlySet<string>): void {
+  /** Drops snapshots of meshes nobody on this broker uses any more (`meshIds.has` says who is used). */
+  retain(meshIds: Pick<ReadonlySet<string>, "has">): void {
     for (const meshId of this.entries.keys()) if (!meshIds.has(meshId)) this.entries.delete(meshId);
   }
 }

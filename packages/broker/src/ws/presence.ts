@@ -2,6 +2,7 @@
 import type { Status, StatusSource } from "@claudemesh/protocol";
 import type { AdmitHelloInput, MemberRow, PresenceRow, Store } from "../store/types.js";
 import type { BrokerOptions, Clock, Logger } from "../context.js";
+import { forEachChunk } from "./slices.js";
 import {
   applyStatus,
   effectiveStatus,
@@ -51,6 +52,9 @@ export function viewTimings(options: BrokerOptions): PeerViewTimings {
     staleOnlineMs: options.deadAfterMs + 2 * options.pingIntervalMs,
   };
 }
+
+/** Presence rows per heartbeat write (one multi-row upsert statement; one write per event-loop turn). */
+export const HEARTBEAT_CHUNK = 100;
 
 /**
  * Owns the LocalPeer records. Every change goes through here so that the persisted row (read by
@@ -258,17 +262,40 @@ export class PresenceBook {
     return peer.writing;
   }
 
-  /** Heartbeat: re-writes every online peer so other brokers can tell live rows from a dead broker's. */
+  /**
+   * Heartbeat: re-writes every online peer so other brokers can tell live rows from a dead broker's.
+   * Batched (one store call per HEARTBEAT_CHUNK peers, not one per peer) and sliced: one chunk per
+   * event-loop turn, so a synchronous store (SQLite) never holds the loop for every peer at once.
+   */
   async heartbeat(): Promise<void> {
-    // One transaction for every online peer (not one autocommit each); a peer with a write running
-    // stores its latest row through that write anyway.
-    const due = [...this.peers.values()].filter((peer) => peer.online && !peer.writing);
+    const online = [...this.peers.values()].filter((peer) => peer.online);
+    await forEachChunk(online, HEARTBEAT_CHUNK, (chunk) => this.beat(chunk));
+  }
+
+  /**
+   * One heartbeat chunk. Peers are re-checked now (one may have gone offline since the tick began);
+   * a peer with a write running stores its latest row through that write anyway. While the chunk
+   * is in flight it counts as each peer's running write, so a change made meanwhile (persist) is
+   * written after it and a late heartbeat row never overwrites a newer one.
+   */
+  private async beat(candidates: readonly LocalPeer[]): Promise<void> {
+    const due = candidates.filter((peer) => peer.online && !peer.writing);
     if (due.length === 0) return;
-    try {
-      await this.deps.store.upsertPresences(due.map((peer) => this.toRow(peer)));
-    } catch (error) {
-      this.deps.log.error("ws.presence_heartbeat_failed", { peers: due.length, error });
+    const rows = due.map((peer) => {
+      peer.dirty = false;
+      return this.toRow(peer);
+    });
+    const written = this.deps.store.upsertPresences(rows).catch((error: unknown) => {
+      this.deps.log.error("ws.presence_heartbeat_failed", { peers: rows.length, error });
+    });
+    for (const peer of due) {
+      peer.writing = (async () => {
+        await written;
+        peer.writing = null;
+        if (peer.dirty) await this.persist(peer);
+      })();
     }
+    await written;
   }
 
   /** Marks every peer offline and waits for the writes (graceful shutdown). */

@@ -43,6 +43,14 @@ export class ReceiptRelay {
     return session && session.phase === "ready" && session.isOpen ? session : null;
   }
 
+  /** Members of `meshId` with a ready, open connection here (the mesh index: not a walk over every connection). */
+  private connectedIn(meshId: string): Set<string> {
+    const pushTo = new Set<string>();
+    for (const [memberId, session] of this.state.live.inMesh(meshId))
+      if (session.phase === "ready" && session.isOpen) pushTo.add(memberId);
+    return pushTo;
+  }
+
   /**
    * Members of the recipient's mesh connected to this broker: the senders whose receipts of this
    * recipient's acks it pushes itself (passed to the store as `pushTo`, stored as notified). None
@@ -50,16 +58,13 @@ export class ReceiptRelay {
    */
   targets(recipientMemberId: string): { pushTo: ReadonlySet<string>; recipientPubkey?: string } {
     const recipient = this.state.live.get(recipientMemberId)?.member;
-    const pushTo = new Set<string>();
-    if (!recipient) return { pushTo };
-    for (const [memberId, session] of this.state.live)
-      if (session.member?.meshId === recipient.meshId && this.liveSession(memberId)) pushTo.add(memberId);
-    return { pushTo, recipientPubkey: recipient.pubkey };
+    if (!recipient) return { pushTo: new Set() };
+    return { pushTo: this.connectedIn(recipient.meshId), recipientPubkey: recipient.pubkey };
   }
 
   /**
-   * `targets` for many recipients at once (a broadcast's acks): one pass over this broker's
-   * connections per mesh, and one shared pushTo set per mesh, instead of one pass per recipient.
+   * `targets` for many recipients at once (a broadcast's acks): one pass over the mesh's
+   * connections here per mesh, and one shared pushTo set per mesh, instead of one pass per recipient.
    */
   targetsMany(
     recipientMemberIds: Iterable<string>,
@@ -74,11 +79,7 @@ export class ReceiptRelay {
         continue;
       }
       let pushTo = byMesh.get(recipient.meshId);
-      if (!pushTo) {
-        byMesh.set(recipient.meshId, (pushTo = new Set()));
-        for (const [memberId, session] of this.state.live)
-          if (session.member?.meshId === recipient.meshId && this.liveSession(memberId)) pushTo.add(memberId);
-      }
+      if (!pushTo) byMesh.set(recipient.meshId, (pushTo = this.connectedIn(recipient.meshId)));
       out.set(recipientMemberId, { pushTo, recipientPubkey: recipient.pubkey });
     }
     return out;

@@ -3,6 +3,7 @@
 // refused by the enqueue write itself (store/sql/sender-guard.ts; handlers.ts answers and cuts).
 import { CLOSE_CODES } from "@claudemesh/protocol";
 import { teardown } from "./connection.js";
+import { forEachChunk } from "./slices.js";
 import type { Session } from "./session.js";
 import type { HubState } from "./state.js";
 
@@ -10,6 +11,8 @@ import type { HubState } from "./state.js";
 export const RECENT_REVOCATION_MS = 60_000;
 /** At most this many recent revocations are remembered (oldest dropped first). */
 export const MAX_RECENT_REVOCATIONS = 10_000;
+/** Member ids per store read of the periodic check (one read per event-loop turn). */
+export const REVOCATION_CHECK_CHUNK = 1_000;
 
 export class RevocationWatch {
   /** Member id → when the notice arrived (insertion order is arrival order). */
@@ -30,10 +33,11 @@ export class RevocationWatch {
     }
     this.prune(now);
     this.state.membership.retain(new Set());
-    const ids = new Set(memberIds);
-    for (const session of [...this.state.sockets]) {
-      const member = session.member;
-      if (member && ids.has(member.id) && !session.closed) this.cut(session);
+    // A socket carries its member only once registered as that member's live connection (a
+    // replaced one is torn down at once), so the live index finds every connection to cut.
+    for (const id of memberIds) {
+      const session = this.state.live.get(id);
+      if (session && !session.closed) this.cut(session);
     }
   }
 
@@ -54,16 +58,18 @@ export class RevocationWatch {
   }
 
   /**
-   * The periodic check (liveness tick): one store read over the ids connected here — a notice lost
-   * while a broker's LISTEN connection was down, or a row revoked by hand, is caught within a tick.
+   * The periodic check (liveness tick): store reads over the ids connected here, REVOCATION_CHECK_CHUNK
+   * ids per read and one read per event-loop turn — a notice lost while a broker's LISTEN connection
+   * was down, or a row revoked by hand, is caught within a tick.
    */
   async checkLive(): Promise<void> {
     // Routing snapshots of meshes nobody here uses any more are dropped on the way.
-    this.state.membership.retain(new Set([...this.state.live.values()].map((session) => session.me.meshId)));
+    this.state.membership.retain(this.state.live.meshIds);
     const ids = [...this.state.live.keys()];
-    if (ids.length === 0) return;
-    const revoked = await this.state.ctx.store.revokedAmong(ids);
-    if (revoked.length > 0) this.revoked(revoked);
+    await forEachChunk(ids, REVOCATION_CHECK_CHUNK, async (chunk) => {
+      const revoked = await this.state.ctx.store.revokedAmong(chunk);
+      if (revoked.length > 0) this.revoked(revoked);
+    });
   }
 
   private prune(now: number): void {

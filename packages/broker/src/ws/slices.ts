@@ -16,3 +16,20 @@ export async function forEachInSlices<T>(
     for (let j = i; j < end; j++) fn(items[j] as T);
   }
 }
+
+/**
+ * Calls `fn` with consecutive chunks of at most `chunkSize` items, in order, one at a time: each
+ * call is awaited, then the next starts on a later event-loop turn (setImmediate). The explicit
+ * yield matters for a synchronous store (SQLite), whose promises are already settled when
+ * returned, so awaiting them alone would run every chunk in one turn. A rejection stops the walk.
+ */
+export async function forEachChunk<T>(
+  items: readonly T[],
+  chunkSize: number,
+  fn: (chunk: T[]) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += chunkSize) {
+    if (i > 0) await nextTurn();
+    await fn(items.slice(i, i + chunkSize));
+  }
+}

@@ -5,6 +5,7 @@ import { KeyedRateLimiter } from "../rate-limit.js";
 import { GroupCommitter } from "./committer.js";
 import { DeliveredBatcher } from "./delivered.js";
 import { directPushHooks } from "./direct-push.js";
+import { LiveSessions } from "./live-sessions.js";
 import { PushLedger } from "./drain.js";
 import { MembershipCache } from "./membership.js";
 import { PresenceBook } from "./presence.js";
@@ -18,8 +19,8 @@ export interface HubState {
   ctx: BrokerContext;
   /** Every open socket, authenticated or not (liveness, shutdown). */
   sockets: Set<Session>;
-  /** The live authenticated connection per member id (newest wins). */
-  live: Map<string, Session>;
+  /** The live authenticated connection per member id (newest wins), also indexed by mesh. */
+  live: LiveSessions;
   /** Teardowns still releasing leases, by member: a reconnect waits for them before it drains. */
   teardowns: Map<string, Promise<void>>;
   /** Live connections per mesh (the `capacity` check). */
@@ -53,7 +54,7 @@ export function createHubState(ctx: BrokerContext): HubState {
   const state: HubState = {
     ctx,
     sockets: new Set(),
-    live: new Map(),
+    live: new LiveSessions(),
     perMesh: new Map(),
     admissions: new AdmissionSlots(),
     takeovers: null as unknown as TakeoverWatch,

@@ -178,6 +178,20 @@ describe("MemoryReplayGuard", () => {
     expect(guard.seen("b", 100)).toBe(false);
   });
 
+  it("prunes in slices: every expired entry goes, live ones stay, other work runs between slices", async () => {
+    const clock = manualClock(0);
+    const guard = new MemoryReplayGuard(clock);
+    for (let i = 0; i < 10; i++) guard.seen(`k${i}`, i % 2 === 0 ? 10 : 100);
+    const order: string[] = [];
+    setImmediate(() => order.push(`other work at size ${guard.size()}`));
+    await guard.pruneInSlices(50, 4);
+    order.push(`done at size ${guard.size()}`);
+    // After the first slice of 4 entries (two of them expired), before the rest.
+    expect(order).toEqual(["other work at size 8", "done at size 5"]);
+    for (let i = 1; i < 10; i += 2) expect(guard.seen(`k${i}`, 100)).toBe(true);
+    expect(guard.seen("k0", 100)).toBe(false);
+  });
+
   it("refuses a bound that is not a positive integer", () => {
     expect(() => new MemoryReplayGuard(manualClock(), 0)).toThrow(RangeError);
   });

@@ -1,5 +1,6 @@
-// The liveness tick (SPEC §3 Liveness) at bounded cost: one batched presence write for every online peer per tick,
-// not one store write each; every socket still pinged (a socket that answers stays, its presence row stays fresh).
+// The liveness tick (SPEC §3 Liveness) at bounded cost: batched presence writes for every online peer per tick,
+// not one store write each; every socket still pinged (a socket that answers stays, its presence row stays fresh),
+// even while a slow store phase of an earlier tick is still running.
 import { describe, expect, it, vi } from "vitest";
 import { STORE_KINDS } from "../helpers/stores.js";
 import { startTestBroker } from "../helpers/broker.js";
@@ -30,6 +31,33 @@ describe.each(STORE_KINDS)("liveness tick (%s)", (kind) => {
       batched.mockRestore();
     } finally {
       await Promise.all(peers.map((p) => p.close()));
+      await broker.stop();
+    }
+  });
+
+  it("keeps pinging while a slow store phase runs, and starts no second one until it ends", async () => {
+    const broker = await startTestBroker({ kind, pingIntervalMs: 100 });
+    let peer: TestPeer | undefined;
+    let release: (() => void) | undefined;
+    try {
+      const { members } = await createMeshWithMembers(broker.url, ["a"]);
+      peer = await connectPeer(broker.wsUrl, (members as Member[])[0]!);
+      const store = broker.ctx.store;
+      const stuck = new Promise<string[]>((resolve) => (release = () => resolve([])));
+      const check = vi.spyOn(store, "revokedAmong").mockImplementationOnce(() => stuck);
+      await until(() => check.mock.calls.length === 1, 5_000, "the revocation check");
+      let pings = 0;
+      peer.ws.on("ping", () => pings++);
+      // Several ticks come due while the check hangs: sockets are still pinged, the store is not asked again.
+      await until(() => pings >= 3, 5_000, "pings during the stuck check");
+      expect(check.mock.calls.length).toBe(1);
+      release!();
+      await until(() => check.mock.calls.length >= 2, 5_000, "the next tick's check");
+      expect(peer.ws.readyState).toBe(peer.ws.OPEN);
+      check.mockRestore();
+    } finally {
+      release?.(); // shutdown waits for the store phase
+      await peer?.close();
       await broker.stop();
     }
   });

@@ -249,7 +249,7 @@ export function* countPending(recipientMemberId: string): Op<number> {
 }
 
 /** Rows deleted per sweep statement, so a large sweep never holds the write lock for long. */
-export const SWEEP_CHUNK_ROWS = 5_000;
+export const SWEEP_CHUNK_ROWS = 500;
 
 /**
  * One bounded step of the retention sweep (SPEC §3): delivered rows go at once, undelivered ones

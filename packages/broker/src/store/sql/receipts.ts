@@ -15,7 +15,7 @@ const RECIPIENT_PUBKEY =
   "(SELECT pubkey FROM members WHERE members.id = receipts.recipient_member_id) AS recipient_pubkey";
 
 /** Rows deleted per sweep statement (expired deliveries, old receipts). */
-export const RECEIPT_SWEEP_CHUNK_ROWS = 5_000;
+export const RECEIPT_SWEEP_CHUNK_ROWS = 500;
 
 type ChangedState = ReceiptChange["state"];
 

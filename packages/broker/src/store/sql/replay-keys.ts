@@ -7,7 +7,7 @@
 import { exec, type Op } from "./op.js";
 
 /** Rows dropped per sweep step (one short write each, so claims interleave). */
-export const REPLAY_SWEEP_CHUNK_ROWS = 5_000;
+export const REPLAY_SWEEP_CHUNK_ROWS = 500;
 
 /**
  * Records `key` until `expiresAt` unless a live (not yet expired at `now`) row holds it.

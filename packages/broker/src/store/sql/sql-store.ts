@@ -517,6 +517,10 @@ export abstract class SqlStore implements Store {
 
   upsertPresences(rows: readonly PresenceRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
+    // Up to PRESENCE_UPSERT_ROWS rows are one statement, atomic by itself (PostgreSQL: autocommit,
+    // no BEGIN/COMMIT round trips); more are several statements in one transaction.
+    if (rows.length <= rules.PRESENCE_UPSERT_ROWS)
+      return this.guard(() => this.atomicStatement(() => rules.upsertPresences(rows)));
     return this.atomic(() => rules.upsertPresences(rows));
   }
 
