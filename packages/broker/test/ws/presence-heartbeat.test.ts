@@ -61,9 +61,28 @@ function book(store: Store): PresenceBook {
 }
 
 function connectAll(presence: PresenceBook, count: number): LocalPeer[] {
-  return Array.from({ length: count }, (_, i) =>
-    presence.connect(member(i), { presenceId: `b1.p${i}`, cwd: "/w", pid: i, sessionId: `s${i}` }, null),
-  );
+  return Array.from({ length: count }, (_, i) => presence.connect(member(i), admittedRow(i)));
+}
+
+/** The presence row an admission wrote for peer `i` (a first connection: idle, no summary). */
+function admittedRow(i: number): PresenceRow {
+  const now = Date.now();
+  return {
+    memberId: member(i).id,
+    presenceId: `b1.p${i}`,
+    brokerId: "b1",
+    sessionId: `s${i}`,
+    pid: i,
+    cwd: "/w",
+    online: true,
+    connectedAt: now,
+    lastSeenAt: now,
+    disconnectedAt: null,
+    status: "idle",
+    statusSource: "jsonl",
+    statusAt: 0,
+    summary: null,
+  };
 }
 
 describe("presence heartbeat", () => {
