@@ -7,11 +7,8 @@
 // with every recipient's report of its copy. --impl loads another build's store module (e.g. an
 // older checkout's packages/broker/dist/store/index.js) to compare on the same machine.
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { defaultStoreModule, openBenchStore } from "./lib/store-module.js";
 
 interface Input {
   recipientMemberId: string;
@@ -28,7 +25,6 @@ interface StoreLike {
   enqueueMessages(messages: readonly Record<string, unknown>[]): Promise<unknown>;
   recordReceiptsMany(inputs: readonly Input[]): Promise<unknown[]>;
 }
-type OpenStore = (target: string, options?: { schema?: string }) => StoreLike;
 
 function arg(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
@@ -37,15 +33,11 @@ function arg(argv: string[], flag: string): string | undefined {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const here = fileURLToPath(new URL(".", import.meta.url));
   const n = Number(arg(argv, "--recipients") ?? 1000);
   const rounds = Number(arg(argv, "--rounds") ?? 5);
   const url = arg(argv, "--store");
-  const impl = arg(argv, "--impl") ?? join(here, "../../packages/broker/dist/store/index.js");
-  const { openStore } = (await import(pathToFileURL(impl).href)) as { openStore: OpenStore };
-  const dir = url ? null : mkdtempSync(join(tmpdir(), "cm-acks-"));
-  const schema = `cm_bench_${randomBytes(4).toString("hex")}`;
-  const store = openStore(url ?? join(dir ?? "", "broker.db"), url ? { schema } : {});
+  const impl = arg(argv, "--impl") ?? defaultStoreModule();
+  const { store, cleanup } = await openBenchStore<StoreLike>(impl, url, "acks");
   try {
     await store.migrate();
     const meshId = `mesh_${randomUUID()}`;
@@ -113,15 +105,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await store.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (url) {
-      const pg = (await import("pg")).default;
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    }
+    await cleanup();
   }
 }
 

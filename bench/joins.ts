@@ -8,11 +8,8 @@
 // the suffix probe runs). --impl loads another build's store module (e.g. an older checkout's
 // packages/broker/dist/store/index.js) to compare before and after on the same machine.
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { defaultStoreModule, openBenchStore } from "./lib/store-module.js";
 
 interface MemberLike {
   displayName: string;
@@ -43,19 +40,17 @@ interface StoreLike {
     now: number;
   }): Promise<Redeem>;
 }
-type OpenStore = (target: string, options?: { schema?: string }) => StoreLike;
 
 function parseArgs(argv: string[]) {
   const get = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const here = fileURLToPath(new URL(".", import.meta.url));
   return {
     sizes: (get("--sizes") ?? "1000,5000").split(",").map(Number),
     samples: Number(get("--samples") ?? 200),
     store: get("--store"),
-    impl: get("--impl") ?? join(here, "../../packages/broker/dist/store/index.js"),
+    impl: get("--impl") ?? defaultStoreModule(),
   };
 }
 
@@ -76,10 +71,7 @@ async function join1(store: StoreLike, meshId: string, name: string, now: number
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { openStore } = (await import(pathToFileURL(args.impl).href)) as { openStore: OpenStore };
-  const dir = args.store ? null : mkdtempSync(join(tmpdir(), "cm-joins-"));
-  const schema = `cm_bench_${randomBytes(4).toString("hex")}`;
-  const store = openStore(args.store ?? join(dir ?? "", "broker.db"), args.store ? { schema } : {});
+  const { store, cleanup } = await openBenchStore<StoreLike>(args.impl, args.store, "joins");
   try {
     await store.migrate();
     console.log(`joins: ${args.store ? "PostgreSQL" : "SQLite file"}, store module ${args.impl}`);
@@ -112,15 +104,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await store.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (args.store) {
-      const pg = (await import("pg")).default;
-      const admin = new pg.Client({ connectionString: args.store });
-      await admin.connect();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    }
+    await cleanup();
   }
 }
 
