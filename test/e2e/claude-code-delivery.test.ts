@@ -88,13 +88,16 @@ async function printAgent(options: AgentOptions) {
   const { home, api } = await agentHome(options);
   const session = await startPrintSession({ home, apiUrl: api.url });
   sessions.push(session);
-  await waitOnline(options.name);
+  await waitOnline(options.name, session);
   return { home, api, session };
 }
 
-/** Waits until `name` is listed online in the mesh (its MCP server enrolled and connected). */
-async function waitOnline(name: string): Promise<void> {
-  await waitFor(
+/**
+ * Waits until `name` is listed online in the mesh (its MCP server enrolled and connected). On a
+ * timeout the error carries the MCP lines of the session's debug log (what Claude Code did instead).
+ */
+async function waitOnline(name: string, session: ClaudeSession): Promise<void> {
+  const online = waitFor(
     `${name} online`,
     async () => {
       const r = await runCli(["peers", "--json"], mesh.env("alice"));
@@ -105,6 +108,16 @@ async function waitOnline(name: string): Promise<void> {
     // Claude Code's start, the MCP server's enrolment and hello: 10–20 s alone, more under the full suite.
     75_000,
   );
+  await online.catch((err: Error) => {
+    const mcp = session
+      .readDebugLog()
+      .split("\n")
+      .filter((line) => /mcp|claudemesh/i.test(line))
+      .map((line) => line.slice(0, 200))
+      .slice(-20)
+      .join("\n");
+    throw new Error(`${err.message}\n${mcp}`);
+  });
 }
 
 /** Main-loop requests whose model-visible text holds `needle`. */
@@ -193,7 +206,7 @@ describe("claude code - the session inbox socket route", () => {
       const { home, api } = await agentHome({ person: "bob", name: "beta" });
       const session = await startInteractiveSession({ home, apiUrl: api.url });
       sessions.push(session);
-      await waitOnline("beta");
+      await waitOnline("beta", session);
       const text = unique("interactive hello");
       const sent = await runCli(["send", "beta", text, "--wait-shown", "60"], mesh.env("alice"), 90_000);
       expect(sent.stdout).toContain("shown to beta");
