@@ -28,9 +28,11 @@ import type {
   HookAnswerListener,
 } from "./records.js";
 import type { AdmitHelloInput, AdmitHelloResult, TakeoverListener } from "./admission.js";
+import type { Waiting } from "./sql/waiting.js";
 
 export type * from "./records.js";
 export type * from "./admission.js";
+export type { Waiting } from "./sql/waiting.js";
 
 /**
  * Every method is async; errors from an unreachable store surface as StoreUnavailableError.
@@ -140,6 +142,12 @@ export interface Store {
    * leases of a connection that died with its broker (kill -9) run out (SPEC §3 Delivery guarantees).
    */
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null>;
+  /**
+   * What waits for each of these members (undelivered deliveries, receipts not pushed), read after
+   * their hellos committed: a broker that is not woken by every write (PostgreSQL) asks this before
+   * it skips a hello's first claim. Any number of ids (read in batches); unknown ids wait for nothing.
+   */
+  waitingMail(memberIds: readonly string[]): Promise<Map<string, Waiting>>;
   /** Count of undelivered deliveries for a recipient whose priority is not in `allowed` (held by its status). */
   countHeld(recipientMemberId: string, allowed: readonly Priority[]): Promise<number>;
   /** Count of undelivered deliveries for a recipient (any priority). */

@@ -21,6 +21,7 @@ import { Drainer } from "./drain.js";
 import { oversizeAllowed } from "./frame-cap.js";
 import { verifyHello } from "./handshake.js";
 import { admitHello } from "./admission.js";
+import { waitingAfterAdmission } from "./mail-probe.js";
 import { handleFrame } from "./handlers.js";
 import { viewTimings } from "./presence.js";
 import { MAX_HELD_FRAMES, Session } from "./session.js";
@@ -266,6 +267,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       // An older connection's teardown that ran alongside the admission may have written its row.
       if (state.live.get(member.id) === session) void state.presence.persist(peer);
     }
+    const mail = await waitingAfterAdmission(state.mailProbe, member.id, waiting);
     if (session.closed || state.live.get(member.id) !== session) return;
 
     applyEarlyHooks(state, session, pendingHook);
@@ -295,18 +297,14 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       memberId: member.id,
       presenceId,
     });
-    // Then the offline queue drains, then the frames that were pipelined behind the hello. On
-    // SQLite both skip their store round trip when the admission found nothing and no wake-up came
-    // since: every write of this process wakes every listener of its store. PostgreSQL keeps them:
-    // a send on another broker whose wake-up went to this identity's previous broker is found only
-    // by a claim made after the admission's commit.
-    const wakeAll = store.kind === "sqlite";
+    // Then the offline queue drains, then the frames that were pipelined behind the hello. Both
+    // skip their store round trip when nothing waits (waitingAfterAdmission) and no wake-up came
+    // since the admission began (one that came in before the registration found no session).
     session.drainer.enable({
-      emptyMailbox: wakeAll && !waiting.deliveries && state.storeWakeups === wakesBefore.deliveries,
+      emptyMailbox: !mail.deliveries && state.storeWakeups === wakesBefore.deliveries,
     });
     // Receipts of this member's messages that changed while it was away.
-    if (!wakeAll || waiting.receipts || state.receipts.wakes !== wakesBefore.receipts)
-      state.receipts.pull(member.id);
+    if (mail.receipts || state.receipts.wakes !== wakesBefore.receipts) state.receipts.pull(member.id);
     const held = session.held;
     session.held = [];
     for (const raw of held) processRaw(state, session, raw);

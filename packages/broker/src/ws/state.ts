@@ -14,6 +14,7 @@ import { RevocationWatch } from "./revocation.js";
 import type { Session } from "./session.js";
 import { AdmissionSlots } from "./admission.js";
 import { TakeoverWatch } from "./takeover.js";
+import { MailProbe } from "./mail-probe.js";
 
 export interface HubState {
   ctx: BrokerContext;
@@ -41,6 +42,11 @@ export interface HubState {
   /** Hello replay claims, recorded in the store (SPEC §3 check 5). */
   replay: StoreReplayGuard;
   memberSends: KeyedRateLimiter;
+  /**
+   * What waits for members just admitted, read after their commit; null on SQLite, where the
+   * admission's own read tells (every write of the process wakes every listener).
+   */
+  mailProbe: MailProbe | null;
   /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
   storeWakeups: number;
   /** Most outbound bytes any connection of this hub had queued (gauge `outbound_buffered_peak_bytes`). */
@@ -93,6 +99,10 @@ export function createHubState(ctx: BrokerContext): HubState {
       burst: options.memberSendBurst,
       clock,
     }),
+    mailProbe:
+      store.kind === "sqlite"
+        ? null
+        : new MailProbe(store, (error) => log.warn("ws.mail_probe_failed", { error })),
     storeWakeups: 0,
     outboundPeak: 0,
     closing: false,

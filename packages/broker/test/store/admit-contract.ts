@@ -9,7 +9,7 @@ import {
   type MemberRow,
   type Store,
 } from "../../src/store/index.js";
-import { addMember, id, makeMesh, presence, T0, type MeshFixture } from "./fixtures.js";
+import { addMember, id, makeMesh, message, presence, T0, type MeshFixture } from "./fixtures.js";
 
 const SELF = "broker-self";
 const GRACE = 30_000;
@@ -254,6 +254,46 @@ export function registerAdmitContract(getStore: () => Store): void {
       expect(mine.replaced?.brokerId).toBe(SELF);
       await store.markBrokerPresencesOffline(SELF, NOW);
       expect(admitted(await store.admitHello(input(bob))).replaced).toBeNull();
+    });
+
+    it("reports what waits for the member; waitingMail reads the same for many members after the commit", async () => {
+      const carol = await addMember(store, f.mesh.id, "admit-carol");
+      const nothing = { deliveries: false, receipts: false };
+      expect(admitted(await store.admitHello(input(bob))).waiting).toEqual(nothing);
+      // A message to bob waits for him; carol's ack of bob's message leaves a receipt bob has not been pushed.
+      const toBob = message(f.mesh.id, f.owner.id, [bob.id]);
+      const fromBob = message(f.mesh.id, bob.id, [carol.id]);
+      await store.enqueueMessages([toBob, fromBob]);
+      await store.recordReceipts({
+        recipientMemberId: carol.id,
+        delivered: [fromBob.messageId],
+        shown: [],
+        now: NOW,
+      });
+      const both = { deliveries: true, receipts: true };
+      expect(admitted(await store.admitHello(input(bob))).waiting).toEqual(both);
+      // More ids than one read takes: the store asks in batches and answers every id.
+      const strangers = Array.from({ length: 700 }, (_, i) => `stranger-${i}`);
+      const found = await store.waitingMail([...strangers, bob.id, carol.id]);
+      expect(found.size).toBe(strangers.length + 2);
+      expect(found.get(bob.id)).toEqual(both);
+      expect(found.get(carol.id)).toEqual(nothing);
+      expect(found.get("stranger-0")).toEqual(nothing);
+      expect((await store.waitingMail([])).size).toBe(0);
+      // A leased, unacked push still waits; a delivered one and a pushed receipt do not.
+      const [leased] = await store.claimDeliveries({
+        recipientMemberId: bob.id,
+        priorities: ["now", "next", "low"],
+        leaseOwner: "conn-1",
+        now: NOW,
+        leaseMs: 30_000,
+        limit: 10,
+      });
+      expect(leased?.messageId).toBe(toBob.messageId);
+      expect((await store.waitingMail([bob.id])).get(bob.id)?.deliveries).toBe(true);
+      await store.markDelivered(bob.id, [toBob.messageId], NOW);
+      expect((await store.takeReceipts(bob.id, 10)).length).toBe(1);
+      expect((await store.waitingMail([bob.id])).get(bob.id)).toEqual(nothing);
     });
   });
 }

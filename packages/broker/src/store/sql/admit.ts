@@ -10,6 +10,7 @@ import { getMember } from "./members.js";
 import { exec, first, type Op, type RawRow } from "./op.js";
 import { CLAIM_REPLAY_KEY_SQL } from "./replay-keys.js";
 import { PENDING_HOOK_COLUMNS, PRESENCE_COLUMNS, presenceParams, toPendingHook, toPresence } from "./rows.js";
+import { truthy, waitingDeliveriesSql, waitingReceiptsSql } from "./waiting.js";
 
 /** What the admission's statements found and did, before the decision. */
 export interface AdmitOutcome {
@@ -153,25 +154,12 @@ export function remoteParams(input: AdmitHelloInput): unknown[] {
   return [input.meshId, 1, input.memberId, self, since, input.capacity.limit];
 }
 
-/**
- * What waits for the member: undelivered deliveries (through the unleased and leased indexes) and
- * receipts not pushed yet (receipts_unnotified). Parameters: member id three times.
- */
-export const WAITING_DELIVERIES_SQL = `(EXISTS (
-    SELECT 1 FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NULL
-  ) OR EXISTS (
-    SELECT 1 FROM deliveries WHERE recipient_member_id = ? AND delivered_at IS NULL AND lease_until IS NOT NULL
-  ))`;
-export const WAITING_RECEIPTS_SQL =
-  "EXISTS (SELECT 1 FROM receipts WHERE sender_member_id = ? AND NOT notified)";
+/** What waits for the member (sql/waiting.ts). Parameters: member id three times. */
+export const WAITING_DELIVERIES_SQL = waitingDeliveriesSql("?");
+export const WAITING_RECEIPTS_SQL = waitingReceiptsSql("?");
 
 export function waitingParams(input: AdmitHelloInput): unknown[] {
   return [input.memberId, input.memberId, input.memberId];
-}
-
-/** A 0/1, boolean or "t"/"f" column as a boolean. */
-export function truthy(value: unknown): boolean {
-  return value === true || value === 1 || value === "1" || value === "t";
 }
 
 export const REPLAY_SEEN_SQL = "SELECT 1 AS one FROM replay_keys WHERE replay_key = ? AND expires_at >= ?";

@@ -48,6 +48,7 @@ import * as revocation from "./revocation.js";
 import { sweepSendIdsStep } from "./send-ids.js";
 import { DeliveryWakeups } from "./wakeups.js";
 import { NoticeListeners } from "./notices.js";
+import { WAITING_MAIL_BATCH, waitingMail, type Waiting } from "./waiting.js";
 
 /** Agents retired per transaction by retireIdleAgents. */
 const RETIRE_STEP = 500;
@@ -284,6 +285,15 @@ export abstract class SqlStore implements Store {
 
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null> {
     return this.direct(rules.earliestForeignLease(recipientMemberId, exceptOwner, now));
+  }
+
+  async waitingMail(memberIds: readonly string[]): Promise<Map<string, Waiting>> {
+    const found = new Map<string, Waiting>();
+    for (let i = 0; i < memberIds.length; i += WAITING_MAIL_BATCH) {
+      const batch = await this.direct(waitingMail(memberIds.slice(i, i + WAITING_MAIL_BATCH)));
+      for (const [id, waiting] of batch) found.set(id, waiting);
+    }
+    return found;
   }
 
   countHeld(recipientMemberId: string, allowed: readonly Priority[]): Promise<number> {
