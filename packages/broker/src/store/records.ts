@@ -273,8 +273,12 @@ export interface RecordReceiptsInput {
   recipientPubkey?: string;
 }
 
-/** Wake-up from the store: new deliveries are waiting for these recipients (cross-broker on PostgreSQL). */
-export type DeliveryListener = (recipientMemberIds: readonly string[]) => void;
+/**
+ * Wake-up from the store: new deliveries are waiting for these recipients (cross-broker on
+ * PostgreSQL). `addressed`: another broker sent it to this broker alone, because it saw these
+ * recipients online here (a recipient no longer connected here is then worth `forwardDeliveries`).
+ */
+export type DeliveryListener = (recipientMemberIds: readonly string[], addressed: boolean) => void;
 
 /**
  * "A hook status for this member is stashed" (POST /hook/set-status for a peer not connected to the

@@ -165,6 +165,12 @@ export interface Store {
    * enqueues for recipients online at a broker attached here); returns an unsubscribe function.
    */
   onDeliveries(listener: DeliveryListener): () => void;
+  /**
+   * Wakes the brokers that hold these recipients online now, other than this store's own: for a
+   * wake-up addressed here for a recipient that is no longer connected here (its newer connection
+   * is on another broker, whose admission the sender's snapshot did not see). No-op on SQLite.
+   */
+  forwardDeliveries(recipientMemberIds: readonly string[]): Promise<void>;
 
   // receipts (SPEC §3): forward-only per (message, recipient), kept for the retention window
   /**

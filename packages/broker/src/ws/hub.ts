@@ -38,9 +38,11 @@ export function createHub(ctx: BrokerContext): Hub {
       // Before the first hello: leases of brokers with a stale beat (and of no broker) come back.
       await heartbeat.start();
       // Cross-broker wake-ups (PostgreSQL LISTEN/NOTIFY) and same-process ones both land here.
-      unsubscribe = store.onDeliveries((memberIds) => {
+      unsubscribe = store.onDeliveries((memberIds, addressed) => {
         state.storeWakeups++;
-        wakeRecipients(state, memberIds);
+        const missing = wakeRecipients(state, memberIds);
+        // Sent here by a broker whose snapshot still saw them here: their newer connection is elsewhere.
+        if (addressed && missing.length > 0) forwardDeliveries(state, missing);
       });
       // Senders with receipts to pull (expiry, revocation, a change made on another broker).
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
@@ -139,4 +141,14 @@ async function shutdown(state: HubState): Promise<void> {
   } catch (error) {
     log.error("ws.shutdown_mark_offline_failed", { error });
   }
+}
+
+/** Passes an addressed wake-up for recipients no longer connected here on to the brokers holding them now. */
+function forwardDeliveries(state: HubState, memberIds: readonly string[]): void {
+  const { store, metrics, log } = state.ctx;
+  metrics.inc("wakeups_forwarded_total", undefined, memberIds.length);
+  store.forwardDeliveries(memberIds).catch((error: unknown) => {
+    // The recipients' next wake-up, lease timer or hello claims them.
+    log.warn("ws.wakeup_forward_failed", { error });
+  });
 }

@@ -114,7 +114,17 @@ export function createHubState(ctx: BrokerContext): HubState {
   return state;
 }
 
-/** Wakes the delivery loop of every listed recipient connected to this broker. */
-export function wakeRecipients(state: HubState, memberIds: Iterable<string>): void {
-  for (const memberId of memberIds) state.live.get(memberId)?.drainer?.wake();
+/**
+ * Wakes the delivery loop of every listed recipient connected to this broker; returns the ones
+ * with no open connection here (a connection still registering counts as one: it reads its
+ * mailbox once registered).
+ */
+export function wakeRecipients(state: HubState, memberIds: Iterable<string>): string[] {
+  const missing: string[] = [];
+  for (const memberId of memberIds) {
+    const session = state.live.get(memberId);
+    if (!session || session.closed) missing.push(memberId);
+    else session.drainer?.wake();
+  }
+  return missing;
 }

@@ -6,6 +6,11 @@ import { startTestBroker, type TestBroker } from "../helpers/broker.js";
 import { trackResources } from "../helpers/resources.js";
 import { createMeshWithMembers, type Member } from "../helpers/identity.js";
 import { connectPeer, helloFrame, openSocket, type CloseInfo, type TestPeer } from "../helpers/ws-client.js";
+import pg from "pg";
+import { openStore } from "../../src/store/index.js";
+import { brokerChannel } from "../../src/store/postgres/holder-wakeups.js";
+import { encodeWakeups } from "../../src/store/postgres/wakeup-payload.js";
+import { message } from "../store/fixtures.js";
 import { STORE_KINDS, storeTarget, type StoreKind } from "../helpers/stores.js";
 import { directSend, listPeers, metric, open } from "./support.js";
 
@@ -84,4 +89,33 @@ describe.each(STORE_KINDS)("two brokers on one store act as one for connections 
     expect((await closedWithin(onTwo, 1_000)).code).toBe(CLOSE_CODES.replaced);
     expect(moved.helloAck.presenceId).toBeTruthy();
   });
+
+  it.skipIf(kind !== "postgres")(
+    "a wake-up addressed to the older broker after the takeover is passed on to the newer connection's broker",
+    async () => {
+      const { one, two } = await pair(kind);
+      const { members } = await createMeshWithMembers(one.url, ["alice", "bob"]);
+      const [alice, bob] = members as [Member, Member];
+      const older = await connect(one, bob);
+      const newer = await connect(two, bob);
+      expect((await closedWithin(older, 1_000)).code).toBe(CLOSE_CODES.replaced);
+      // A send whose snapshot still saw bob on broker one: stored without waking broker two (a store
+      // attached under two's id notifies no broker of that id), then addressed to broker one alone.
+      const sender = openStore(one.store.target);
+      sender.attachBroker(two.ctx.brokerId);
+      const client = new pg.Client({ connectionString: one.store.target });
+      try {
+        const late = message(alice.meshId, alice.memberId, [bob.memberId], { createdAt: Date.now() });
+        await sender.enqueueMessages([late]);
+        await client.connect();
+        const [payload] = encodeWakeups("stale-sender", [bob.memberId]);
+        await client.query("SELECT pg_notify($1, $2)", [brokerChannel(one.ctx.brokerId), payload]);
+        expect((await newer.next<Push>("push", { timeoutMs: 3_000 })).messageId).toBe(late.messageId);
+        expect(metric(one, "wakeups_forwarded_total")).toBe(1);
+      } finally {
+        await client.end();
+        await sender.close();
+      }
+    },
+  );
 });

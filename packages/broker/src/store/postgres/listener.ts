@@ -9,8 +9,8 @@ const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
 export interface ListenerEvents {
-  /** One NOTIFY payload on one of the channels. */
-  notification(payload: string): void;
+  /** One NOTIFY payload on one of the channels (named: the shared one, or one added later). */
+  notification(payload: string, channel: string): void;
   /** LISTEN is (again) in place; notifications sent while it was down were lost. Awaited before whenListening() resolves. */
   established(): Promise<void>;
 }
@@ -79,7 +79,7 @@ export class NotificationListener {
     client.on("end", () => this.dropped(client, null));
     client.on("notification", (message) => {
       if (this.channels.has(message.channel) && message.payload !== undefined)
-        this.events.notification(message.payload);
+        this.events.notification(message.payload, message.channel);
     });
     try {
       await client.connect();

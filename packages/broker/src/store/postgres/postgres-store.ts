@@ -120,7 +120,7 @@ export class PostgresStore extends SqlStore {
       config,
       this.channel,
       {
-        notification: (payload) => {
+        notification: (payload, channel) => {
           const notice = decodeTakeoverNotice(payload);
           if (notice) {
             if (notice.origin !== this.instanceId) this.takeovers.emit([notice.takeover]);
@@ -137,7 +137,7 @@ export class PostgresStore extends SqlStore {
           if (!wakeup || wakeup.origin === this.instanceId) return;
           if (wakeup.kind === "receipts") this.receiptWakeups.emit(wakeup.recipients);
           else if (wakeup.kind === "revoked") this.revocationWakeups.emit(wakeup.recipients);
-          else this.wakeups.emit(wakeup.recipients);
+          else this.wakeups.emit(wakeup.recipients, channel !== this.channel);
         },
         established: () => this.resync(),
       },

@@ -287,6 +287,10 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.earliestForeignLease(recipientMemberId, exceptOwner, now));
   }
 
+  forwardDeliveries(recipientMemberIds: readonly string[]): Promise<void> {
+    return this.publishDeliveries(recipientMemberIds);
+  }
+
   async waitingMail(memberIds: readonly string[]): Promise<Map<string, Waiting>> {
     const found = new Map<string, Waiting>();
     for (let i = 0; i < memberIds.length; i += WAITING_MAIL_BATCH) {
