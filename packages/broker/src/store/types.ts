@@ -257,8 +257,12 @@ export interface Store {
   listPresence(meshId: string): Promise<PresenceRow[]>;
   /** Inserts or replaces the presence/status row of a member (the broker computes the values). */
   upsertPresence(row: PresenceRow): Promise<void>;
-  /** upsertPresence for many rows in one transaction (multi-row statements); a member listed twice keeps its last row. */
-  upsertPresences(rows: readonly PresenceRow[]): Promise<void>;
+  /**
+   * The heartbeat: many rows in one transaction (multi-row statements), each written only over a
+   * stored row of the same connection (`presenceId`) or none. Returns the members whose stored row
+   * another connection took over since (left as it is). A member listed twice keeps its last row.
+   */
+  upsertPresences(rows: readonly PresenceRow[]): Promise<string[]>;
   /** Marks every presence owned by `brokerId` offline (startup recovery and shutdown). */
   markBrokerPresencesOffline(brokerId: string, now: number): Promise<number>;
   stashPendingHook(entry: PendingHookStatus): Promise<void>;

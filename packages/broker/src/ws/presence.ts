@@ -1,6 +1,6 @@
 // Presence and status of the peers this broker serves (SPEC §3 status model, Liveness): state, persistence, grace, working TTL.
 import type { Status, StatusSource } from "@claudemesh/protocol";
-import type { AdmitHelloInput, MemberRow, PresenceRow, Store } from "../store/types.js";
+import type { AdmitHelloInput, MemberRow, PresenceRow, Store, Takeover } from "../store/types.js";
 import type { BrokerOptions, Clock, Logger } from "../context.js";
 import { forEachChunk } from "./slices.js";
 import {
@@ -38,6 +38,11 @@ export interface PresenceEvents {
   onBecameIdle(peer: LocalPeer): void;
   /** The grace ran out without a reconnect: the peer has left. */
   onLeft(peer: LocalPeer): void;
+  /**
+   * The heartbeat found the stored row of these connections owned by a newer one (a hello on
+   * another broker whose `replaced` notice never arrived here): they are to close as replaced.
+   */
+  onTakenOver(takeovers: readonly Takeover[]): void;
 }
 
 export type StatusOutcome = "applied" | "ignored";
@@ -285,9 +290,20 @@ export class PresenceBook {
       peer.dirty = false;
       return this.toRow(peer);
     });
-    const written = this.deps.store.upsertPresences(rows).catch((error: unknown) => {
-      this.deps.log.error("ws.presence_heartbeat_failed", { peers: rows.length, error });
-    });
+    const written = this.deps.store.upsertPresences(rows).then(
+      (taken) => {
+        if (taken.length === 0) return;
+        const ids = new Set(taken);
+        this.events.onTakenOver(
+          rows
+            .filter((row) => ids.has(row.memberId))
+            .map((row) => ({ memberId: row.memberId, presenceId: row.presenceId })),
+        );
+      },
+      (error: unknown) => {
+        this.deps.log.error("ws.presence_heartbeat_failed", { peers: rows.length, error });
+      },
+    );
     for (const peer of due) {
       peer.writing = (async () => {
         await written;

@@ -71,6 +71,8 @@ export function createHubState(ctx: BrokerContext): HubState {
       {
         onBecameIdle: (peer) => state.live.get(peer.member.id)?.drainer?.wake(),
         onLeft: (peer) => state.ledger.forget(peer.member.id),
+        // As if the `replaced` notice had come: each closes with 4001 if it is still that connection.
+        onTakenOver: (takeovers) => state.takeovers.received(takeovers),
       },
     ),
     membership: new MembershipCache(store, clock),

@@ -957,16 +957,33 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         const members = [f.owner.id];
         for (let i = 0; i < PRESENCE_UPSERT_ROWS + 50; i++)
           members.push((await addMember(store, f.mesh.id, `p${i}`)).id);
-        await store.upsertPresence(presence(f.owner.id, { summary: "old" }));
         const rows = members.map((memberId) => presence(memberId, { summary: `s-${memberId}` }));
+        await store.upsertPresence({ ...rows[0]!, summary: "old" });
         const last = presence(members[1]!, { summary: "last wins", status: "dnd" });
-        await store.upsertPresences([...rows, last]);
+        expect(await store.upsertPresences([...rows, last])).toEqual([]);
         const listed = await store.listPresence(f.mesh.id);
         expect(listed).toHaveLength(members.length);
         expect(await store.getPresence(f.owner.id)).toEqual(rows[0]);
         expect(await store.getPresence(members[1]!)).toEqual(last);
         expect(await store.getPresence(members.at(-1)!)).toEqual(rows.at(-1));
         await store.upsertPresences([]);
+      });
+
+      it("upsertPresences leaves a row another connection took over and names its member; a row of no connection is written", async () => {
+        const bob = await addMember(store, f.mesh.id, "bob");
+        const carol = await addMember(store, f.mesh.id, "carol");
+        const newer = presence(bob.id, { presenceId: "b2-newer", brokerId: "b2" });
+        await store.upsertPresence(newer);
+        await store.upsertPresence(presence(carol.id, { presenceId: null, online: false }));
+        const beat = [
+          presence(bob.id, { presenceId: "b1-older", brokerId: "b1" }),
+          presence(carol.id, { presenceId: "b1-carol", brokerId: "b1" }),
+          presence(f.owner.id, { presenceId: "b1-owner", brokerId: "b1" }),
+        ];
+        expect(await store.upsertPresences(beat)).toEqual([bob.id]);
+        expect(await store.getPresence(bob.id)).toEqual(newer);
+        expect(await store.getPresence(carol.id)).toEqual(beat[1]);
+        expect(await store.getPresence(f.owner.id)).toEqual(beat[2]);
       });
 
       it("markBrokerPresencesOffline touches only that broker's online rows", async () => {

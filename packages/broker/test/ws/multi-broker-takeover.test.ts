@@ -10,7 +10,7 @@ import pg from "pg";
 import { openStore } from "../../src/store/index.js";
 import { brokerChannel } from "../../src/store/postgres/holder-wakeups.js";
 import { encodeWakeups } from "../../src/store/postgres/wakeup-payload.js";
-import { message } from "../store/fixtures.js";
+import { message, presence } from "../store/fixtures.js";
 import { STORE_KINDS, storeTarget, type StoreKind } from "../helpers/stores.js";
 import { directSend, listPeers, metric, open } from "./support.js";
 
@@ -28,7 +28,10 @@ function closedWithin(peer: TestPeer, ms: number): Promise<CloseInfo> {
 describe.each(STORE_KINDS)("two brokers on one store act as one for connections (%s)", (kind) => {
   const { brokers, peers, stores } = trackResources();
 
-  async function pair(storeKind: StoreKind, options: { maxConnectionsPerMesh?: number } = {}) {
+  async function pair(
+    storeKind: StoreKind,
+    options: { maxConnectionsPerMesh?: number; pingIntervalMs?: number } = {},
+  ) {
     const target = await storeTarget(storeKind);
     stores.push(target);
     const one: TestBroker = await startTestBroker({ kind: storeKind, store: target, ...options });
@@ -118,4 +121,24 @@ describe.each(STORE_KINDS)("two brokers on one store act as one for connections 
       }
     },
   );
+
+  it("a takeover whose notice never arrived is found by the older broker's next heartbeat: 4001", async () => {
+    const { one } = await pair(kind, { pingIntervalMs: 200 });
+    const { members } = await createMeshWithMembers(one.url, ["alice", "bob"]);
+    const bob = members[1] as Member;
+    const older = await connect(one, bob);
+    // A newer connection's row, written on another broker whose notice broker one missed (its LISTEN
+    // was down, or it runs in another process on the same SQLite file).
+    const row = presence(bob.memberId, { presenceId: "elsewhere-newer", brokerId: "elsewhere" });
+    const elsewhere = openStore(one.store.target);
+    try {
+      await elsewhere.upsertPresence(row);
+      expect((await closedWithin(older, 3_000)).code).toBe(CLOSE_CODES.replaced);
+      expect(metric(one, "connections_taken_over_total")).toBe(1);
+      // The older broker's heartbeat and teardown left the newer connection's row as it was.
+      expect(await one.ctx.store.getPresence(bob.memberId)).toEqual(row);
+    } finally {
+      await elsewhere.close();
+    }
+  });
 });

@@ -36,6 +36,7 @@ function recordingStore() {
         holdNext = false;
         await new Promise<void>((resolve) => (held = { release: resolve }));
       }
+      return [];
     }),
     upsertPresence: vi.fn(async (row: PresenceRow) => {
       singles.push(row);
@@ -56,7 +57,7 @@ function book(store: Store): PresenceBook {
   const options = resolveOptions({}, {}) as unknown as BrokerOptions;
   return new PresenceBook(
     { store, options, clock: { now: () => Date.now() }, log: silent, brokerId: "b1" },
-    { onBecameIdle() {}, onLeft() {} },
+    { onBecameIdle() {}, onLeft() {}, onTakenOver() {} },
   );
 }
 

@@ -39,26 +39,39 @@ const PRESENCE_UPDATE = PRESENCE_COLUMNS.split(", ")
 export const PRESENCE_UPSERT_ROWS = 200;
 
 export function* upsertPresence(row: PresenceRow): Op<void> {
-  yield* upsertPresences([row]);
+  const params = presenceParams(row);
+  yield* exec(
+    `INSERT INTO presence (${PRESENCE_COLUMNS}) VALUES (${params.map(() => "?").join(", ")})
+     ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}`,
+    params,
+  );
 }
 
 /**
- * Inserts or replaces many presence rows with one multi-row upsert per PRESENCE_UPSERT_ROWS (the
- * liveness heartbeat of every online peer). A member listed twice keeps its last row: one statement
- * may not update the same row twice on PostgreSQL.
+ * Writes many presence rows with one multi-row upsert per PRESENCE_UPSERT_ROWS (the liveness
+ * heartbeat of every online peer). A stored row is replaced only when it names the same connection
+ * (`presence_id`) or none: a row another connection took over since (a newer hello, on any broker)
+ * is left alone, and its member is returned. A member listed twice keeps its last row: one statement may not
+ * update the same row twice on PostgreSQL.
  */
-export function* upsertPresences(input: readonly PresenceRow[]): Op<void> {
+export function* upsertPresences(input: readonly PresenceRow[]): Op<string[]> {
   const latest = [...new Map(input.map((row) => [row.memberId, row])).values()];
+  const taken: string[] = [];
   for (let i = 0; i < latest.length; i += PRESENCE_UPSERT_ROWS) {
     const chunk = latest.slice(i, i + PRESENCE_UPSERT_ROWS);
     const params = chunk.flatMap(presenceParams);
     const tuple = `(${Array.from({ length: params.length / chunk.length }, () => "?").join(", ")})`;
-    yield* exec(
+    const written = yield* rows(
       `INSERT INTO presence (${PRESENCE_COLUMNS}) VALUES ${chunk.map(() => tuple).join(", ")}
-       ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}`,
+       ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}
+       WHERE presence.presence_id IS NULL OR presence.presence_id = excluded.presence_id
+       RETURNING member_id`,
       params,
     );
+    const kept = new Set(written.map((row) => String(row.member_id)));
+    for (const row of chunk) if (!kept.has(row.memberId)) taken.push(row.memberId);
   }
+  return taken;
 }
 
 /** Startup recovery / shutdown: this broker's online rows go offline as of `now`. */

@@ -529,8 +529,8 @@ export abstract class SqlStore implements Store {
     return this.direct(rules.upsertPresence(row));
   }
 
-  upsertPresences(rows: readonly PresenceRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
+  upsertPresences(rows: readonly PresenceRow[]): Promise<string[]> {
+    if (rows.length === 0) return Promise.resolve([]);
     // Up to PRESENCE_UPSERT_ROWS rows are one statement, atomic by itself (PostgreSQL: autocommit,
     // no BEGIN/COMMIT round trips); more are several statements in one transaction.
     if (rows.length <= rules.PRESENCE_UPSERT_ROWS)
