@@ -60,7 +60,7 @@ export class AdmissionSlots {
 /** This broker's connections and hellos in flight in the mesh, of identities other than `memberId`. */
 function localOthers(state: HubState, meshId: string, memberId: string): number {
   const liveHere = (id: string) => state.live.get(id)?.member?.meshId === meshId;
-  const live = (state.perMesh.get(meshId) ?? 0) - (liveHere(memberId) ? 1 : 0);
+  const live = state.live.inMesh(meshId).size - (liveHere(memberId) ? 1 : 0);
   return live + state.admissions.others(meshId, memberId, liveHere);
 }
 
@@ -100,7 +100,7 @@ export async function admitHello(
       },
     });
   } finally {
-    // An admitted hello keeps its slot until the caller has registered it (perMesh counts it then).
+    // An admitted hello keeps its slot until the caller has registered it (`live` counts it then).
     if (result?.kind !== "admitted") release();
   }
   if (result.kind === "admitted") return { ok: true, admitted: result, releaseSlot: release };

@@ -231,7 +231,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
       return reject(state, session, verdict.code, verdict.message, hello);
     }
     const { member, presence: row, pendingHook, waiting } = verdict.admitted;
-    // Registration is synchronous with the end of the admission (the cap slot passes to perMesh).
+    // Registration is synchronous with the end of the admission (the cap slot passes to `live`).
     let previous: Session | undefined;
     try {
       // A revocation that committed after the admission's membership read, before this registration.
@@ -250,8 +250,6 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
         previous.replaced = true;
         previous.close(CLOSE_CODES.replaced, "replaced: a newer connection of this identity took over");
         log.debug("ws.replaced", { conn: previous.connId, by: session.connId, memberId: member.id });
-      } else {
-        state.perMesh.set(member.meshId, (state.perMesh.get(member.meshId) ?? 0) + 1);
       }
     } finally {
       verdict.releaseSlot();
@@ -367,9 +365,6 @@ export function teardown(state: HubState, session: Session): Promise<void> {
     const registered = state.live.get(member.id) === session;
     if (registered) {
       state.live.delete(member.id);
-      const left = (state.perMesh.get(member.meshId) ?? 1) - 1;
-      if (left > 0) state.perMesh.set(member.meshId, left);
-      else state.perMesh.delete(member.meshId);
       state.ctx.metrics.set("connections_active", state.live.size);
     }
     const done = (async () => {

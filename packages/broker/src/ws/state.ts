@@ -24,8 +24,6 @@ export interface HubState {
   live: LiveSessions;
   /** Teardowns still releasing leases, by member: a reconnect waits for them before it drains. */
   teardowns: Map<string, Promise<void>>;
-  /** Live connections per mesh (the `capacity` check). */
-  perMesh: Map<string, number>;
   /** Hellos in the store's admission, counted by the `capacity` check of the others. */
   admissions: AdmissionSlots;
   /** Connections here replaced by newer ones on other brokers (close 4001). */
@@ -61,7 +59,6 @@ export function createHubState(ctx: BrokerContext): HubState {
     ctx,
     sockets: new Set(),
     live: new LiveSessions(),
-    perMesh: new Map(),
     admissions: new AdmissionSlots(),
     takeovers: null as unknown as TakeoverWatch,
     teardowns: new Map(),

@@ -1,10 +1,9 @@
 // The Store implementation shared by both adapters: each method runs a shared rule (rules.ts); an
 // adapter supplies only how statements execute, the hot-path insert, migrations and liveness.
+// Running statements and the wake-up and notice fan-out are in store-base.ts.
 import {
-  StoreUnavailableError,
   type AuditEntry,
   type ClaimOptions,
-  type DeliveryListener,
   type DeliveryRow,
   type EnqueueResult,
   type MemberRow,
@@ -18,24 +17,15 @@ import {
   type RecipientStatusRow,
   type RecordReceiptsInput,
   type RedeemResult,
-  type RevocationListener,
   type RevokeResult,
   type ClaimBrokerEndpointInput,
   type ReleaseGoneBrokersInput,
   type ReleasedBrokers,
   type Store,
-  type HookAnswer,
-  type HookAnswerListener,
-  type HookNotice,
-  type HookNoticeListener,
 } from "../types.js";
-import type { AdmitHelloInput, AdmitHelloResult, Takeover, TakeoverListener } from "../admission.js";
+import type { AdmitHelloInput, AdmitHelloResult } from "../admission.js";
 import { admitHelloSteps, decideAdmission, takeoverOf, type AdmitOutcome } from "./admit.js";
-import { TakeoverFanout } from "./takeovers.js";
 import type { Priority } from "@claudemesh/protocol";
-import type { StoreLog } from "../options.js";
-import type { Dialect } from "./dialect.js";
-import type { Op } from "./op.js";
 import * as brokers from "./brokers.js";
 import * as groupAcks from "./group-acks.js";
 import { sweepBodiesStep } from "./group-bodies.js";
@@ -46,112 +36,17 @@ import * as replayKeys from "./replay-keys.js";
 import * as rules from "./rules.js";
 import * as revocation from "./revocation.js";
 import { sweepSendIdsStep } from "./send-ids.js";
-import { DeliveryWakeups } from "./wakeups.js";
-import { NoticeListeners } from "./notices.js";
 import { WAITING_MAIL_BATCH, waitingMail, type Waiting } from "./waiting.js";
+import { SqlStoreBase } from "./store-base.js";
 
 /** Agents retired per transaction by retireIdleAgents. */
 const RETIRE_STEP = 500;
 
-export abstract class SqlStore implements Store {
-  abstract readonly kind: "sqlite" | "postgres";
-  protected readonly wakeups: DeliveryWakeups;
-  /** "These senders have receipts to pull" (same fan-out as delivery wake-ups). */
-  protected readonly receiptWakeups: DeliveryWakeups;
-  /** "These member ids were revoked" (same fan-out as delivery wake-ups). */
-  protected readonly revocationWakeups: DeliveryWakeups;
-  /** "Your connection of this member was replaced" (admissions on other brokers of the store). */
-  protected readonly takeovers: TakeoverFanout;
-  /** Relayed hooks and their answers (same fan-out; PostgreSQL adds other brokers). */
-  protected readonly hookNotices: NoticeListeners<HookNotice>;
-  protected readonly hookAnswers: NoticeListeners<HookAnswer>;
-  /** Broker ids served by this store object (attachBroker). */
-  protected readonly attachedBrokers = new Set<string>();
-  protected closed = false;
-
-  protected constructor(
-    protected readonly dialect: Dialect,
-    protected readonly log: StoreLog,
-  ) {
-    this.wakeups = new DeliveryWakeups(log);
-    this.receiptWakeups = new DeliveryWakeups(log);
-    this.revocationWakeups = new DeliveryWakeups(log);
-    this.takeovers = new TakeoverFanout(log);
-    this.hookNotices = new NoticeListeners(log, "hook_notice");
-    this.hookAnswers = new NoticeListeners(log, "hook_answer");
-  }
-
-  // ------------------------------------------------------------ adapter hooks
-
-  /** Runs an operation with each statement committed on its own (reads, single-statement writes). */
-  protected abstract autocommit<T>(op: Op<T>): Promise<T>;
-  /** Runs an operation atomically (SQLite: IMMEDIATE; PostgreSQL: one client, BEGIN/COMMIT), retrying on RetryTransaction. */
-  protected abstract transaction<T>(makeOp: () => Op<T>): Promise<T>;
-  /**
-   * Runs a one-statement write atomically. Default: a transaction (SQLite: IMMEDIATE). PostgreSQL
-   * overrides it with autocommit, where one statement is already atomic and BEGIN/COMMIT would
-   * triple the round trips.
-   */
-  protected atomicStatement<T>(makeOp: () => Op<T>): Promise<T> {
-    return this.transaction(makeOp);
-  }
-  /** True when `err` means the database cannot be reached (mapped to StoreUnavailableError). */
-  protected abstract isUnavailable(err: unknown): boolean;
-  protected abstract describe(): string;
-  /** Called when the first wake-up listener subscribes (PostgreSQL starts LISTEN). */
-  protected listenerAdded(): void {}
-  /** Tells other brokers sharing the store that these senders have receipts to pull (PostgreSQL NOTIFY). */
-  protected async publishReceipts(_senderMemberIds: readonly string[]): Promise<void> {}
-  /** Tells other brokers sharing the store that these member ids were revoked (PostgreSQL NOTIFY). */
-  protected async publishRevocations(_memberIds: readonly string[]): Promise<void> {}
-  /** Tells the broker holding a replaced connection (SQLite: brokers of this process on the same file). */
-  protected publishTakeover(_takeover: Takeover): void {}
-  /** Tells other brokers sharing the store that these recipients have deliveries to claim (PostgreSQL NOTIFY). */
-  protected async publishDeliveries(_recipientMemberIds: readonly string[]): Promise<void> {}
-  /**
-   * relayHookStatus's write: stash and presence read (one statement on PostgreSQL, with the NOTIFY to
-   * other brokers). Default: one transaction, no other broker told (SQLite).
-   */
-  protected stashAndNotifyHook(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null> {
-    void notice;
-    return this.atomic(() => rules.stashHookAndReadPresence(entry, notice.memberId));
-  }
-  /** Tells every other broker about a relayed hook (PostgreSQL NOTIFY on the shared channel). */
-  protected async publishHookNotice(_notice: HookNotice): Promise<void> {}
-  /** Tells the broker an answer is addressed to, when it is in another process (PostgreSQL NOTIFY). */
-  protected async publishHookAnswer(_answer: HookAnswer): Promise<void> {}
-  /** A broker was attached (PostgreSQL LISTENs on its channel). */
-  protected brokerAttached(_brokerId: string): void {}
-
+export abstract class SqlStore extends SqlStoreBase implements Store {
   abstract migrate(): Promise<void>;
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;
   abstract enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult>;
-
-  /** Runs `work`, turning connectivity failures (and use after close) into StoreUnavailableError. */
-  protected async guard<T>(work: () => T | Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`${this.describe()} store is closed`);
-    try {
-      return await work();
-    } catch (err) {
-      throw this.mapError(err);
-    }
-  }
-
-  protected mapError(err: unknown): unknown {
-    if (err instanceof StoreUnavailableError || !this.isUnavailable(err)) return err;
-    const code = (err as { code?: unknown }).code;
-    const reason = typeof code === "string" ? code : err instanceof Error ? err.message : "unknown error";
-    return new StoreUnavailableError(`${this.describe()} is unavailable (${reason})`, { cause: err });
-  }
-
-  private direct<T>(op: Op<T>): Promise<T> {
-    return this.guard(() => this.autocommit(op));
-  }
-
-  private atomic<T>(makeOp: () => Op<T>): Promise<T> {
-    return this.guard(() => this.transaction(makeOp));
-  }
 
   // ------------------------------------------------------------ meshes and members
 
@@ -221,31 +116,6 @@ export abstract class SqlStore implements Store {
     return this.direct(revocation.revokedAmong(this.dialect, memberIds));
   }
 
-  onRevocations(listener: RevocationListener): () => void {
-    const unsubscribe = this.revocationWakeups.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
-  }
-
-  /**
-   * After a revocation's commit: this process's listeners are called synchronously (so a revoke
-   * route's own broker has closed the sockets before it answers), then other brokers are told.
-   */
-  private async afterRevocation(memberIds: readonly string[], senders: readonly string[]): Promise<void> {
-    if (memberIds.length > 0) {
-      this.revocationWakeups.emit(memberIds);
-      try {
-        await this.publishRevocations(memberIds);
-      } catch (err) {
-        // Committed: other brokers still find it at their next periodic check (revokedAmong).
-        this.log.warn("store.revocation_notify_failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
-    await this.wakeReceipts(senders);
-  }
-
   // ------------------------------------------------------------ messages
 
   claimDeliveries(options: ClaimOptions): Promise<DeliveryRow[]> {
@@ -285,10 +155,6 @@ export abstract class SqlStore implements Store {
 
   earliestForeignLease(recipientMemberId: string, exceptOwner: string, now: number): Promise<number | null> {
     return this.direct(rules.earliestForeignLease(recipientMemberId, exceptOwner, now));
-  }
-
-  forwardDeliveries(recipientMemberIds: readonly string[]): Promise<void> {
-    return this.publishDeliveries(recipientMemberIds);
   }
 
   async waitingMail(memberIds: readonly string[]): Promise<Map<string, Waiting>> {
@@ -341,12 +207,6 @@ export abstract class SqlStore implements Store {
     // Replay keys live only until their signed request's window ends (not counted in the total).
     await this.sweepReplayKeys(now);
     return total;
-  }
-
-  onDeliveries(listener: DeliveryListener): () => void {
-    const unsubscribe = this.wakeups.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
   }
 
   // ------------------------------------------------------------ receipts
@@ -402,12 +262,6 @@ export abstract class SqlStore implements Store {
     }
   }
 
-  onReceipts(listener: DeliveryListener): () => void {
-    const unsubscribe = this.receiptWakeups.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
-  }
-
   // ------------------------------------------------------------ replay claims
 
   claimReplayKey(key: string, expiresAt: number, now: number): Promise<boolean> {
@@ -425,20 +279,6 @@ export abstract class SqlStore implements Store {
       total += deleted;
       if (deleted < replayKeys.REPLAY_SWEEP_CHUNK_ROWS) return total;
       await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-
-  /** After commit: wakes local receipt listeners and other brokers for these senders. */
-  private async wakeReceipts(senders: readonly string[]): Promise<void> {
-    if (senders.length === 0) return;
-    this.receiptWakeups.emit(senders);
-    try {
-      await this.publishReceipts(senders);
-    } catch (err) {
-      // The receipts are stored: a sender connected elsewhere gets them at its next hello.
-      this.log.warn("store.receipt_notify_failed", {
-        error: err instanceof Error ? err.message : String(err),
-      });
     }
   }
 
@@ -509,12 +349,6 @@ export abstract class SqlStore implements Store {
     return result;
   }
 
-  onTakeovers(listener: TakeoverListener): () => void {
-    const unsubscribe = this.takeovers.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
-  }
-
   // ------------------------------------------------------------ presence, status, channels
 
   getPresence(memberId: string): Promise<PresenceRow | null> {
@@ -551,48 +385,6 @@ export abstract class SqlStore implements Store {
   }
 
   // ------------------------------------------------------------ hooks relayed to the holding broker
-
-  async relayHookStatus(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null> {
-    const holder = await this.guard(() => this.stashAndNotifyHook(entry, notice));
-    // After commit, like every wake-up: a hello completing in this process takes the entry now.
-    this.hookNotices.emit(notice);
-    return holder;
-  }
-
-  async noticeHook(notice: HookNotice): Promise<void> {
-    this.hookNotices.emit(notice);
-    await this.guard(() => this.publishHookNotice(notice));
-  }
-
-  onHookNotices(listener: HookNoticeListener): () => void {
-    const unsubscribe = this.hookNotices.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
-  }
-
-  async answerHookStatus(answer: HookAnswer): Promise<void> {
-    if (this.attachedBrokers.has(answer.toBrokerId)) {
-      this.hookAnswers.emit(answer);
-      return;
-    }
-    await this.guard(() => this.publishHookAnswer(answer));
-  }
-
-  onHookAnswers(listener: HookAnswerListener): () => void {
-    const unsubscribe = this.hookAnswers.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
-  }
-
-  reachesBroker(brokerId: string): boolean {
-    return this.attachedBrokers.has(brokerId);
-  }
-
-  attachBroker(brokerId: string): void {
-    if (this.attachedBrokers.has(brokerId)) return;
-    this.attachedBrokers.add(brokerId);
-    this.brokerAttached(brokerId);
-  }
 
   joinChannel(meshId: string, channel: string, memberId: string, maxChannels?: number): Promise<boolean> {
     return this.direct(rules.joinChannel(meshId, channel, memberId, maxChannels));
