@@ -237,6 +237,13 @@ export interface Store {
    * the port now), whatever its last beat.
    */
   claimBrokerEndpoint(input: ClaimBrokerEndpointInput): Promise<ReleasedBrokers>;
+  /**
+   * A graceful stop, once every connection of `brokerId` is closed: in one transaction, releases
+   * every lease its connections held, marks its presence rows offline as of `now` and removes its
+   * row; then wakes the released recipients on every broker. One statement set, whatever the number
+   * of connections it had.
+   */
+  retireBroker(brokerId: string, now: number): Promise<ReleasedBrokers>;
 
   // the hello (SPEC §3 checks 4–6), one transaction and one round trip
   /**

@@ -372,7 +372,8 @@ export function teardown(state: HubState, session: Session): Promise<void> {
         await session.drainer?.stop();
         // Acks that arrived before the drop are written first, so they are not redelivered.
         await state.delivered.flush();
-        if (session.presenceId) await state.ctx.store.releaseLeases(session.presenceId);
+        // A stopping broker releases every connection's leases at once (Store.retireBroker).
+        if (session.presenceId && !state.closing) await state.ctx.store.releaseLeases(session.presenceId);
       } catch (error) {
         state.ctx.log.error("ws.release_failed", { conn: session.connId, memberId: member.id, error });
       }

@@ -134,12 +134,16 @@ async function shutdown(state: HubState): Promise<void> {
   await state.committer.flush();
   for (const session of sessions) session.close(CLOSE_CODES.goingAway, "broker shutting down");
   await Promise.all(sessions.map((session) => teardown(state, session)));
+  // Teardowns begun before the stop (their sockets had already left `sockets`) finish first too.
+  await Promise.all([...state.teardowns.values()]);
   await state.delivered.flush();
   await state.presence.closeAll();
   try {
-    await store.markBrokerPresencesOffline(brokerId, clock.now());
+    // Every lease and online row of this broker in one transaction, however many connections it had.
+    await store.retireBroker(brokerId, clock.now());
   } catch (error) {
-    log.error("ws.shutdown_mark_offline_failed", { error });
+    // Its row goes stale instead: another broker's heartbeat releases the rest within brokerGoneAfterMs.
+    log.error("ws.shutdown_retire_failed", { error });
   }
 }
 

@@ -314,7 +314,12 @@ export class PresenceBook {
     await written;
   }
 
-  /** Marks every peer offline and waits for the writes (graceful shutdown). */
+  /**
+   * Graceful shutdown: marks every peer offline here and lets the writes already asked for finish
+   * (a status or summary not stored yet is written with the peer offline). The rows of the peers
+   * with nothing left to write are marked offline by the store in one statement afterwards
+   * (Store.retireBroker), not one write per peer.
+   */
   async closeAll(): Promise<void> {
     const now = this.deps.clock.now();
     const writes: Promise<void>[] = [];
@@ -327,7 +332,7 @@ export class PresenceBook {
         peer.presenceId = null;
         peer.disconnectedAt = now;
       }
-      writes.push(this.persist(peer));
+      if (peer.dirty || peer.writing) writes.push(this.persist(peer));
     }
     await Promise.all(writes);
   }

@@ -4,7 +4,7 @@ import { openStore, type DeliveryRow, type Store } from "../../src/store/index.j
 import { BrokerHeartbeat, brokerEndpoint, connectionOwnerId } from "../../src/ws/broker-heartbeat.js";
 import { createMetrics } from "../../src/metrics.js";
 import { STORE_KINDS, storeTarget, type StoreTarget } from "../helpers/stores.js";
-import { addMember, makeMesh, message, T0 } from "../store/fixtures.js";
+import { addMember, makeMesh, message, presence, T0 } from "../store/fixtures.js";
 
 const BEAT = 5_000;
 const GONE = 15_000;
@@ -45,7 +45,7 @@ describe.each(STORE_KINDS)("broker liveness and leases (%s)", (kind) => {
       await one.enqueueMessages([m]);
       ids.push(m.messageId);
     }
-    return { one, two, bob: bob.id, ids };
+    return { one, two, f, bob: bob.id, ids };
   }
 
   /** A broker's heartbeat on `store` with a clock the test moves. */
@@ -127,6 +127,32 @@ describe.each(STORE_KINDS)("broker liveness and leases (%s)", (kind) => {
     await restarted.claimEndpoint(endpoint);
     expect(idsOf(await claim(two, bob, mine, clock.t))).toEqual(ids);
     await restarted.stop();
+  });
+
+  it("a retiring broker releases every lease of its connections and marks its rows offline in one call; others keep theirs", async () => {
+    const { one, two, f, bob, ids } = await setup(2);
+    const carol = await addMember(one, f.mesh.id, "carol");
+    const toCarol = message(f.mesh.id, f.owner.id, [carol.id], { createdAt: T0 });
+    await one.enqueueMessages([toCarol]);
+    const clock = { t: T0 };
+    const stopping = broker(one, "aaaa01", clock);
+    const staying = broker(two, "bbbb02", clock);
+    await stopping.start();
+    await staying.start();
+    // A connection of the stopping broker holds bob's first message; one of the other broker carol's.
+    expect(idsOf(await claim(one, bob, connectionOwnerId("aaaa01", "c1"), T0, 1))).toEqual([ids[0]]);
+    expect(idsOf(await claim(two, carol.id, connectionOwnerId("bbbb02", "c3"), T0))).toEqual([
+      toCarol.messageId,
+    ]);
+    await one.upsertPresence(presence(bob, { brokerId: "aaaa01", online: true }));
+    const released = await one.retireBroker("aaaa01", T0 + 10);
+    expect(released).toEqual({ brokers: ["aaaa01"], recipients: [bob] });
+    expect(await two.getPresence(bob)).toMatchObject({ online: false, disconnectedAt: T0 + 10 });
+    // Claimable again at once, before any lease ran out; the other broker's lease is untouched.
+    expect(idsOf(await claim(two, bob, connectionOwnerId("bbbb02", "c4"), T0 + 10))).toEqual(ids);
+    expect(await claim(two, carol.id, connectionOwnerId("bbbb02", "c5"), T0 + 10)).toEqual([]);
+    await stopping.stop();
+    await staying.stop();
   });
 
   it("at start-up, leases whose owner has no broker row are released (owners from before heartbeats)", async () => {

@@ -304,6 +304,11 @@ export abstract class SqlStore extends SqlStoreBase implements Store {
     return this.releaseBrokers(predecessors, Number.MAX_SAFE_INTEGER, input.now, []);
   }
 
+  retireBroker(brokerId: string, now: number): Promise<ReleasedBrokers> {
+    // Its own beat counts as stale: the release always wins.
+    return this.releaseBrokers([brokerId], Number.MAX_SAFE_INTEGER, now, []);
+  }
+
   /** Releases each broker in its own transaction (of brokers noticing one at once, one wins) and wakes the recipients. */
   private async releaseBrokers(
     candidates: readonly string[],
