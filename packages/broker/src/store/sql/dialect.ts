@@ -29,7 +29,8 @@ export interface Dialect {
    * A condition, always true, whose evaluation lets the statement's transaction commit without
    * waiting for its WAL to reach disk (PostgreSQL: `synchronous_commit` off for that transaction
    * only). For writes a crash may lose without harm — a claim's lease: a lost lease only makes the
-   * row claimable again (redelivered, at-least-once) — never for a stored message or an ack.
+   * row claimable again (redelivered, at-least-once), a receipt pull's "pushed" mark: a lost mark
+   * only pushes the receipt again — never for a stored message or an ack.
    */
   readonly unflushedCommit: string;
   /** `column` matches any value of one list parameter (bound with `list`): keeps one SQL text per query. */

@@ -178,7 +178,9 @@ function toChange(row: RawRow): ReceiptChange {
 
 /**
  * Claims the sender's unpushed receipts (index receipts_unnotified), oldest first, marking them
- * pushed in the same statement; concurrent pulls (two brokers) never return the same row.
+ * pushed in the same statement; concurrent pulls (two brokers) never return the same row. The mark
+ * commits without waiting for a disk flush (Dialect.unflushedCommit): a crash may lose it, which
+ * only pushes those receipts again at the sender's next pull (a receipt only moves forward).
  */
 export function* takeReceipts(d: Dialect, senderMemberId: string, limit: number): Op<ReceiptChange[]> {
   if (limit <= 0) return [];
@@ -187,7 +189,7 @@ export function* takeReceipts(d: Dialect, senderMemberId: string, limit: number)
      WHERE (message_id, recipient_member_id) IN (
        SELECT message_id, recipient_member_id FROM receipts
        WHERE sender_member_id = ? AND NOT notified ORDER BY state_at LIMIT ? ${d.skipLocked}
-     ) AND NOT notified
+     ) AND NOT notified AND ${d.unflushedCommit}
      RETURNING ${RECEIPT_RETURNING}`,
     [senderMemberId, Math.floor(limit)],
   );
