@@ -265,9 +265,9 @@ export interface Store {
   /** Inserts or replaces the presence/status row of a member (the broker computes the values). */
   upsertPresence(row: PresenceRow): Promise<void>;
   /**
-   * The heartbeat: many rows in one transaction (multi-row statements), each written only over a
-   * stored row of the same connection (`presenceId`) or none. Returns the members whose stored row
-   * another connection took over since (left as it is). A member listed twice keeps its last row.
+   * The heartbeat: many rows in one transaction (multi-row statements), each written unless the
+   * stored row names another connection that is newer (`connectedAt`). Returns the members whose
+   * row such a newer connection took over (left as it is). A member listed twice keeps its last row.
    */
   upsertPresences(rows: readonly PresenceRow[]): Promise<string[]>;
   /** Marks every presence owned by `brokerId` offline (startup recovery and shutdown). */

@@ -969,21 +969,26 @@ export function registerStoreContract(label: string, open: () => Promise<StoreHa
         await store.upsertPresences([]);
       });
 
-      it("upsertPresences leaves a row another connection took over and names its member; a row of no connection is written", async () => {
+      it("upsertPresences leaves a row a newer connection took over and names its member; older and unowned rows are written", async () => {
         const bob = await addMember(store, f.mesh.id, "bob");
         const carol = await addMember(store, f.mesh.id, "carol");
-        const newer = presence(bob.id, { presenceId: "b2-newer", brokerId: "b2" });
+        const dave = await addMember(store, f.mesh.id, "dave");
+        const newer = presence(bob.id, { presenceId: "b2-newer", brokerId: "b2", connectedAt: T0 + 1_000 });
         await store.upsertPresence(newer);
         await store.upsertPresence(presence(carol.id, { presenceId: null, online: false }));
+        // A late write of an older connection of dave (its broker had not heard it was replaced).
+        await store.upsertPresence(presence(dave.id, { presenceId: "b2-stale", connectedAt: T0 - 1_000 }));
         const beat = [
           presence(bob.id, { presenceId: "b1-older", brokerId: "b1" }),
           presence(carol.id, { presenceId: "b1-carol", brokerId: "b1" }),
+          presence(dave.id, { presenceId: "b1-dave", brokerId: "b1" }),
           presence(f.owner.id, { presenceId: "b1-owner", brokerId: "b1" }),
         ];
         expect(await store.upsertPresences(beat)).toEqual([bob.id]);
         expect(await store.getPresence(bob.id)).toEqual(newer);
         expect(await store.getPresence(carol.id)).toEqual(beat[1]);
-        expect(await store.getPresence(f.owner.id)).toEqual(beat[2]);
+        expect(await store.getPresence(dave.id)).toEqual(beat[2]);
+        expect(await store.getPresence(f.owner.id)).toEqual(beat[3]);
       });
 
       it("markBrokerPresencesOffline touches only that broker's online rows", async () => {

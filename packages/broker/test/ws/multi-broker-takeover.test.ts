@@ -129,7 +129,11 @@ describe.each(STORE_KINDS)("two brokers on one store act as one for connections 
     const older = await connect(one, bob);
     // A newer connection's row, written on another broker whose notice broker one missed (its LISTEN
     // was down, or it runs in another process on the same SQLite file).
-    const row = presence(bob.memberId, { presenceId: "elsewhere-newer", brokerId: "elsewhere" });
+    const row = presence(bob.memberId, {
+      presenceId: "elsewhere-newer",
+      brokerId: "elsewhere",
+      connectedAt: Date.now() + 1,
+    });
     const elsewhere = openStore(one.store.target);
     try {
       await elsewhere.upsertPresence(row);
@@ -137,6 +141,33 @@ describe.each(STORE_KINDS)("two brokers on one store act as one for connections 
       expect(metric(one, "connections_taken_over_total")).toBe(1);
       // The older broker's heartbeat and teardown left the newer connection's row as it was.
       expect(await one.ctx.store.getPresence(bob.memberId)).toEqual(row);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("a late write of an older connection's row is overwritten by the newer connection's heartbeat, which stays open", async () => {
+    const { one } = await pair(kind, { pingIntervalMs: 200 });
+    const { members } = await createMeshWithMembers(one.url, ["alice", "bob"]);
+    const bob = members[1] as Member;
+    const newer = await connect(one, bob);
+    const elsewhere = openStore(one.store.target);
+    try {
+      // The older connection's broker, not told it was replaced yet, stores a status change.
+      await elsewhere.upsertPresence(
+        presence(bob.memberId, {
+          presenceId: "elsewhere-older",
+          brokerId: "elsewhere",
+          connectedAt: Date.now() - 60_000,
+        }),
+      );
+      const healed = async () => (await one.ctx.store.getPresence(bob.memberId))?.presenceId;
+      for (let i = 0; i < 100 && (await healed()) !== newer.helloAck.presenceId; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await healed()).toBe(newer.helloAck.presenceId);
+      expect(metric(one, "connections_taken_over_total")).toBe(0);
+      // Still served: it answers a request.
+      expect((await listPeers(newer)).length).toBeGreaterThan(0);
     } finally {
       await elsewhere.close();
     }

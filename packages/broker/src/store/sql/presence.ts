@@ -49,10 +49,11 @@ export function* upsertPresence(row: PresenceRow): Op<void> {
 
 /**
  * Writes many presence rows with one multi-row upsert per PRESENCE_UPSERT_ROWS (the liveness
- * heartbeat of every online peer). A stored row is replaced only when it names the same connection
- * (`presence_id`) or none: a row another connection took over since (a newer hello, on any broker)
- * is left alone, and its member is returned. A member listed twice keeps its last row: one statement may not
- * update the same row twice on PostgreSQL.
+ * heartbeat of every online peer). A stored row of another connection is replaced only when that
+ * connection is not newer (`connected_at`): a row a newer connection took over since (a hello on
+ * any broker) is left alone and its member returned, while a late write of an older connection
+ * is overwritten. A member listed twice keeps its last row: one statement may not update the same
+ * row twice on PostgreSQL.
  */
 export function* upsertPresences(input: readonly PresenceRow[]): Op<string[]> {
   const latest = [...new Map(input.map((row) => [row.memberId, row])).values()];
@@ -65,6 +66,7 @@ export function* upsertPresences(input: readonly PresenceRow[]): Op<string[]> {
       `INSERT INTO presence (${PRESENCE_COLUMNS}) VALUES ${chunk.map(() => tuple).join(", ")}
        ON CONFLICT (member_id) DO UPDATE SET ${PRESENCE_UPDATE}
        WHERE presence.presence_id IS NULL OR presence.presence_id = excluded.presence_id
+         OR presence.connected_at IS NULL OR presence.connected_at <= excluded.connected_at
        RETURNING member_id`,
       params,
     );
