@@ -320,13 +320,9 @@ export class PostgresStore extends SqlStore {
    * rows that were already committed. Off the send's path (the ack does not wait for it).
    */
   private wakeLate(recipientMemberIds: readonly string[]): void {
-    const done = this.publishDeliveries(recipientMemberIds)
-      .catch((err: unknown) => {
-        this.log.warn("store.delivery_notify_failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      })
-      .finally(() => this.lateWakeups.delete(done));
+    const done = this.tellOthers("store.delivery_notify_failed", () =>
+      this.publishDeliveries(recipientMemberIds),
+    ).finally(() => this.lateWakeups.delete(done));
     this.lateWakeups.add(done);
   }
 

@@ -141,14 +141,8 @@ export abstract class SqlStore extends SqlStoreBase implements Store {
     if (released.length > 0) {
       const recipients = [...new Set(released)];
       this.wakeups.emit(recipients);
-      try {
-        await this.publishDeliveries(recipients);
-      } catch (err) {
-        // Released: the recipient's next wake-up, hello or lease timer claims them.
-        this.log.warn("store.delivery_notify_failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
+      // Released: the recipient's next wake-up, hello or lease timer claims them.
+      await this.tellOthers("store.delivery_notify_failed", () => this.publishDeliveries(recipients));
     }
     return released.length;
   }
@@ -327,14 +321,8 @@ export abstract class SqlStore extends SqlStoreBase implements Store {
     const ids = [...recipients];
     if (ids.length > 0) {
       this.wakeups.emit(ids);
-      try {
-        await this.publishDeliveries(ids);
-      } catch (err) {
-        // Released rows are claimable: other brokers' peers get them at their next wake-up or hello.
-        this.log.warn("store.delivery_notify_failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
+      // Released rows are claimable: other brokers' peers get them at their next wake-up or hello.
+      await this.tellOthers("store.delivery_notify_failed", () => this.publishDeliveries(ids));
     }
     return { brokers: released, recipients: ids };
   }

@@ -109,6 +109,24 @@ export abstract class SqlStoreBase implements Partial<Store> {
     return new StoreUnavailableError(`${this.describe()} is unavailable (${reason})`, { cause: err });
   }
 
+  /** Subscribed: the adapter starts listening (PostgreSQL LISTEN) if it has not yet. */
+  private listening(unsubscribe: () => void): () => void {
+    this.listenerAdded();
+    return unsubscribe;
+  }
+
+  /**
+   * Runs a publish hook after a commit; a failure is logged as `event` and not thrown: what was
+   * committed stays, and other brokers find it by their own next read.
+   */
+  protected async tellOthers(event: string, publish: () => Promise<void>): Promise<void> {
+    try {
+      await publish();
+    } catch (err) {
+      this.log.warn(event, { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
   protected direct<T>(op: Op<T>): Promise<T> {
     return this.guard(() => this.autocommit(op));
   }
@@ -120,9 +138,7 @@ export abstract class SqlStoreBase implements Partial<Store> {
   // ------------------------------------------------------------ wake-ups and notices
 
   onRevocations(listener: RevocationListener): () => void {
-    const unsubscribe = this.revocationWakeups.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
+    return this.listening(this.revocationWakeups.subscribe(listener));
   }
 
   /**
@@ -132,14 +148,8 @@ export abstract class SqlStoreBase implements Partial<Store> {
   protected async afterRevocation(memberIds: readonly string[], senders: readonly string[]): Promise<void> {
     if (memberIds.length > 0) {
       this.revocationWakeups.emit(memberIds);
-      try {
-        await this.publishRevocations(memberIds);
-      } catch (err) {
-        // Committed: other brokers still find it at their next periodic check (revokedAmong).
-        this.log.warn("store.revocation_notify_failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
+      // Committed: other brokers still find it at their next periodic check (revokedAmong).
+      await this.tellOthers("store.revocation_notify_failed", () => this.publishRevocations(memberIds));
     }
     await this.wakeReceipts(senders);
   }
@@ -149,35 +159,23 @@ export abstract class SqlStoreBase implements Partial<Store> {
   }
 
   onDeliveries(listener: DeliveryListener): () => void {
-    const unsubscribe = this.wakeups.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
+    return this.listening(this.wakeups.subscribe(listener));
   }
 
   onReceipts(listener: DeliveryListener): () => void {
-    const unsubscribe = this.receiptWakeups.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
+    return this.listening(this.receiptWakeups.subscribe(listener));
   }
 
   /** After commit: wakes local receipt listeners and other brokers for these senders. */
   protected async wakeReceipts(senders: readonly string[]): Promise<void> {
     if (senders.length === 0) return;
     this.receiptWakeups.emit(senders);
-    try {
-      await this.publishReceipts(senders);
-    } catch (err) {
-      // The receipts are stored: a sender connected elsewhere gets them at its next hello.
-      this.log.warn("store.receipt_notify_failed", {
-        error: err instanceof Error ? err.message : String(err),
-      });
-    }
+    // The receipts are stored: a sender connected elsewhere gets them at its next hello.
+    await this.tellOthers("store.receipt_notify_failed", () => this.publishReceipts(senders));
   }
 
   onTakeovers(listener: TakeoverListener): () => void {
-    const unsubscribe = this.takeovers.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
+    return this.listening(this.takeovers.subscribe(listener));
   }
 
   async relayHookStatus(entry: PendingHookStatus, notice: HookNotice): Promise<PresenceRow | null> {
@@ -193,9 +191,7 @@ export abstract class SqlStoreBase implements Partial<Store> {
   }
 
   onHookNotices(listener: HookNoticeListener): () => void {
-    const unsubscribe = this.hookNotices.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
+    return this.listening(this.hookNotices.subscribe(listener));
   }
 
   async answerHookStatus(answer: HookAnswer): Promise<void> {
@@ -207,9 +203,7 @@ export abstract class SqlStoreBase implements Partial<Store> {
   }
 
   onHookAnswers(listener: HookAnswerListener): () => void {
-    const unsubscribe = this.hookAnswers.subscribe(listener);
-    this.listenerAdded();
-    return unsubscribe;
+    return this.listening(this.hookAnswers.subscribe(listener));
   }
 
   reachesBroker(brokerId: string): boolean {
