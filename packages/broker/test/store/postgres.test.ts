@@ -248,7 +248,7 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(notifications).toBeGreaterThan(1);
   });
 
-  it("a batch larger than one INSERT's parameter limit is stored atomically in chunks", async () => {
+  it("a batch of more deliveries than a VALUES list could bind (7,000 × 11 > 65,535) is stored atomically", async () => {
     const h = await isolated();
     const f = await makeMesh(h.store);
     const bob = await addMember(h.store, f.mesh.id, "bob");
@@ -264,7 +264,7 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
       limit: 3,
     });
     expect(first.map((r) => r.messageId)).toEqual(batch.slice(0, 3).map((m) => m.messageId));
-    // A failing chunk rolls the whole batch back: the last message names an unknown recipient.
+    // A failing row rolls the whole batch back: the last message names an unknown recipient.
     const bad = [
       ...Array.from({ length: 7_000 }, () => message(f.mesh.id, f.owner.id, [bob.id])),
       message(f.mesh.id, f.owner.id, ["ghost"]),

@@ -18,7 +18,7 @@ import {
   toPrevious,
   type AdmitOutcome,
 } from "../sql/admit.js";
-import type { Op, RawRow } from "../sql/op.js";
+import { rows, type Op } from "../sql/op.js";
 import { PENDING_HOOK_COLUMNS, toMember, toPendingHook, toPresence } from "../sql/rows.js";
 import { notifyTakeoverSql } from "./takeover-notice.js";
 
@@ -130,14 +130,8 @@ export function* admitHelloPg(
   input: AdmitHelloInput,
   notice: { channel: string; origin: string },
 ): Op<AdmitOutcome> {
-  // Named: its ~5 KB text is sent, parsed and planned once per pooled connection, not per hello.
-  const result = yield {
-    sql: ADMIT_SQL,
-    params: admitParams(input, notice),
-    want: "rows",
-    name: "claudemesh_admit_hello",
-  };
-  const [row] = result as RawRow[];
+  // Prepared: its ~5 KB text is sent, parsed and planned once per pooled connection, not per hello.
+  const [row] = yield* rows(ADMIT_SQL, admitParams(input, notice), { prepare: true });
   const json = (column: string) => (row?.[column] ?? null) as JsonRow;
   const member = json("member");
   const hook = json("hook");

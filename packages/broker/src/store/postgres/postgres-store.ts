@@ -17,7 +17,6 @@ import { postgresDialect } from "../sql/dialect.js";
 import { applyMigration, MIGRATIONS } from "../sql/migrations.js";
 import {
   driveAsync,
-  exec,
   MAX_TRANSACTION_ATTEMPTS,
   RetryTransaction,
   rows,
@@ -25,10 +24,8 @@ import {
   type Statement,
 } from "../sql/op.js";
 import { deliveryValues, pendingRecipients, recipientIds } from "../sql/rules.js";
-import { bodyArrays, insertBodiesPg, isGroup } from "../sql/group-bodies.js";
 import { unnotifiedSenders } from "../sql/receipts.js";
-import { claimSendIdsPg, isTracked, sendIdArrays, storedMessageIds } from "../sql/send-ids.js";
-import { liveSendersSql, senderIds } from "../sql/sender-guard.js";
+import { isTracked, storedMessageIds } from "../sql/send-ids.js";
 import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
@@ -39,7 +36,8 @@ import { admitHelloPg } from "./admit-statement.js";
 import { decodeTakeoverNotice } from "./takeover-notice.js";
 import { decodeHookMessage, encodeHookAnswer, encodeHookNotice } from "./hook-payload.js";
 import { brokerChannel, holderWakeupsSql, pushHolderParams } from "./holder-wakeups.js";
-import { chunked, guardedInsertStatement, insertStatement, type HolderWake } from "./enqueue-statements.js";
+import { guardedInsertStatement, type HolderWake } from "./enqueue-statements.js";
+import { preparedName } from "./prepared.js";
 import { PRESENCE_COLUMNS, toPresence } from "../sql/rows.js";
 import { pendingHookParams, STASH_PENDING_HOOK_SQL } from "../sql/presence.js";
 
@@ -48,7 +46,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 const CHANNEL = "claudemesh_deliveries";
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
-const LIVE_SENDERS_SQL = liveSendersSql(postgresDialect);
 
 /** `?` placeholders → `$1, $2, …` (shared SQL never contains a literal `?`). */
 const pgTextCache = new Map<string, string>();
@@ -69,7 +66,9 @@ type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
 async function execute(on: Queryable, s: Statement): Promise<unknown> {
   const text = toPgText(s.sql);
   const values = s.params as unknown[];
-  const result = await (s.name ? on.query({ name: s.name, text, values }) : on.query(text, values));
+  const result = await (s.prepare
+    ? on.query({ name: preparedName(text), text, values })
+    : on.query(text, values));
   return s.want === "rows" ? result.rows : (result.rowCount ?? 0);
 }
 
@@ -207,14 +206,13 @@ export class PostgresStore extends SqlStore {
   }
 
   /**
-   * Hot path (group commit): a batch that fits one multi-row INSERT (≤ ROWS_PER_INSERT deliveries)
-   * is one statement — the sender check (rows locked FOR SHARE), the send-id claims, the bodies, the
-   * deliveries and the wake-up NOTIFY (delivered at commit) — one round trip in autocommit. Larger
-   * batches run the same rules as several statements in one transaction.
+   * Hot path (group commit): the whole batch is one statement — the sender check (rows locked FOR
+   * SHARE), the send-id claims, the bodies, the deliveries and the wake-up NOTIFY (delivered at
+   * commit) — one round trip in autocommit, prepared once per pooled connection.
    */
   async enqueueMessages(messages: readonly NewMessage[]): Promise<EnqueueResult> {
     let duplicates = new Map<string, string>();
-    let revoked = new Set<string>();
+    const revoked = new Set<string>();
     if (messages.length === 0) return { duplicates, revoked };
     const values: unknown[][] = [];
     for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
@@ -224,52 +222,16 @@ export class PostgresStore extends SqlStore {
       origin: this.instanceId,
       exclude: [...this.attachedBrokers],
     };
-    const chunks = chunked(values);
     /** Message ids of the batch whose send id was already stored (nothing stored for them). */
-    let repeatedIds = new Set<string>();
+    const repeatedIds = new Set<string>();
     /** Recipients with no online presence row as the write saw it: nobody was woken for them. */
-    let unheld: string[] = [];
-    await this.guard(async () => {
-      if (chunks.length <= 1) {
-        const result = await this.pool.query(guardedInsertStatement(messages, chunks[0] ?? [], wake));
-        for (const row of result.rows as { message_id: unknown; outcome: unknown }[]) {
-          if (!isString(row.message_id)) continue;
-          if (row.outcome === "unheld") unheld.push(row.message_id);
-          else (row.outcome === "revoked" ? revoked : repeatedIds).add(row.message_id);
-        }
-        return;
-      }
-      const outcome = await this.transaction(function* () {
-        const live = new Set((yield* rows(LIVE_SENDERS_SQL, [senderIds(messages)])).map((r) => String(r.id)));
-        const allowed = messages.filter((m) => live.has(m.senderMemberId));
-        const tracked = allowed.filter(isTracked);
-        const free = new Set<string>();
-        if (tracked.length > 0) {
-          for (const r of yield* rows(claimSendIdsPg(1), sendIdArrays(tracked)))
-            free.add(String(r.message_id));
-        }
-        const stored = allowed.filter((m) => !isTracked(m) || free.has(m.messageId));
-        const storedGroups = stored.filter(isGroup);
-        if (storedGroups.length > 0) yield* exec(insertBodiesPg(1), bodyArrays(storedGroups));
-        const storedValues: unknown[][] = [];
-        for (const m of stored) for (const d of m.deliveries) storedValues.push(deliveryValues(m, d));
-        const parts = chunked(storedValues);
-        let unwoken: string[] = [];
-        for (const [i, chunk] of parts.entries()) {
-          const statement = insertStatement(chunk, i === parts.length - 1 ? wake : null);
-          const result = yield* rows(statement.text, statement.values);
-          unwoken = result.map((r) => r.unheld).filter(isString);
-        }
-        return {
-          refused: messages.filter((m) => !live.has(m.senderMemberId)).map((m) => m.messageId),
-          repeated: tracked.filter((m) => !free.has(m.messageId)).map((m) => m.messageId),
-          unwoken,
-        };
-      });
-      revoked = new Set(outcome.refused);
-      repeatedIds = new Set(outcome.repeated);
-      unheld = outcome.unwoken;
-    });
+    const unheld: string[] = [];
+    const result = await this.guard(() => this.pool.query(guardedInsertStatement(messages, values, wake)));
+    for (const row of result.rows as { message_id: unknown; outcome: unknown }[]) {
+      if (!isString(row.message_id)) continue;
+      if (row.outcome === "unheld") unheld.push(row.message_id);
+      else (row.outcome === "revoked" ? revoked : repeatedIds).add(row.message_id);
+    }
     if (unheld.length > 0) this.wakeLate(unheld);
     if (repeatedIds.size > 0) {
       const repeated = messages.filter(isTracked).filter((m) => repeatedIds.has(m.messageId));
@@ -309,7 +271,8 @@ export class PostgresStore extends SqlStore {
     if (ids.length === 0) return;
     const params: unknown[] = [];
     const numbers = pushHolderParams(params, ids, this.instanceId, [...this.attachedBrokers]);
-    await this.guard(() => this.pool.query(holderWakeupsSql(numbers, kind), params));
+    const text = holderWakeupsSql(numbers, kind);
+    await this.guard(() => this.pool.query({ name: preparedName(text), text, values: params }));
   }
 
   /**

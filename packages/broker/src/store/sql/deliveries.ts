@@ -154,6 +154,7 @@ export function* claimDeliveries(d: Dialect, o: ClaimOptions): Op<DeliveryRow[]>
      WHERE seq IN (SELECT seq FROM picked) AND ${d.unflushedCommit}
      RETURNING ${DELIVERY_COLUMNS}`,
     [...claimableParams(o), o.now + o.leaseMs, o.leaseOwner],
+    { prepare: true },
   );
   // RETURNING order is unspecified in both dialects; storage order is the contract.
   return claimed.map(toDelivery).sort((a, b) => a.seq - b.seq);

@@ -203,6 +203,7 @@ function* ackPairs(
        ON CONFLICT (message_id, recipient_member_id) DO NOTHING
        RETURNING ${RECEIPT_RETURNING}`,
       [now, ...pairsParams(d, pairs), now, d.list(pushTo)],
+      { prepare: true },
     );
   }
   const acked = yield* rows(`${ackedUpdate(d)} RETURNING message_id, recipient_member_id`, [

@@ -38,15 +38,15 @@ export function bodyArrays(messages: readonly GroupMessage[]): unknown[] {
 }
 
 /**
- * PostgreSQL: inserts the bodies bound at $first…$first+5 (bodyArrays). `keep`, when given, is a
- * condition on `b.message_id` limiting the insert to messages whose send id was free.
+ * PostgreSQL: inserts the bodies bound at $first…$first+5 (bodyArrays). `keep` is a condition on
+ * `b.message_id` limiting the insert to messages whose send id was free.
  */
-export function insertBodiesPg(first: number, keep?: string): string {
+export function insertBodiesPg(first: number, keep: string): string {
   const p = (i: number) => `$${first + i}`;
   return `INSERT INTO message_bodies (${BODY_COLUMNS})
     SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::bigint[])
       AS b (message_id, mesh_id, nonce, ciphertext, sig, created_at)
-    ${keep ? `WHERE ${keep}` : ""}
+    WHERE ${keep}
     ON CONFLICT (message_id) DO NOTHING`;
 }
 

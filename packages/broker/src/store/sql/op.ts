@@ -8,10 +8,16 @@ export interface Statement {
   /** `rows`: the statement returns rows (SELECT, RETURNING); `changes`: its affected-row count. */
   readonly want: "rows" | "changes";
   /**
-   * Names a hot statement whose text never changes: PostgreSQL parses and plans it once per
+   * A hot statement whose text is one of a fixed few: PostgreSQL parses and plans it once per
    * connection (a named prepared statement) instead of on every call. SQLite caches every text anyway.
    */
-  readonly name?: string;
+  readonly prepare?: boolean;
+}
+
+/** Options of rows/first/exec. */
+export interface StatementOptions {
+  /** See Statement.prepare. */
+  prepare?: boolean;
 }
 
 /**
@@ -24,19 +30,31 @@ export type Op<T> = Generator<Statement, T, unknown>;
 export type RawRow = Record<string, unknown>;
 
 /** Runs a statement and returns its rows. */
-export function* rows(sql: string, params: readonly unknown[] = []): Op<RawRow[]> {
-  return (yield { sql, params, want: "rows" }) as RawRow[];
+export function* rows(
+  sql: string,
+  params: readonly unknown[] = [],
+  options: StatementOptions = {},
+): Op<RawRow[]> {
+  return (yield { sql, params, want: "rows", prepare: options.prepare }) as RawRow[];
 }
 
 /** Runs a statement and returns its first row, or null. */
-export function* first(sql: string, params: readonly unknown[] = []): Op<RawRow | null> {
-  const result = yield* rows(sql, params);
+export function* first(
+  sql: string,
+  params: readonly unknown[] = [],
+  options: StatementOptions = {},
+): Op<RawRow | null> {
+  const result = yield* rows(sql, params, options);
   return result[0] ?? null;
 }
 
 /** Runs a statement and returns how many rows it changed. */
-export function* exec(sql: string, params: readonly unknown[] = []): Op<number> {
-  return (yield { sql, params, want: "changes" }) as number;
+export function* exec(
+  sql: string,
+  params: readonly unknown[] = [],
+  options: StatementOptions = {},
+): Op<number> {
+  return (yield { sql, params, want: "changes", prepare: options.prepare }) as number;
 }
 
 /**

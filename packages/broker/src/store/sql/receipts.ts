@@ -85,6 +85,7 @@ export function* recordReceipts(d: Dialect, input: RecordReceiptsInput): Op<Reco
        ON CONFLICT (message_id, recipient_member_id) DO NOTHING
        RETURNING message_id, mesh_id, sender_member_id, notified`,
       [now, d.list(all), recipientMemberId, now, pushTo],
+      { prepare: true },
     );
     for (const row of inserted) made.push({ row, state: "delivered", from: "queued" });
   } else {
@@ -192,6 +193,7 @@ export function* takeReceipts(d: Dialect, senderMemberId: string, limit: number)
      ) AND NOT notified AND ${d.unflushedCommit}
      RETURNING ${RECEIPT_RETURNING}`,
     [senderMemberId, Math.floor(limit)],
+    { prepare: true },
   );
   return taken.map(toChange).sort((a, b) => a.at - b.at);
 }

@@ -39,14 +39,14 @@ export function sendIdArrays(tracked: readonly TrackedMessage[]): unknown[] {
 
 /**
  * PostgreSQL: claims every key of the batch; RETURNING names the messages whose key was free.
- * `keep`, when given, is a condition on the row `s` (SEND_ID_COLUMNS) limiting the claim.
+ * `keep` is a condition on the row `s` (SEND_ID_COLUMNS) limiting the claim.
  */
-export function claimSendIdsPg(first: number, keep?: string): string {
+export function claimSendIdsPg(first: number, keep: string): string {
   const p = (i: number) => `$${first + i}`;
   return `INSERT INTO send_ids (${SEND_ID_COLUMNS})
     SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::bigint[])
       AS s (${SEND_ID_COLUMNS})
-    ${keep ? `WHERE ${keep}` : ""}
+    WHERE ${keep}
     ON CONFLICT (mesh_id, sender_member_id, client_id) DO NOTHING
     RETURNING message_id`;
 }

@@ -31,11 +31,11 @@ export function liveSenderCtesPg(batchSenders: string): string {
     )`;
 }
 
-/** Which of a list of sender ids (one `anyOf` list parameter) may send now: the rows `id`. */
+/**
+ * Which of a list of sender ids (one `anyOf` list parameter) may send now: the rows `id`. SQLite's
+ * form; PostgreSQL checks in the enqueue statement itself (liveSenderCtesPg).
+ */
 export function liveSendersSql(d: Dialect): string {
-  if (d.name === "postgres")
-    return `WITH batch_senders AS (SELECT unnest(?::text[]) AS id), ${liveSenderCtesPg("SELECT id FROM batch_senders")}
-      SELECT id FROM live`;
   return `SELECT m.id FROM members m LEFT JOIN members p ON p.id = m.parent_member_id
     WHERE ${d.anyOf("m.id")} AND m.revoked_at IS NULL AND p.revoked_at IS NULL`;
 }
