@@ -47,6 +47,13 @@ export interface NewDelivery {
    * (local fast path, no claim). Such deliveries wake no listener.
    */
   lease?: { owner: string; until: number };
+  /**
+   * PostgreSQL: when the recipient's presence row shows it online and idle on another broker, the
+   * row is stored leased until this time to that connection, and that broker is sent the row
+   * itself (onLeasedDeliveries), so it pushes without a claim. Only for deliveries whose row fits a
+   * NOTIFY payload (REMOTE_LEASE_MAX_BYTES); ignored where brokers cannot notify each other.
+   */
+  remoteLeaseUntil?: number;
 }
 
 /** One accepted `send`: a message id shared by its deliveries (one per recipient). */
@@ -279,6 +286,18 @@ export interface RecordReceiptsInput {
  * recipients online here (a recipient no longer connected here is then worth `forwardDeliveries`).
  */
 export type DeliveryListener = (recipientMemberIds: readonly string[], addressed: boolean) => void;
+
+/** A delivery another broker stored already leased to a connection of this broker (NewDelivery.remoteLeaseUntil). */
+export interface LeasedDelivery extends DeliveryRow {
+  leaseOwner: string;
+  leaseUntil: number;
+}
+
+/**
+ * Rows stored leased to a connection held here: push each (and keep the lease), or give the lease
+ * back (`releaseLeases` with its message ids) when it cannot be pushed now.
+ */
+export type LeasedDeliveryListener = (deliveries: readonly LeasedDelivery[]) => void;
 
 /**
  * "A hook status for this member is stashed" (POST /hook/set-status for a peer not connected to the

@@ -22,6 +22,7 @@ import type {
   RecipientStatusRow,
   RecordReceiptsInput,
   DeliveryListener,
+  LeasedDeliveryListener,
   HookNotice,
   HookAnswer,
   HookNoticeListener,
@@ -134,8 +135,11 @@ export interface Store {
   claimDeliveries(options: ClaimOptions): Promise<DeliveryRow[]>;
   /** Marks the recipient's deliveries delivered; returns how many changed. */
   markDelivered(recipientMemberId: string, messageIds: readonly string[], now: number): Promise<number>;
-  /** Drops the leases held by `leaseOwner` so those deliveries can be handed out again at once. */
-  releaseLeases(leaseOwner: string): Promise<number>;
+  /**
+   * Drops the leases held by `leaseOwner` (only on these messages, when given) so those deliveries
+   * can be handed out again at once; their recipients are woken here and on every broker.
+   */
+  releaseLeases(leaseOwner: string, messageIds?: readonly string[]): Promise<number>;
   /**
    * Earliest future lease expiry on the recipient's undelivered deliveries held by an owner other
    * than `exceptOwner`, or null. A connection that took over an identity uses it to re-drain when
@@ -165,6 +169,11 @@ export interface Store {
    * enqueues for recipients online at a broker attached here); returns an unsubscribe function.
    */
   onDeliveries(listener: DeliveryListener): () => void;
+  /**
+   * Subscribes to deliveries other brokers stored leased to connections of a broker attached here
+   * (NewDelivery.remoteLeaseUntil; PostgreSQL only); returns an unsubscribe function.
+   */
+  onLeasedDeliveries(listener: LeasedDeliveryListener): () => void;
   /**
    * Wakes the brokers that hold these recipients online now, other than this store's own: for a
    * wake-up addressed here for a recipient that is no longer connected here (its newer connection

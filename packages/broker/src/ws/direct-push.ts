@@ -1,4 +1,5 @@
-// Local fast path: a delivery to a peer connected here is stored already leased and pushed from memory.
+// Local fast path: a delivery to a peer connected here is stored already leased and pushed from memory;
+// a direct message to a peer not connected here is offered to its broker the same way (remote-push.ts).
 import type { Priority } from "@claudemesh/protocol";
 import type { BrokerContext } from "../context.js";
 import { allowedPriorities, effectiveStatus } from "../core/status.js";
@@ -39,6 +40,10 @@ interface Sender {
  * older is waiting to be pushed to it) is written with a lease held by that connection, and pushed
  * right after the commit. Everything else — ack-driven redelivery on lease expiry, release on
  * disconnect — works exactly as for a claimed delivery, because it is one.
+ *
+ * A direct message's delivery to a recipient not connected here gets a remote lease time: where the
+ * store can tell other brokers (PostgreSQL), a recipient online and idle on another broker is
+ * stored leased to that connection and its broker pushes the row it is sent (RemotePushes).
  */
 export function directPushHooks(state: DirectPushState): CommitHooks {
   const senders = new WeakMap<NewMessage, Sender>();
@@ -52,6 +57,7 @@ export function directPushHooks(state: DirectPushState): CommitHooks {
         if (!sender) continue;
         for (const delivery of message.deliveries) {
           const session = state.live.get(delivery.recipientMemberId);
+          if (!session && !message.body) delivery.remoteLeaseUntil = until;
           if (!session?.presenceId || !session.drainer?.idle) continue;
           if (!pushableNow(state, delivery.recipientMemberId, message.priority)) continue;
           delivery.lease = { owner: session.presenceId, until };

@@ -15,6 +15,7 @@ export function createHub(ctx: BrokerContext): Hub {
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: (() => void) | null = null;
   let unsubscribeReceipts: (() => void) | null = null;
+  let unsubscribeLeased: (() => void) | null = null;
   let unsubscribeRevocations: (() => void) | null = null;
   let unsubscribeTakeovers: (() => void) | null = null;
   let unsubscribeHooks: (() => void)[] = [];
@@ -44,6 +45,8 @@ export function createHub(ctx: BrokerContext): Hub {
         // Sent here by a broker whose snapshot still saw them here: their newer connection is elsewhere.
         if (addressed && missing.length > 0) forwardDeliveries(state, missing);
       });
+      // Rows other brokers stored leased to connections here: pushed without a claim, or given back.
+      unsubscribeLeased = store.onLeasedDeliveries((deliveries) => state.remotePushes.received(deliveries));
       // Senders with receipts to pull (expiry, revocation, a change made on another broker).
       unsubscribeReceipts = store.onReceipts((memberIds) => state.receipts.wake(memberIds));
       // Revocations committed by this broker's revoke route (synchronously, before it answers) or another broker.
@@ -66,6 +69,7 @@ export function createHub(ctx: BrokerContext): Hub {
         state.closing = true;
         for (const timer of timers) clearInterval(timer);
         unsubscribe?.();
+        unsubscribeLeased?.();
         unsubscribeReceipts?.();
         unsubscribeRevocations?.();
         unsubscribeTakeovers?.();

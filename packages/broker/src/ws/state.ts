@@ -15,6 +15,7 @@ import type { Session } from "./session.js";
 import { AdmissionSlots } from "./admission.js";
 import { TakeoverWatch } from "./takeover.js";
 import { MailProbe } from "./mail-probe.js";
+import { RemotePushes } from "./remote-push.js";
 
 export interface HubState {
   ctx: BrokerContext;
@@ -45,6 +46,8 @@ export interface HubState {
    * admission's own read tells (every write of the process wakes every listener).
    */
   mailProbe: MailProbe | null;
+  /** Rows other brokers stored leased to connections here, pushed without a claim (PostgreSQL). */
+  remotePushes: RemotePushes;
   /** Delivery wake-ups received from the store so far (lets a send skip a redundant wake). */
   storeWakeups: number;
   /** Most outbound bytes any connection of this hub had queued (gauge `outbound_buffered_peak_bytes`). */
@@ -102,6 +105,7 @@ export function createHubState(ctx: BrokerContext): HubState {
       store.kind === "sqlite"
         ? null
         : new MailProbe(store, (error) => log.warn("ws.mail_probe_failed", { error })),
+    remotePushes: null as unknown as RemotePushes,
     storeWakeups: 0,
     outboundPeak: 0,
     closing: false,
@@ -110,6 +114,7 @@ export function createHubState(ctx: BrokerContext): HubState {
   state.receipts = new ReceiptRelay(state);
   state.revocation = new RevocationWatch(state);
   state.takeovers = new TakeoverWatch(state);
+  state.remotePushes = new RemotePushes(state);
   return state;
 }
 

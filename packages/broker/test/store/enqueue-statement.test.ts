@@ -2,13 +2,11 @@
 // only stays bounded) while its text does not depend on the batch's size.
 import { describe, expect, it } from "vitest";
 import { guardedInsertStatement } from "../../src/store/postgres/enqueue-statements.js";
-import { deliveryValues } from "../../src/store/sql/rules.js";
 import type { NewMessage } from "../../src/store/types.js";
 import { message } from "./fixtures.js";
 
 function statement(messages: NewMessage[], wakeIds: string[]) {
-  const values = messages.flatMap((m) => m.deliveries.map((d) => deliveryValues(m, d)));
-  return guardedInsertStatement(messages, values, { ids: wakeIds, origin: "o", exclude: [] });
+  return guardedInsertStatement(messages, { ids: wakeIds, origin: "o", exclude: [] });
 }
 
 describe("the PostgreSQL enqueue statement", () => {
@@ -25,10 +23,10 @@ describe("the PostgreSQL enqueue statement", () => {
     expect(many.values?.length).toBe(one.values?.length);
   });
 
-  it("gets another text and name when a part differs (no wake-up ids, no deliveries)", () => {
-    const woken = statement([message("mesh", "alice", ["bob"])], ["bob"]);
-    const unwoken = statement([message("mesh", "alice", ["bob"])], []);
-    const empty = statement([message("mesh", "alice", [])], []);
-    expect(new Set([woken.name, unwoken.name, empty.name]).size).toBe(3);
+  it("gets another text and name when a part differs (no deliveries)", () => {
+    const some = statement([message("mesh", "alice", ["bob"])], ["bob"]);
+    const none = statement([message("mesh", "alice", [])], []);
+    expect(none.name).not.toBe(some.name);
+    expect(none.text).not.toContain("INSERT INTO deliveries");
   });
 });

@@ -6,7 +6,7 @@ import { MAX_PAYLOAD_BYTES, type WakeupKind } from "./wakeup-payload.js";
 /** A broker's own channel is this prefix and its broker id (≤ 61 of PostgreSQL's 63 bytes). */
 export const BROKER_CHANNEL_PREFIX = "claudemesh_b_";
 /** Broker ids that make a channel name (the broker's own are 24 hex digits). */
-const BROKER_ID_PATTERN = "^[A-Za-z0-9_-]{1,48}$";
+export const BROKER_ID_PATTERN = "^[A-Za-z0-9_-]{1,48}$";
 const BROKER_ID = new RegExp(BROKER_ID_PATTERN);
 /** Room left in a payload for `{"o" : <origin>, "r" : [], "k" : <kind>}` and json's spacing. */
 const PAYLOAD_OVERHEAD_BYTES = 200;
@@ -38,8 +38,13 @@ export interface HolderParams {
 /**
  * A SELECT that NOTIFYs, per broker holding some of the ids online, payloads `{o, r[, k]}` on that
  * broker's channel (the format of wakeup-payload.ts; `deliveries` carries no `k`). One row per payload.
+ * `also`: a further condition on the presence row `p` of each id to wake.
  */
-export function holderWakeupsSql(p: HolderParams, kind: Exclude<WakeupKind, "revoked">): string {
+export function holderWakeupsSql(
+  p: HolderParams,
+  kind: Exclude<WakeupKind, "revoked">,
+  also?: string,
+): string {
   const k = kind === "deliveries" ? "" : `, 'k', '${kind}'`;
   return `SELECT pg_notify('${BROKER_CHANNEL_PREFIX}' || h.broker_id,
       json_build_object('o', $${p.origin}::text, 'r', json_agg(h.member_id ORDER BY h.member_id)${k})::text)
@@ -48,7 +53,7 @@ export function holderWakeupsSql(p: HolderParams, kind: Exclude<WakeupKind, "rev
         (row_number() OVER (PARTITION BY p.broker_id ORDER BY p.member_id) - 1) / $${p.perPayload}::int AS part
       FROM presence p
       WHERE p.member_id = ANY ($${p.ids}::text[]) AND p.online
-        AND p.broker_id ~ '${BROKER_ID_PATTERN}' AND p.broker_id <> ALL ($${p.exclude}::text[])
+        AND p.broker_id ~ '${BROKER_ID_PATTERN}' AND p.broker_id <> ALL ($${p.exclude}::text[])${also ? ` AND ${also}` : ""}
     ) h
     GROUP BY h.broker_id, h.part`;
 }

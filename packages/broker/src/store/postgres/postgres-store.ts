@@ -23,13 +23,14 @@ import {
   type Op,
   type Statement,
 } from "../sql/op.js";
-import { deliveryValues, pendingRecipients, recipientIds } from "../sql/rules.js";
+import { pendingRecipients, recipientIds } from "../sql/rules.js";
 import { unnotifiedSenders } from "../sql/receipts.js";
 import { isTracked, storedMessageIds } from "../sql/send-ids.js";
 import { SqlStore } from "../sql/sql-store.js";
 import { isPgUnavailable } from "./errors.js";
 import { NotificationListener } from "./listener.js";
 import { decodeWakeup, encodeWakeups } from "./wakeup-payload.js";
+import { decodeLeased } from "./leased-payload.js";
 import type { AdmitHelloInput, AdmitHelloResult } from "../admission.js";
 import { decideAdmission } from "../sql/admit.js";
 import { admitHelloPg } from "./admit-statement.js";
@@ -132,6 +133,14 @@ export class PostgresStore extends SqlStore {
             else if (this.attachedBrokers.has(hook.answer.toBrokerId)) this.hookAnswers.emit(hook.answer);
             return;
           }
+          if (channel !== this.channel) {
+            // Rows another broker stored leased to a connection here (enqueue-statements.ts).
+            const leased = decodeLeased(payload);
+            if (leased) {
+              if (leased.origin !== this.instanceId) this.leasedDeliveries.emit([leased.delivery]);
+              return;
+            }
+          }
           const wakeup = decodeWakeup(payload);
           if (!wakeup || wakeup.origin === this.instanceId) return;
           if (wakeup.kind === "receipts") this.receiptWakeups.emit(wakeup.recipients);
@@ -214,9 +223,8 @@ export class PostgresStore extends SqlStore {
     let duplicates = new Map<string, string>();
     const revoked = new Set<string>();
     if (messages.length === 0) return { duplicates, revoked };
-    const values: unknown[][] = [];
-    for (const m of messages) for (const d of m.deliveries) values.push(deliveryValues(m, d));
-    if (values.length === 0 && !messages.some(isTracked)) return { duplicates, revoked };
+    if (messages.every((m) => m.deliveries.length === 0) && !messages.some(isTracked))
+      return { duplicates, revoked };
     const wake: HolderWake = {
       ids: recipientIds(messages),
       origin: this.instanceId,
@@ -226,7 +234,7 @@ export class PostgresStore extends SqlStore {
     const repeatedIds = new Set<string>();
     /** Recipients with no online presence row as the write saw it: nobody was woken for them. */
     const unheld: string[] = [];
-    const result = await this.guard(() => this.pool.query(guardedInsertStatement(messages, values, wake)));
+    const result = await this.guard(() => this.pool.query(guardedInsertStatement(messages, wake)));
     for (const row of result.rows as { message_id: unknown; outcome: unknown }[]) {
       if (!isString(row.message_id)) continue;
       if (row.outcome === "unheld") unheld.push(row.message_id);

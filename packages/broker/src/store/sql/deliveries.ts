@@ -199,12 +199,16 @@ export function* markDelivered(
   );
 }
 
-/** Frees the owner's leases; returns the recipients of the rows released (one per row). */
-export function* releaseLeases(leaseOwner: string): Op<string[]> {
+/**
+ * Frees the owner's leases (only on these messages, when given); returns the recipients of the
+ * rows released (one per row).
+ */
+export function* releaseLeases(d: Dialect, leaseOwner: string, messageIds?: readonly string[]): Op<string[]> {
+  const only = messageIds ? ` AND ${d.anyOf("message_id")}` : "";
   const released = yield* rows(
-    `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND delivered_at IS NULL
+    `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND delivered_at IS NULL${only}
      RETURNING recipient_member_id`,
-    [leaseOwner],
+    messageIds ? [leaseOwner, d.list(messageIds)] : [leaseOwner],
   );
   return released.map((r) => String(r.recipient_member_id));
 }

@@ -136,8 +136,9 @@ export abstract class SqlStore extends SqlStoreBase implements Store {
    * The released rows are claimable at once: their recipient is woken here and on every broker of
    * the store (a connection that moved to another broker drains them now, not at lease expiry).
    */
-  async releaseLeases(leaseOwner: string): Promise<number> {
-    const released = await this.direct(rules.releaseLeases(leaseOwner));
+  async releaseLeases(leaseOwner: string, messageIds?: readonly string[]): Promise<number> {
+    if (messageIds?.length === 0) return 0;
+    const released = await this.direct(rules.releaseLeases(this.dialect, leaseOwner, messageIds));
     if (released.length > 0) {
       const recipients = [...new Set(released)];
       this.wakeups.emit(recipients);

@@ -8,6 +8,8 @@ import {
   type HookAnswerListener,
   type HookNotice,
   type HookNoticeListener,
+  type LeasedDelivery,
+  type LeasedDeliveryListener,
   type PendingHookStatus,
   type PresenceRow,
   type RevocationListener,
@@ -34,6 +36,8 @@ export abstract class SqlStoreBase implements Partial<Store> {
   /** Relayed hooks and their answers (same fan-out; PostgreSQL adds other brokers). */
   protected readonly hookNotices: NoticeListeners<HookNotice>;
   protected readonly hookAnswers: NoticeListeners<HookAnswer>;
+  /** Rows other brokers stored leased to connections here (PostgreSQL's NewDelivery.remoteLeaseUntil). */
+  protected readonly leasedDeliveries: NoticeListeners<readonly LeasedDelivery[]>;
   /** Broker ids served by this store object (attachBroker). */
   protected readonly attachedBrokers = new Set<string>();
   protected closed = false;
@@ -48,6 +52,7 @@ export abstract class SqlStoreBase implements Partial<Store> {
     this.takeovers = new TakeoverFanout(log);
     this.hookNotices = new NoticeListeners(log, "hook_notice");
     this.hookAnswers = new NoticeListeners(log, "hook_answer");
+    this.leasedDeliveries = new NoticeListeners(log, "leased_deliveries");
   }
 
   // ------------------------------------------------------------ adapter hooks
@@ -160,6 +165,10 @@ export abstract class SqlStoreBase implements Partial<Store> {
 
   onDeliveries(listener: DeliveryListener): () => void {
     return this.listening(this.wakeups.subscribe(listener));
+  }
+
+  onLeasedDeliveries(listener: LeasedDeliveryListener): () => void {
+    return this.listening(this.leasedDeliveries.subscribe(listener));
   }
 
   onReceipts(listener: DeliveryListener): () => void {

@@ -1,0 +1,138 @@
+// RemotePushes alone, with a fake store: which rows another broker leased to a connection here are
+// pushed from the row, and which leases are given back (and when the next row must wait for that).
+import { describe, expect, it } from "vitest";
+import type { BrokerContext } from "../../src/context.js";
+import { resolveOptions } from "../../src/options.js";
+import { createMetrics } from "../../src/metrics.js";
+import type { LeasedDelivery } from "../../src/store/types.js";
+import { RemotePushes } from "../../src/ws/remote-push.js";
+import type { DirectPushState } from "../../src/ws/direct-push.js";
+import type { Session } from "../../src/ws/session.js";
+
+const NOW = 1_000_000;
+
+interface FakeSession {
+  presenceId: string;
+  closed: boolean;
+  peer: { online: boolean; status: { status: "idle" | "working" | "dnd"; source: "manual"; at: number } };
+  drainer: { idle: boolean; pushed: string[]; pushedDirectly(id: string, until: number, raw: string): void };
+}
+
+function setup() {
+  const released: Array<{ owner: string; ids: readonly string[]; settle: () => void }> = [];
+  const metrics = createMetrics();
+  const live = new Map<string, FakeSession>();
+  const ctx = {
+    clock: { now: () => NOW },
+    options: resolveOptions({}, {}),
+    metrics,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    store: {
+      releaseLeases: (owner: string, ids: readonly string[]) =>
+        new Promise<number>((resolve) => released.push({ owner, ids, settle: () => resolve(ids.length) })),
+    },
+  } as unknown as BrokerContext;
+  const state = {
+    ctx,
+    live: live as unknown as ReadonlyMap<string, Session>,
+    membership: { peek: () => undefined },
+  };
+  const pushes = new RemotePushes(state as unknown as DirectPushState);
+  const session = (memberId: string, overrides: Partial<FakeSession> = {}): FakeSession => {
+    const s: FakeSession = {
+      presenceId: `b1~${memberId}`,
+      closed: false,
+      peer: { online: true, status: { status: "idle", source: "manual", at: NOW } },
+      drainer: {
+        idle: true,
+        pushed: [],
+        pushedDirectly(id) {
+          this.pushed.push(id);
+        },
+      },
+      ...overrides,
+    };
+    live.set(memberId, s);
+    return s;
+  };
+  return { pushes, released, metrics, session };
+}
+
+function row(memberId: string, messageId: string, overrides: Partial<LeasedDelivery> = {}): LeasedDelivery {
+  return {
+    seq: 1,
+    messageId,
+    meshId: "mesh",
+    senderMemberId: "alice",
+    senderPubkey: "a".repeat(64),
+    senderName: "alice",
+    recipientMemberId: memberId,
+    targetSpec: "direct",
+    priority: "next",
+    nonce: "bm9uY2U=",
+    ciphertext: "Y2lwaGVy",
+    body: null,
+    createdAt: NOW,
+    leaseOwner: `b1~${memberId}`,
+    leaseUntil: NOW + 30_000,
+    ...overrides,
+  };
+}
+
+describe("RemotePushes", () => {
+  it("pushes a row leased to the connection it serves, idle and letting the priority through", () => {
+    const { pushes, released, session, metrics } = setup();
+    const bob = session("bob");
+    pushes.received([row("bob", "m1")]);
+    expect(bob.drainer.pushed).toEqual(["m1"]);
+    expect(released).toEqual([]);
+    expect(metrics.value("remote_direct_pushes_total")).toBe(1);
+  });
+
+  it.each([
+    ["no connection here", () => undefined],
+    [
+      "another connection of the member",
+      (s: ReturnType<typeof setup>) => s.session("bob", { presenceId: "b1~newer" }),
+    ],
+    ["a closed connection", (s: ReturnType<typeof setup>) => s.session("bob", { closed: true })],
+    [
+      "a busy delivery loop",
+      (s: ReturnType<typeof setup>) =>
+        s.session("bob", { drainer: { idle: false, pushed: [], pushedDirectly() {} } }),
+    ],
+    [
+      "a status holding the priority back",
+      (s: ReturnType<typeof setup>) =>
+        s.session("bob", { peer: { online: true, status: { status: "dnd", source: "manual", at: NOW } } }),
+    ],
+  ])("gives the lease back for %s", (_, arrange) => {
+    const s = setup();
+    const bob = arrange(s);
+    s.pushes.received([row("bob", "m1")]);
+    expect(s.released.map((r) => [r.owner, r.ids])).toEqual([["b1~bob", ["m1"]]]);
+    expect(bob?.drainer.pushed ?? []).toEqual([]);
+    expect(s.metrics.value("remote_leases_returned_total")).toBe(1);
+  });
+
+  it("pushes no later row for a member while a lease of theirs is being given back", async () => {
+    const { pushes, released, session } = setup();
+    const bob = session("bob", { drainer: { idle: false, pushed: [], pushedDirectly() {} } });
+    pushes.received([row("bob", "m1")]);
+    // The loop went idle, but m1 is not claimable again yet: m2 must not overtake it.
+    bob.drainer = {
+      idle: true,
+      pushed: [],
+      pushedDirectly(id) {
+        this.pushed.push(id);
+      },
+    };
+    pushes.received([row("bob", "m2")]);
+    expect(released.map((r) => r.ids)).toEqual([["m1"], ["m2"]]);
+    released[0]!.settle();
+    released[1]!.settle();
+    await new Promise((resolve) => setImmediate(resolve));
+    pushes.received([row("bob", "m3")]);
+    expect(bob.drainer.pushed).toEqual(["m3"]);
+  });
+});
