@@ -6,6 +6,7 @@ import { allowedPriorities, effectiveStatus } from "../core/status.js";
 import type { NewMessage } from "../store/types.js";
 import type { CommitHooks } from "./committer.js";
 import type { MembershipCache } from "./membership.js";
+import type { PushLedger } from "./drain.js";
 import { directPushJson, groupPushJson, sharedBodyJson, type PushHead } from "./push-frame.js";
 import { viewTimings } from "./presence.js";
 import type { Session } from "./session.js";
@@ -18,6 +19,8 @@ export interface DirectPushState {
   ctx: BrokerContext;
   live: ReadonlyMap<string, Session>;
   membership: Pick<MembershipCache, "peek">;
+  /** What has been pushed and not acked (remote-push.ts skips rows it pushed already). */
+  ledger: Pick<PushLedger, "isOutstanding">;
 }
 
 /** True when `memberId` is connected here with a status that lets `priority` through right now. */

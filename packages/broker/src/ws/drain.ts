@@ -34,6 +34,11 @@ export class PushLedger {
     if (set.size === 0) this.outstanding.delete(memberId);
   }
 
+  /** True when this message was pushed to this member and is not acked yet. */
+  isOutstanding(memberId: string, messageId: string): boolean {
+    return this.outstanding.get(memberId)?.has(messageId) === true;
+  }
+
   hasOutstanding(memberId: string): boolean {
     return this.outstanding.has(memberId);
   }

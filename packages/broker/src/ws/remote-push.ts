@@ -10,6 +10,11 @@ import { pushFrameJson } from "./drain.js";
  * the local fast path. Otherwise the lease is given back at once (the release wakes the recipient
  * wherever it is now), and until that has committed no other row for that recipient is pushed
  * from its lease, so none overtakes the one given back (per-sender order, SPEC §3).
+ *
+ * After its LISTEN connection comes back, the store hands over every row leased here (any of them
+ * could have been one whose notification was lost): the ones already pushed and not acked are
+ * skipped. One a delivery loop had claimed but not yet pushed at that moment may be pushed twice
+ * (clients drop repeats by message id).
  */
 export class RemotePushes {
   /** Recipients with a lease being given back, and how many. */
@@ -20,6 +25,7 @@ export class RemotePushes {
   received(deliveries: readonly LeasedDelivery[]): void {
     const { metrics } = this.state.ctx;
     for (const row of deliveries) {
+      if (this.state.ledger.isOutstanding(row.recipientMemberId, row.messageId)) continue;
       const session = this.state.live.get(row.recipientMemberId);
       const drainer = session?.drainer;
       if (

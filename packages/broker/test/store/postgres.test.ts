@@ -11,7 +11,7 @@ import {
   type Store,
 } from "../../src/store/index.js";
 import { registerStoreContract, type StoreHarness } from "./contract.js";
-import { addMember, id, makeMesh, message, T0 } from "./fixtures.js";
+import { addMember, id, makeMesh, message, presence, T0 } from "./fixtures.js";
 import {
   DATABASE_URL,
   dropSchema,
@@ -348,5 +348,51 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     await waitFor(() => woken.some((ids) => ids.includes(f.owner.id)));
     expect(await viaProxy.countPending(bob.id)).toBe(1);
     void id;
+  });
+
+  it("a row leased here whose notification LISTEN missed is handed over once LISTEN is back", async () => {
+    const u = new URL(url);
+    const proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const schema = uniqueSchema();
+    cleanups.push(() => dropSchema(url, schema));
+    const direct = await sibling(schema);
+    await direct.migrate();
+    direct.attachBroker("bsender");
+    const viaProxy = (await sibling(schema, proxy.url(url))) as PostgresStore;
+    const f = await makeMesh(direct);
+    const bob = await addMember(direct, f.mesh.id, "bob");
+    const owner = "bholder-conn1";
+    viaProxy.attachBroker("bholder");
+    await viaProxy.upsertPresence(
+      presence(bob.id, { brokerId: "bholder", presenceId: owner, status: "idle" }),
+    );
+    const leased: string[] = [];
+    viaProxy.onLeasedDeliveries((rows) => leased.push(...rows.map((r) => `${r.messageId}@${r.leaseOwner}`)));
+    await viaProxy.whenListening();
+    const sent = () => {
+      const m = message(f.mesh.id, f.owner.id, [bob.id]);
+      m.deliveries[0]!.remoteLeaseUntil = Date.now() + 60_000;
+      return m;
+    };
+    // Heard while LISTEN is up.
+    const heard = sent();
+    await direct.enqueueMessages([heard]);
+    await waitFor(() => leased.length === 1);
+    expect(leased).toEqual([`${heard.messageId}@${owner}`]);
+
+    await proxy.stop();
+    expect(await viaProxy.ping()).toBe(false);
+    const missed = sent();
+    await direct.enqueueMessages([missed]);
+    await proxy.start();
+    await waitFor(() => viaProxy.ping());
+    await viaProxy.whenListening();
+    // Both rows are still leased to the connection here; the listener skips the one it pushed.
+    await waitFor(() => leased.includes(`${missed.messageId}@${owner}`));
+    expect(leased.slice(1).sort()).toEqual(
+      [`${heard.messageId}@${owner}`, `${missed.messageId}@${owner}`].sort(),
+    );
   });
 });

@@ -6,6 +6,7 @@ import { resolveOptions } from "../../src/options.js";
 import { createMetrics } from "../../src/metrics.js";
 import type { LeasedDelivery } from "../../src/store/types.js";
 import { RemotePushes } from "../../src/ws/remote-push.js";
+import { PushLedger } from "../../src/ws/drain.js";
 import type { DirectPushState } from "../../src/ws/direct-push.js";
 import type { Session } from "../../src/ws/session.js";
 
@@ -32,10 +33,12 @@ function setup() {
         new Promise<number>((resolve) => released.push({ owner, ids, settle: () => resolve(ids.length) })),
     },
   } as unknown as BrokerContext;
+  const ledger = new PushLedger();
   const state = {
     ctx,
     live: live as unknown as ReadonlyMap<string, Session>,
     membership: { peek: () => undefined },
+    ledger,
   };
   const pushes = new RemotePushes(state as unknown as DirectPushState);
   const session = (memberId: string, overrides: Partial<FakeSession> = {}): FakeSession => {
@@ -55,7 +58,7 @@ function setup() {
     live.set(memberId, s);
     return s;
   };
-  return { pushes, released, metrics, session };
+  return { pushes, released, metrics, session, ledger };
 }
 
 function row(memberId: string, messageId: string, overrides: Partial<LeasedDelivery> = {}): LeasedDelivery {
@@ -87,6 +90,15 @@ describe("RemotePushes", () => {
     expect(bob.drainer.pushed).toEqual(["m1"]);
     expect(released).toEqual([]);
     expect(metrics.value("remote_direct_pushes_total")).toBe(1);
+  });
+
+  it("skips a row it pushed already and that is not acked yet (handed over again after a LISTEN gap)", () => {
+    const { pushes, released, session, ledger } = setup();
+    const bob = session("bob");
+    ledger.pushed("bob", "m1");
+    pushes.received([row("bob", "m1"), row("bob", "m2")]);
+    expect(bob.drainer.pushed).toEqual(["m2"]);
+    expect(released).toEqual([]);
   });
 
   it.each([

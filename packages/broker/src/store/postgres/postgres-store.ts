@@ -8,6 +8,7 @@ import type {
   EnqueueResult,
   HookAnswer,
   HookNotice,
+  LeasedDelivery,
   NewMessage,
   PendingHookStatus,
   PresenceRow,
@@ -21,6 +22,7 @@ import {
   RetryTransaction,
   rows,
   type Op,
+  type RawRow,
   type Statement,
 } from "../sql/op.js";
 import { pendingRecipients, recipientIds } from "../sql/rules.js";
@@ -39,10 +41,16 @@ import { decodeHookMessage, encodeHookAnswer, encodeHookNotice } from "./hook-pa
 import { brokerChannel, holderWakeupsSql, pushHolderParams } from "./holder-wakeups.js";
 import { guardedInsertStatement, type HolderWake } from "./enqueue-statements.js";
 import { preparedName } from "./prepared.js";
-import { PRESENCE_COLUMNS, toPresence } from "../sql/rows.js";
+import { DELIVERY_COLUMNS, PRESENCE_COLUMNS, toDelivery, toPresence } from "../sql/rows.js";
+import { leaseOwnerPrefix } from "../sql/brokers.js";
 import { pendingHookParams, STASH_PENDING_HOOK_SQL } from "../sql/presence.js";
 
 const DEFAULT_POOL_SIZE = 10;
+/**
+ * Leased rows read after a LISTEN (re)connect (leasedHere). Beyond this many, a row whose
+ * notification was lost waits for its lease to run out and the recipient's next claim.
+ */
+const MAX_LEASED_RESYNC = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const PING_TIMEOUT_MS = 2_000;
 const CHANNEL = "claudemesh_deliveries";
@@ -366,11 +374,38 @@ export class PostgresStore extends SqlStore {
   }
 
   /** After (re)connecting LISTEN: wake every recipient with undelivered rows, since NOTIFYs may have been missed. */
+  /**
+   * Undelivered rows under a live lease of a connection of a broker attached here (claimed, pushed
+   * directly, or leased by another broker's enqueue), oldest first; the listener skips the ones it
+   * has pushed already.
+   */
+  private async leasedHere(): Promise<LeasedDelivery[]> {
+    const prefixes = [...this.attachedBrokers].map(leaseOwnerPrefix);
+    if (prefixes.length === 0) return [];
+    const found = await this.guard(() =>
+      this.pool.query(
+        `SELECT ${DELIVERY_COLUMNS}, lease_owner, lease_until FROM deliveries
+         WHERE lease_until > $1 AND delivered_at IS NULL
+           AND EXISTS (SELECT 1 FROM unnest($2::text[]) AS b (prefix) WHERE starts_with(lease_owner, b.prefix))
+         ORDER BY seq LIMIT ${MAX_LEASED_RESYNC}`,
+        [Date.now(), prefixes],
+      ),
+    );
+    return (found.rows as RawRow[]).map((row) => ({
+      ...toDelivery(row),
+      leaseOwner: String(row.lease_owner),
+      leaseUntil: Number(row.lease_until),
+    }));
+  }
+
   private async resync(): Promise<void> {
     try {
       const recipients = await this.guard(() => this.autocommit(pendingRecipients()));
       this.wakeups.emit(recipients);
       this.receiptWakeups.emit(await this.guard(() => this.autocommit(unnotifiedSenders())));
+      // Rows other brokers leased to connections here whose notification may have been lost too.
+      const leased = await this.leasedHere();
+      if (leased.length > 0) this.leasedDeliveries.emit(leased);
     } catch (err) {
       this.log.warn("store.resync_failed", { error: err instanceof Error ? err.message : String(err) });
     }
