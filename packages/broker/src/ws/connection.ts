@@ -277,6 +277,7 @@ async function runHello(state: HubState, session: Session, hello: Hello): Promis
           allowedPriorities(effectiveStatus(peer.status, clock.now(), viewTimings(options)).status),
         bufferedAmount: () => session.outbound.queued,
         highWater: () => session.outbound.highWater,
+        heldBack: () => state.remotePushes.isReturning(member.id),
         send: (raw) => session.sendRaw(raw),
       },
       { store, options, clock, metrics, log, ledger: state.ledger },

@@ -64,6 +64,11 @@ export interface DrainTarget {
    * connection's outbound budget by itself.
    */
   highWater?(): number;
+  /**
+   * True while rows leased to this member are being given back (remote-push.ts): no round starts
+   * meanwhile, so no later row of a sender is claimed before them; the give-back wakes the loop.
+   */
+  heldBack?(): boolean;
   /** Writes one frame; returns false when it was not written (the connection is closing). */
   send(raw: string): unknown;
 }
@@ -194,7 +199,7 @@ export class Drainer {
   wake(): void {
     if (this.stopped) return;
     this.again = true;
-    if (!this.enabled || this.running) return;
+    if (!this.enabled || this.running || this.target.heldBack?.()) return;
     this.running = this.loop().finally(() => {
       this.running = null;
       if (this.again) this.wake();
@@ -215,6 +220,8 @@ export class Drainer {
     const { store, options, clock, metrics, ledger } = this.deps;
     try {
       while (this.again && !this.stopped) {
+        // Asked again once the give-back is done; `again` stays set, so the loop is not idle.
+        if (this.target.heldBack?.()) return;
         this.again = false;
         if (!this.foreignChecked || this.foreignLeases) await this.checkForeignLeases();
         if (this.stopped) return;

@@ -9,7 +9,9 @@ import { pushFrameJson } from "./drain.js";
  * is idle (nothing older waits for it) and its status lets the priority through — the same test as
  * the local fast path. Otherwise the lease is given back at once (the release wakes the recipient
  * wherever it is now), and until that has committed no other row for that recipient is pushed
- * from its lease, so none overtakes the one given back (per-sender order, SPEC §3).
+ * from its lease, so none overtakes the one given back (per-sender order, SPEC §3). A member's
+ * give-backs are released one batch after another, oldest first, and its delivery loop claims
+ * nothing meanwhile, so no later row of a sender is claimed before one given back.
  *
  * After its LISTEN connection comes back, the store hands over every row leased here (any of them
  * could have been one whose notification was lost): the ones already pushed and not acked are
@@ -17,8 +19,8 @@ import { pushFrameJson } from "./drain.js";
  * (clients drop repeats by message id).
  */
 export class RemotePushes {
-  /** Recipients with a lease being given back, and how many. */
-  private readonly returning = new Map<string, number>();
+  /** Recipients with leases being given back: the rows not yet released, in arrival order. */
+  private readonly returning = new Map<string, LeasedDelivery[]>();
 
   constructor(private readonly state: DirectPushState) {}
 
@@ -44,21 +46,47 @@ export class RemotePushes {
     }
   }
 
+  /** True while leases of this member are being given back (its delivery loop waits for them). */
+  isReturning(memberId: string): boolean {
+    return this.returning.has(memberId);
+  }
+
   private giveBack(row: LeasedDelivery): void {
-    const { store, metrics, log } = this.state.ctx;
-    const recipient = row.recipientMemberId;
-    metrics.inc("remote_leases_returned_total");
-    this.returning.set(recipient, (this.returning.get(recipient) ?? 0) + 1);
-    store
-      .releaseLeases(row.leaseOwner, [row.messageId])
-      .catch((error: unknown) => {
+    this.state.ctx.metrics.inc("remote_leases_returned_total");
+    const queued = this.returning.get(row.recipientMemberId);
+    if (queued) {
+      queued.push(row);
+      return;
+    }
+    this.returning.set(row.recipientMemberId, [row]);
+    void this.release(row.recipientMemberId);
+  }
+
+  /**
+   * Releases the member's queued rows in arrival order, the leading rows of one lease owner per
+   * release, until none is left (rows queued meanwhile join the next release).
+   */
+  private async release(memberId: string): Promise<void> {
+    const { store, log } = this.state.ctx;
+    const queued = this.returning.get(memberId) ?? [];
+    while (queued.length > 0) {
+      const owner = queued[0]!.leaseOwner;
+      let n = 1;
+      while (n < queued.length && queued[n]!.leaseOwner === owner) n++;
+      const batch = queued.slice(0, n);
+      try {
+        await store.releaseLeases(
+          owner,
+          batch.map((r) => r.messageId),
+        );
+      } catch (error) {
         // Still leased: it is claimed once the lease runs out, at the recipient's next wake-up or hello.
-        log.warn("ws.lease_return_failed", { memberId: recipient, error });
-      })
-      .finally(() => {
-        const left = (this.returning.get(recipient) ?? 1) - 1;
-        if (left > 0) this.returning.set(recipient, left);
-        else this.returning.delete(recipient);
-      });
+        log.warn("ws.lease_return_failed", { memberId, error });
+      }
+      queued.splice(0, n);
+    }
+    this.returning.delete(memberId);
+    // Its loop waited for these releases (DrainTarget.heldBack); their wake-ups found it held back.
+    this.state.live.get(memberId)?.drainer?.wake();
   }
 }

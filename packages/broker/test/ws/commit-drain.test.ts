@@ -87,7 +87,9 @@ describe("group commit and drain (sqlite)", () => {
     await expect(committer.submit(msg(3))).resolves.toBe(false);
   });
 
-  function drainer(options: { buffered?: () => number; priorities?: Priority[] } = {}) {
+  function drainer(
+    options: { buffered?: () => number; priorities?: Priority[]; heldBack?: () => boolean } = {},
+  ) {
     const sent: string[] = [];
     const d = new Drainer(
       {
@@ -95,6 +97,7 @@ describe("group commit and drain (sqlite)", () => {
         presenceId: "presence-1",
         priorities: () => options.priorities ?? ["now", "next", "low"],
         bufferedAmount: options.buffered ?? (() => 0),
+        heldBack: options.heldBack,
         send: (raw) => sent.push((JSON.parse(raw) as { messageId: string }).messageId),
       },
       {
@@ -132,6 +135,20 @@ describe("group commit and drain (sqlite)", () => {
     expect(sent).toHaveLength(0);
     buffered = 0;
     await until(() => sent.length === 10, 5_000, "drained after the buffer emptied");
+    await d.stop();
+  });
+
+  it("claims nothing while held back (leases being given back), is not idle meanwhile, and drains on the next wake", async () => {
+    await store.enqueueMessages(Array.from({ length: 5 }, (_, i) => msg(i)));
+    let held = true;
+    const { d, sent } = drainer({ heldBack: () => held });
+    d.enable();
+    for (let i = 0; i < 10; i++) d.wake();
+    await sleep(100);
+    expect([claimCalls, sent.length, d.idle]).toEqual([0, 0, false]);
+    held = false;
+    d.wake();
+    await until(() => sent.length === 5, 5_000, "drained once no longer held back");
     await d.stop();
   });
 

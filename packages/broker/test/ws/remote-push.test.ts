@@ -16,7 +16,27 @@ interface FakeSession {
   presenceId: string;
   closed: boolean;
   peer: { online: boolean; status: { status: "idle" | "working" | "dnd"; source: "manual"; at: number } };
-  drainer: { idle: boolean; pushed: string[]; pushedDirectly(id: string, until: number, raw: string): void };
+  drainer: {
+    idle: boolean;
+    pushed: string[];
+    woken: number;
+    pushedDirectly(id: string, until: number, raw: string): void;
+    wake(): void;
+  };
+}
+
+function fakeDrainer(idle: boolean): FakeSession["drainer"] {
+  return {
+    idle,
+    pushed: [],
+    woken: 0,
+    pushedDirectly(id) {
+      this.pushed.push(id);
+    },
+    wake() {
+      this.woken++;
+    },
+  };
 }
 
 function setup() {
@@ -46,13 +66,7 @@ function setup() {
       presenceId: `b1~${memberId}`,
       closed: false,
       peer: { online: true, status: { status: "idle", source: "manual", at: NOW } },
-      drainer: {
-        idle: true,
-        pushed: [],
-        pushedDirectly(id) {
-          this.pushed.push(id);
-        },
-      },
+      drainer: fakeDrainer(true),
       ...overrides,
     };
     live.set(memberId, s);
@@ -110,8 +124,7 @@ describe("RemotePushes", () => {
     ["a closed connection", (s: ReturnType<typeof setup>) => s.session("bob", { closed: true })],
     [
       "a busy delivery loop",
-      (s: ReturnType<typeof setup>) =>
-        s.session("bob", { drainer: { idle: false, pushed: [], pushedDirectly() {} } }),
+      (s: ReturnType<typeof setup>) => s.session("bob", { drainer: fakeDrainer(false) }),
     ],
     [
       "a status holding the priority back",
@@ -127,24 +140,27 @@ describe("RemotePushes", () => {
     expect(s.metrics.value("remote_leases_returned_total")).toBe(1);
   });
 
-  it("pushes no later row for a member while a lease of theirs is being given back", async () => {
+  it("gives a member's leases back one release after another, in order, and pushes none from its lease meanwhile", async () => {
     const { pushes, released, session } = setup();
-    const bob = session("bob", { drainer: { idle: false, pushed: [], pushedDirectly() {} } });
+    const bob = session("bob", { drainer: fakeDrainer(false) });
     pushes.received([row("bob", "m1")]);
+    expect(pushes.isReturning("bob")).toBe(true);
     // The loop went idle, but m1 is not claimable again yet: m2 must not overtake it.
-    bob.drainer = {
-      idle: true,
-      pushed: [],
-      pushedDirectly(id) {
-        this.pushed.push(id);
-      },
-    };
-    pushes.received([row("bob", "m2")]);
-    expect(released.map((r) => r.ids)).toEqual([["m1"], ["m2"]]);
+    bob.drainer = fakeDrainer(true);
+    pushes.received([row("bob", "m2"), row("bob", "m3")]);
+    expect(bob.drainer.pushed).toEqual([]);
+    // m2 and m3 wait for m1's release: released together first, they could be claimed before it.
+    expect(released.map((r) => r.ids)).toEqual([["m1"]]);
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
     released[0]!.settle();
+    await tick();
+    expect(released.map((r) => r.ids)).toEqual([["m1"], ["m2", "m3"]]);
+    expect(bob.drainer.woken).toBe(0);
     released[1]!.settle();
-    await new Promise((resolve) => setImmediate(resolve));
-    pushes.received([row("bob", "m3")]);
-    expect(bob.drainer.pushed).toEqual(["m3"]);
+    await tick();
+    // Done: its loop, which waited for the releases, is woken, and rows may be pushed again.
+    expect([pushes.isReturning("bob"), bob.drainer.woken]).toEqual([false, 1]);
+    pushes.received([row("bob", "m4")]);
+    expect(bob.drainer.pushed).toEqual(["m4"]);
   });
 });
