@@ -248,6 +248,39 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     expect(notifications).toBeGreaterThan(1);
   });
 
+  it("batches' deliveries are stored in the batches' order, rows leased to another broker's connection included", async () => {
+    const h = await isolated();
+    const f = await makeMesh(h.store);
+    const bob = await addMember(h.store, f.mesh.id, "bob");
+    const carol = await addMember(h.store, f.mesh.id, "carol");
+    await h.store.upsertPresence(presence(bob.id, { brokerId: "bholder", presenceId: "bholder-c1" }));
+    const batch = Array.from({ length: 3_000 }, (_, i) => {
+      const m = message(f.mesh.id, i % 2 === 0 ? f.owner.id : carol.id, [bob.id, carol.id]);
+      for (const d of m.deliveries) d.remoteLeaseUntil = T0 + 60_000;
+      return m;
+    });
+    // In batches, often enough that each pooled connection runs the prepared statement past the
+    // point where PostgreSQL may switch it to a generic plan.
+    for (let i = 0; i < batch.length; i += 100) await h.store.enqueueMessages(batch.slice(i, i + 100));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const who of [bob.id, carol.id]) {
+        const { rows } = await client.query(
+          `SELECT message_id, lease_owner FROM ${h.schema}.deliveries WHERE recipient_member_id = $1 ORDER BY seq`,
+          [who],
+        );
+        expect(rows.map((r: { message_id: string }) => r.message_id)).toEqual(batch.map((m) => m.messageId));
+        // bob's rows went to his connection on the other broker; carol is online nowhere.
+        expect(new Set(rows.map((r: { lease_owner: string | null }) => r.lease_owner))).toEqual(
+          new Set([who === bob.id ? "bholder-c1" : null]),
+        );
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
   it("a batch of more deliveries than a VALUES list could bind (7,000 × 11 > 65,535) is stored atomically", async () => {
     const h = await isolated();
     const f = await makeMesh(h.store);

@@ -105,12 +105,15 @@ export function guardedInsertStatement(messages: readonly NewMessage[], wake: Ho
     const remoteHolder = `LEFT JOIN presence h ON v.remote_until IS NOT NULL AND h.member_id = v.recipient_member_id
       AND h.online AND h.status = 'idle' AND h.presence_id IS NOT NULL
       AND h.broker_id ~ '${BROKER_ID_PATTERN}' AND h.broker_id <> ALL ($${holder.exclude}::text[])`;
+    // ORDER BY the rows' place in the batch: `seq` (storage order, hence per-sender order) is
+    // handed out in the order the SELECT produces its rows, which a join may otherwise change.
     inserted = `, inserted AS (
       INSERT INTO deliveries (${columns})
       SELECT ${values.join(", ")}
-      FROM unnest(${arrays.join(", ")}) AS v (${columns}, remote_until)
+      FROM unnest(${arrays.join(", ")}) WITH ORDINALITY AS v (${columns}, remote_until, place)
       ${remoteHolder}
       WHERE v.message_id ${isStored}
+      ORDER BY v.place
       ${DELIVERY_INSERT_CONFLICT}
       RETURNING ${LEASED_RETURNING}
     )`;
