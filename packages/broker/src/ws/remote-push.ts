@@ -4,6 +4,9 @@ import type { LeasedDelivery } from "../store/types.js";
 import { pushableNow, type DirectPushState } from "./direct-push.js";
 import { pushFrameJson } from "./drain.js";
 
+/** A wake-up for leases that could not be given back fires this long after they run out. */
+const LEASE_SLACK_MS = 5;
+
 /**
  * Pushes each leased row when its connection is still the one it was leased to, its delivery loop
  * is idle (nothing older waits for it) and its status lets the priority through — the same test as
@@ -80,13 +83,25 @@ export class RemotePushes {
           batch.map((r) => r.messageId),
         );
       } catch (error) {
-        // Still leased: it is claimed once the lease runs out, at the recipient's next wake-up or hello.
+        // Still leased: claimable once the leases run out, so the member's loop is woken then.
         log.warn("ws.lease_return_failed", { memberId, error });
+        this.wakeAt(
+          memberId,
+          batch.reduce((latest, r) => Math.max(latest, r.leaseUntil), 0),
+        );
       }
       queued.splice(0, n);
     }
     this.returning.delete(memberId);
     // Its loop waited for these releases (DrainTarget.heldBack); their wake-ups found it held back.
     this.state.live.get(memberId)?.drainer?.wake();
+  }
+
+  private wakeAt(memberId: string, at: number): void {
+    const timer = setTimeout(
+      () => this.state.live.get(memberId)?.drainer?.wake(),
+      Math.max(0, at - this.state.ctx.clock.now()) + LEASE_SLACK_MS,
+    );
+    timer.unref();
   }
 }

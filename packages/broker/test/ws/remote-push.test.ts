@@ -39,7 +39,7 @@ function fakeDrainer(idle: boolean): FakeSession["drainer"] {
   };
 }
 
-function setup() {
+function setup(options: { releaseFails?: boolean } = {}) {
   const released: Array<{ owner: string; ids: readonly string[]; settle: () => void }> = [];
   const metrics = createMetrics();
   const live = new Map<string, FakeSession>();
@@ -50,7 +50,13 @@ function setup() {
     log: { debug() {}, info() {}, warn() {}, error() {} },
     store: {
       releaseLeases: (owner: string, ids: readonly string[]) =>
-        new Promise<number>((resolve) => released.push({ owner, ids, settle: () => resolve(ids.length) })),
+        new Promise<number>((resolve, reject) =>
+          released.push({
+            owner,
+            ids,
+            settle: () => (options.releaseFails ? reject(new Error("store down")) : resolve(ids.length)),
+          }),
+        ),
     },
   } as unknown as BrokerContext;
   const ledger = new PushLedger();
@@ -162,5 +168,17 @@ describe("RemotePushes", () => {
     expect([pushes.isReturning("bob"), bob.drainer.woken]).toEqual([false, 1]);
     pushes.received([row("bob", "m4")]);
     expect(bob.drainer.pushed).toEqual(["m4"]);
+  });
+
+  it("wakes the member's loop when leases it could not give back run out", async () => {
+    const { pushes, released, session } = setup({ releaseFails: true });
+    const bob = session("bob", { drainer: fakeDrainer(false) });
+    pushes.received([row("bob", "m1", { leaseUntil: NOW + 30 })]);
+    released[0]!.settle();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([pushes.isReturning("bob"), bob.drainer.woken]).toEqual([false, 1]);
+    // The fake clock stands still: the wake-up comes 30 ms (+ slack) of real time later.
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(bob.drainer.woken).toBe(2);
   });
 });
