@@ -12,11 +12,11 @@ import {
   holderWakeupsSql,
   pushHolderParams,
   unheldSql,
+  type HolderParams,
 } from "./holder-wakeups.js";
 import { fitsLeasedPayload, LEASED_RETURNING, leasedPayloadSql } from "./leased-payload.js";
 import { preparedName } from "./prepared.js";
 import { MAX_PAYLOAD_BYTES } from "./wakeup-payload.js";
-import type { HolderParams } from "./holder-wakeups.js";
 
 /** Casts of DELIVERY_INSERT_COLUMNS as the arrays the statement unnests (one array per column). */
 const DELIVERY_ARRAY_CASTS = DELIVERY_INSERT_COLUMNS.map((c) =>
@@ -49,14 +49,12 @@ function deliveryArrays(messages: readonly NewMessage[]): { columns: unknown[][]
 }
 
 /**
- * One statement storing a batch (SPEC §2, §3): checks the
- * senders (`live`: neither they nor their parent revoked; rows locked FOR SHARE, so a revocation
+ * One statement storing a batch (SPEC §2, §3): checks the senders (`live`: neither they nor their parent revoked; rows locked FOR SHARE, so a revocation
  * committing meanwhile either waits for this commit or is seen), claims the send ids of live
  * senders' messages, inserts the bodies and deliveries of the messages stored (`stored`: send id
  * free, or untracked, and sender live), NOTIFYs, and returns each message not stored with its
  * outcome: `revoked` (sender revoked) or `duplicate` (send id already stored) — usually no row —
  * and, in the same column, each recipient found online nowhere as `unheld` (see wakeLate).
- *
  *
  * A delivery with a remote lease time whose recipient is online and idle on a broker not attached
  * here is stored leased to that connection, and that broker is sent the row (leased-payload.ts)

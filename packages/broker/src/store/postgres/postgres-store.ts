@@ -46,15 +46,15 @@ import { leaseOwnerPrefix } from "../sql/brokers.js";
 import { pendingHookParams, STASH_PENDING_HOOK_SQL } from "../sql/presence.js";
 
 const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const PING_TIMEOUT_MS = 2_000;
+const CHANNEL = "claudemesh_deliveries";
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
 /**
  * Leased rows read after a LISTEN (re)connect (leasedHere). Beyond this many, a row whose
  * notification was lost waits for its lease to run out and the recipient's next claim.
  */
 const MAX_LEASED_RESYNC = 10_000;
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-const PING_TIMEOUT_MS = 2_000;
-const CHANNEL = "claudemesh_deliveries";
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
 
 /** `?` placeholders → `$1, $2, …` (shared SQL never contains a literal `?`). */
 const pgTextCache = new Map<string, string>();
@@ -373,7 +373,6 @@ export class PostgresStore extends SqlStore {
     return this.listener.whenListening();
   }
 
-  /** After (re)connecting LISTEN: wake every recipient with undelivered rows, since NOTIFYs may have been missed. */
   /**
    * Undelivered rows under a live lease of a connection of a broker attached here (claimed, pushed
    * directly, or leased by another broker's enqueue), oldest first; the listener skips the ones it
@@ -398,6 +397,7 @@ export class PostgresStore extends SqlStore {
     }));
   }
 
+  /** After (re)connecting LISTEN: wake every recipient with undelivered rows, since NOTIFYs may have been missed. */
   private async resync(): Promise<void> {
     try {
       const recipients = await this.guard(() => this.autocommit(pendingRecipients()));
