@@ -47,6 +47,23 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
     return store;
   }
 
+  /**
+   * Two brokers' stores on one fresh schema: `direct` (migrated) and `viaProxy`, connected through a
+   * TCP proxy the test can stop and start to cut that broker off PostgreSQL, LISTEN included.
+   */
+  async function storesBesideAProxy(): Promise<{ proxy: TcpProxy; direct: Store; viaProxy: PostgresStore }> {
+    const u = new URL(url);
+    const proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const schema = uniqueSchema();
+    cleanups.push(() => dropSchema(url, schema));
+    const direct = await sibling(schema);
+    await direct.migrate();
+    const viaProxy = (await sibling(schema, proxy.url(url))) as PostgresStore;
+    return { proxy, direct, viaProxy };
+  }
+
   registerStoreContract("postgres", () => openIsolated(url));
 
   it("openStore picks PostgreSQL for postgres:// and postgresql:// URLs", async () => {
@@ -338,15 +355,7 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
   });
 
   it("survives PostgreSQL going away and recovers without a restart, LISTEN included", async () => {
-    const u = new URL(url);
-    const proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const schema = uniqueSchema();
-    cleanups.push(() => dropSchema(url, schema));
-    const direct = await sibling(schema);
-    await direct.migrate();
-    const viaProxy = (await sibling(schema, proxy.url(url))) as PostgresStore;
+    const { proxy, direct, viaProxy } = await storesBesideAProxy();
     const f = await makeMesh(direct);
     const bob = await addMember(direct, f.mesh.id, "bob");
     await holdOnline(viaProxy, "broker-proxied", [f.owner.id]);
@@ -384,16 +393,8 @@ describe.skipIf(!DATABASE_URL)("postgres store", () => {
   });
 
   it("a row leased here whose notification LISTEN missed is handed over once LISTEN is back", async () => {
-    const u = new URL(url);
-    const proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
-    cleanups.push(() => proxy.stop());
-    const schema = uniqueSchema();
-    cleanups.push(() => dropSchema(url, schema));
-    const direct = await sibling(schema);
-    await direct.migrate();
+    const { proxy, direct, viaProxy } = await storesBesideAProxy();
     direct.attachBroker("bsender");
-    const viaProxy = (await sibling(schema, proxy.url(url))) as PostgresStore;
     const f = await makeMesh(direct);
     const bob = await addMember(direct, f.mesh.id, "bob");
     const owner = "bholder-conn1";

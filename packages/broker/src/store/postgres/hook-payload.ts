@@ -1,6 +1,7 @@
 // NOTIFY payloads of relayed hooks (HookNotice, on the shared channel) and their answers
 // (HookAnswer, on the waiting broker's own channel). Metadata only; a few hundred bytes each.
 import type { HookAnswer, HookNotice } from "../types.js";
+import { parsePayloadObject } from "./wakeup-payload.js";
 
 const STATUSES = new Set(["idle", "working", "dnd"]);
 const RESULTS = new Set(["applied", "ignored", "pending"]);
@@ -33,14 +34,8 @@ const isText = (v: unknown): v is string => typeof v === "string" && v.length > 
 export function decodeHookMessage(payload: string): HookMessage | null {
   // Cheap pre-check: most payloads on these channels are delivery wake-ups.
   if (!payload.includes('"k":"hook')) return null;
-  let v: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(payload);
-    if (parsed === null || typeof parsed !== "object") return null;
-    v = parsed as Record<string, unknown>;
-  } catch {
-    return null;
-  }
+  const v = parsePayloadObject(payload);
+  if (!v) return null;
   if (!isText(v.o) || !isText(v.q)) return null;
   if (v.k === "hook") {
     const { f, m, h, p, s, t } = v;

@@ -4,7 +4,7 @@
 import { MAX_DISPLAY_NAME_CHARS } from "../sql/members.js";
 import { toDelivery } from "../sql/rows.js";
 import type { LeasedDelivery, NewDelivery, NewMessage } from "../types.js";
-import { MAX_PAYLOAD_BYTES } from "./wakeup-payload.js";
+import { MAX_PAYLOAD_BYTES, parsePayloadObject } from "./wakeup-payload.js";
 
 /**
  * A delivery is stored leased to another broker's connection only when its own variable parts (the
@@ -43,14 +43,9 @@ export function leasedPayloadSql(originParam: number): string {
 
 /** A leased payload's origin and row; null for anything else (another kind, or malformed). */
 export function decodeLeased(payload: string): { origin: string; delivery: LeasedDelivery } | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch {
-    return null;
-  }
-  if (value === null || typeof value !== "object") return null;
-  const { o, k, d } = value as { o?: unknown; k?: unknown; d?: unknown };
+  const value = parsePayloadObject(payload);
+  if (!value) return null;
+  const { o, k, d } = value;
   if (k !== "leased" || typeof o !== "string" || d === null || typeof d !== "object") return null;
   const row = d as Record<string, unknown>;
   const { lease_owner: leaseOwner, lease_until: leaseUntil } = row;

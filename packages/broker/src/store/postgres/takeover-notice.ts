@@ -1,6 +1,7 @@
 // The takeover notice on the wake-up channel: {o: origin store instance, k: "replaced", m: member id,
 // p: replaced presence id or null}, sent by the admission statement itself (delivered at its commit).
 import type { Takeover } from "../admission.js";
+import { parsePayloadObject } from "./wakeup-payload.js";
 
 export const TAKEOVER_KIND = "replaced";
 
@@ -16,14 +17,9 @@ export function notifyTakeoverSql(source: string): string {
 /** Parses a takeover notice; null for any other payload (delivery, receipt and revocation wake-ups). */
 export function decodeTakeoverNotice(payload: string): { origin: string; takeover: Takeover } | null {
   if (!payload.includes(TAKEOVER_KIND)) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch {
-    return null;
-  }
-  if (value === null || typeof value !== "object") return null;
-  const { o, k, m, p } = value as { o?: unknown; k?: unknown; m?: unknown; p?: unknown };
+  const value = parsePayloadObject(payload);
+  if (!value) return null;
+  const { o, k, m, p } = value;
   if (k !== TAKEOVER_KIND || typeof o !== "string" || typeof m !== "string") return null;
   if (p !== null && typeof p !== "string") return null;
   return { origin: o, takeover: { memberId: m, presenceId: p } };

@@ -47,16 +47,27 @@ export function encodeWakeups(
   return payloads;
 }
 
-/** Parses a payload; null for anything malformed (another program may share the channel). */
-export function decodeWakeup(payload: string): Wakeup | null {
+/**
+ * A NOTIFY payload as a JSON object, or null when it is not one (every payload kind of these
+ * channels is an object; another program may share them).
+ */
+export function parsePayloadObject(payload: string): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(payload);
   } catch {
     return null;
   }
-  if (value === null || typeof value !== "object") return null;
-  const { o, r, k } = value as { o?: unknown; r?: unknown; k?: unknown };
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+/** Parses a payload; null for anything malformed (another program may share the channel). */
+export function decodeWakeup(payload: string): Wakeup | null {
+  const value = parsePayloadObject(payload);
+  if (!value) return null;
+  const { o, r, k } = value;
   if (typeof o !== "string" || !Array.isArray(r) || !r.every((id) => typeof id === "string")) return null;
   if (k !== undefined && k !== "receipts" && k !== "revoked") return null;
   return { origin: o, recipients: r as string[], kind: k ?? "deliveries" };
